@@ -1,0 +1,13 @@
+/** TypeScript is transformed by swc without type-checking; `npm run typecheck` does that once. */
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/__tests__"],
+  testMatch: ["**/*.test.ts"],
+  transform: {
+    "^.+\\.(t|j|mj)s$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
+  },
+  // ESM-only dependencies are transformed to CommonJS like our own code.
+  transformIgnorePatterns: ["/node_modules/(?!(p-limit|yocto-queue)/)"],
+  setupFiles: ["<rootDir>/__tests__/setup.ts"],
+};

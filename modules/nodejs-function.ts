@@ -1,0 +1,230 @@
+import { AssetType, TerraformAsset, type TerraformMetaArguments, type TerraformProvider } from "cdktf";
+import { Construct } from "constructs";
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import {
+  DataAwsIamPolicyDocument,
+  type DataAwsIamPolicyDocumentStatement,
+} from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
+import { DataAwsRegion } from "@cdktf/provider-aws/lib/data-aws-region";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config";
+import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
+import { bundleHandler } from "./bundle";
+
+export interface NodejsFunctionProps extends Pick<TerraformMetaArguments, "provider"> {
+  /** The function's name; also names its role, log group, failure queue and triggers. 1-50 characters. */
+  readonly functionName: string;
+  /** The handler source file (TypeScript); it must export `handler`. */
+  readonly entry: string;
+  /** @default - no description */
+  readonly description?: string;
+  /** @default 256 */
+  readonly memorySize?: number;
+  /** Seconds. @default 30 */
+  readonly timeout?: number;
+  /** @default - no variables besides NODE_OPTIONS=--enable-source-maps */
+  readonly environment?: Record<string, string>;
+  /** What the function may do, beyond writing its own logs and failure queue. @default - nothing else */
+  readonly policyStatements?: DataAwsIamPolicyDocumentStatement[];
+  /** Retention of the function's log group, in days. @default 30 */
+  readonly logRetentionDays?: number;
+  /** Trace invocations with X-Ray. @default false - no tracing */
+  readonly tracing?: boolean;
+  /** Cap on concurrent executions. @default - unreserved, shares the account's pool */
+  readonly reservedConcurrency?: number;
+  /** Attempts Lambda retries a failed asynchronous invocation (0-2). @default 2 */
+  readonly asyncRetryAttempts?: number;
+  /** Days a failed event stays in the failure queue. @default 14 */
+  readonly failureRetentionDays?: number;
+}
+
+export interface NodejsFunctionTriggerProps {
+  /** Suffix of the rule's name: the rule is named `<functionName>-<name>`. */
+  readonly name: string;
+  readonly description: string;
+  /** The EventBridge event pattern; give this or `scheduleExpression`. */
+  readonly eventPattern?: Record<string, unknown>;
+  /** A `rate(...)` or `cron(...)` expression; give this or `eventPattern`. */
+  readonly scheduleExpression?: string;
+}
+
+/**
+ * A Node.js 22 Lambda function on arm64, bundled by esbuild at synth time and shipped as a
+ * `TerraformAsset` inside the stack's own directory, with its role, a log group with retention,
+ * and a failure queue that receives asynchronous invocations Lambda gave up on and events
+ * EventBridge could not deliver. Nothing it is sent is dropped without a trace.
+ */
+export class NodejsFunction extends Construct {
+  /** The function's name. */
+  public readonly functionName: string;
+  /** The function's ARN. */
+  public readonly functionArn: string;
+  /** The execution role's name. */
+  public readonly roleName: string;
+  /** The execution role's ARN. */
+  public readonly roleArn: string;
+  /** The log group the function writes to. */
+  public readonly logGroupName: string;
+  /** The SQS queue holding failed asynchronous invocations and undeliverable events. */
+  public readonly failureQueueArn: string;
+  /** The SQS queue's URL. */
+  public readonly failureQueueUrl: string;
+  /** The bundle's content hash: it changes exactly when the handler's code does. */
+  public readonly bundleHash: string;
+
+  private readonly baseName: string;
+  private readonly provider?: TerraformProvider;
+
+  constructor(scope: Construct, id: string, props: NodejsFunctionProps) {
+    super(scope, id);
+    if (!/^[A-Za-z0-9_-]{1,50}$/.test(props.functionName)) {
+      throw new Error(`functionName "${props.functionName}" must be 1-50 letters, digits, hyphens or underscores (the suffixes added to it must fit AWS's 64-character names)`);
+    }
+    const asyncRetryAttempts = props.asyncRetryAttempts ?? 2;
+    if (asyncRetryAttempts < 0 || asyncRetryAttempts > 2) {
+      throw new Error(`asyncRetryAttempts must be 0, 1 or 2 (got ${asyncRetryAttempts})`);
+    }
+    const provider = props.provider;
+    this.provider = provider;
+    const name = props.functionName;
+    this.baseName = name;
+    const partition = new DataAwsPartition(this, "partition", { provider }).partition;
+    const region = new DataAwsRegion(this, "region", { provider }).region;
+    const account = new DataAwsCallerIdentity(this, "account", { provider }).accountId;
+
+    const logGroup = new CloudwatchLogGroup(this, "logs", {
+      provider,
+      name: `/aws/lambda/${name}`,
+      retentionInDays: props.logRetentionDays ?? 30,
+    });
+
+    const failureQueue = new SqsQueue(this, "failures", {
+      provider,
+      name: `${name}-failures`,
+      sqsManagedSseEnabled: true,
+      messageRetentionSeconds: (props.failureRetentionDays ?? 14) * 86400,
+    });
+    const ruleArnPattern = `arn:${partition}:events:${region}:${account}:rule/${name}-*`;
+    const queuePolicy = new DataAwsIamPolicyDocument(this, "failures-policy", {
+      provider,
+      statement: [
+        {
+          sid: "EventBridgeDeadLetters",
+          actions: ["sqs:SendMessage"],
+          resources: [failureQueue.arn],
+          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+          condition: [{ test: "ArnLike", variable: "aws:SourceArn", values: [ruleArnPattern] }],
+        },
+        {
+          sid: "TlsOnly",
+          effect: "Deny",
+          actions: ["sqs:*"],
+          resources: [failureQueue.arn],
+          principals: [{ type: "*", identifiers: ["*"] }],
+          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+        },
+      ],
+    });
+    new SqsQueuePolicy(this, "failures-queue-policy", { provider, queueUrl: failureQueue.url, policy: queuePolicy.json });
+
+    const trust = new DataAwsIamPolicyDocument(this, "trust", {
+      provider,
+      statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }] }],
+    });
+    const role = new IamRole(this, "role", { provider, name: `${name}-function`, assumeRolePolicy: trust.json });
+    const permissions = new DataAwsIamPolicyDocument(this, "permissions", {
+      provider,
+      statement: [
+        {
+          sid: "OwnLogs",
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          resources: [`${logGroup.arn}:*`],
+        },
+        { sid: "FailureQueue", actions: ["sqs:SendMessage"], resources: [failureQueue.arn] },
+        ...(props.tracing
+          ? [{ sid: "Tracing", actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }]
+          : []),
+        ...(props.policyStatements ?? []),
+      ],
+    });
+    new IamRolePolicy(this, "role-policy", { provider, role: role.name, name: "permissions", policy: permissions.json });
+
+    const bundleDir = bundleHandler(props.entry, name);
+    const asset = new TerraformAsset(this, "bundle", { path: bundleDir, type: AssetType.ARCHIVE });
+    this.bundleHash = asset.assetHash;
+
+    const lambda = new LambdaFunction(this, "function", {
+      provider,
+      functionName: name,
+      description: props.description,
+      runtime: "nodejs22.x",
+      architectures: ["arm64"],
+      handler: "index.handler",
+      filename: asset.path,
+      sourceCodeHash: asset.assetHash,
+      role: role.arn,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? 30,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+      tracingConfig: { mode: props.tracing ? "Active" : "PassThrough" },
+      environment: { variables: { NODE_OPTIONS: "--enable-source-maps", ...props.environment } },
+      dependsOn: [logGroup],
+    });
+    new LambdaFunctionEventInvokeConfig(this, "async", {
+      provider,
+      functionName: lambda.functionName,
+      maximumRetryAttempts: asyncRetryAttempts,
+      destinationConfig: { onFailure: { destination: failureQueue.arn } },
+    });
+
+    this.functionName = lambda.functionName;
+    this.functionArn = lambda.arn;
+    this.roleName = role.name;
+    this.roleArn = role.arn;
+    this.logGroupName = logGroup.name;
+    this.failureQueueArn = failureQueue.arn;
+    this.failureQueueUrl = failureQueue.url;
+  }
+
+  /**
+   * Invokes the function from an EventBridge rule on the default bus. EventBridge retries
+   * delivery for a day; what it still cannot deliver goes to the failure queue.
+   */
+  public addTrigger(props: NodejsFunctionTriggerProps): CloudwatchEventRule {
+    if ((props.eventPattern === undefined) === (props.scheduleExpression === undefined)) {
+      throw new Error(`trigger "${props.name}": give exactly one of eventPattern and scheduleExpression`);
+    }
+    const provider = this.provider;
+    const rule = new CloudwatchEventRule(this, `${props.name}-rule`, {
+      provider,
+      name: `${this.baseName}-${props.name}`,
+      description: props.description,
+      eventPattern: props.eventPattern ? JSON.stringify(props.eventPattern) : undefined,
+      scheduleExpression: props.scheduleExpression,
+    });
+    new CloudwatchEventTarget(this, `${props.name}-target`, {
+      provider,
+      rule: rule.name,
+      arn: this.functionArn,
+      retryPolicy: { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 },
+      deadLetterConfig: { arn: this.failureQueueArn },
+    });
+    new LambdaPermission(this, `${props.name}-permission`, {
+      provider,
+      functionName: this.functionName,
+      action: "lambda:InvokeFunction",
+      principal: "events.amazonaws.com",
+      sourceArn: rule.arn,
+    });
+    return rule;
+  }
+}

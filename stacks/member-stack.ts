@@ -1,0 +1,82 @@
+import { Fn, S3Backend, TerraformLocal, TerraformOutput, TerraformStack, Token } from "cdktf";
+import type { Construct } from "constructs";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import type { Feature, OrgConfig } from "../config/schema";
+import type { WorkspaceMap } from "../config/terraform-maps";
+
+export interface MemberStackProps {
+  readonly config: OrgConfig;
+  /** The org config file, named in the error a workspace outside the rollout gets. */
+  readonly configFile: string;
+  readonly feature: Feature;
+  /** Every workspace this stack is applied in, with its settings. */
+  readonly workspaces: WorkspaceMap;
+}
+
+/**
+ * A stack applied once per member account and region, as Terraform workspace
+ * `<account-id>-<region>`. Everything that differs between workspaces is looked up in a
+ * map keyed by `terraform.workspace`; a workspace missing from the map fails at plan time
+ * with a message naming it, and the provider refuses any account but the workspace's own.
+ */
+export abstract class MemberStack extends TerraformStack {
+  /** The AWS provider, in the workspace's account and region. */
+  protected readonly provider: AwsProvider;
+  private readonly workspace: TerraformLocal;
+
+  constructor(scope: Construct, props: MemberStackProps) {
+    super(scope, props.feature);
+    const { config, feature } = props;
+    if (Object.keys(props.workspaces).length === 0) {
+      throw new Error(`stack ${feature}: no account enables it; leave it out instead of synthesizing an empty stack`);
+    }
+    new TerraformLocal(this, "workspaces", props.workspaces);
+    const known = "contains(keys(local.workspaces), terraform.workspace)";
+    // file() of a path that cannot exist is Terraform's way to fail with our own message.
+    const refusal = `file("flowtap: workspace '\${terraform.workspace}' is not in the rollout of ${props.configFile} for stack ${feature}; select one of its <account-id>-<region> workspaces")`;
+    this.workspace = new TerraformLocal(this, "workspace", `\${local.workspaces[${known} ? terraform.workspace : ${refusal}]}`);
+
+    if (config.backend) {
+      const s3 = config.backend.s3;
+      const backend = new S3Backend(this, {
+        bucket: s3.bucket,
+        region: s3.region,
+        key: `${s3.keyPrefix}/${feature}.tfstate`,
+        workspaceKeyPrefix: s3.workspaceKeyPrefix,
+        encrypt: true,
+      });
+      backend.addOverride("use_lockfile", s3.useLockfile);
+    }
+
+    this.provider = new AwsProvider(this, "aws", {
+      region: this.setting("region"),
+      allowedAccountIds: [this.setting("account_id")],
+      assumeRole: [
+        {
+          roleArn: this.setting("role_arn"),
+          sessionName: config.rollout.sessionName,
+          externalId: config.rollout.externalId,
+        },
+      ],
+      defaultTags: [{ tags: { ...config.tags, ManagedBy: "flowtap", Feature: feature } }],
+    });
+
+    new TerraformOutput(this, "account_id", { value: this.setting("account_id"), description: "The account this workspace deployed into." });
+    new TerraformOutput(this, "region", { value: this.setting("region"), description: "The region this workspace deployed into." });
+  }
+
+  /** The current workspace's value of a setting from the workspace map. */
+  protected setting(key: string): string {
+    return Token.asString(Fn.lookupNested(this.workspace.expression, [key]));
+  }
+
+  /** A list setting of the current workspace. */
+  protected listSetting(key: string): string[] {
+    return Token.asList(Fn.lookupNested(this.workspace.expression, [key]));
+  }
+
+  /** A numeric setting of the current workspace. */
+  protected numberSetting(key: string): number {
+    return Token.asNumber(Fn.lookupNested(this.workspace.expression, [key]));
+  }
+}
