@@ -4,10 +4,13 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
+  // Synthesis bundles handlers with esbuild; give the first test of a file room for it.
+  testTimeout: 30000,
   transform: {
     "^.+\\.(t|j|mj)s$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
   },
   // ESM-only dependencies are transformed to CommonJS like our own code.
   transformIgnorePatterns: ["/node_modules/(?!(p-limit|yocto-queue)/)"],
   setupFiles: ["<rootDir>/__tests__/setup.ts"],
+  setupFilesAfterEnv: ["<rootDir>/__tests__/setup-after-env.ts"],
 };

@@ -24,7 +24,7 @@ const attachCall = z.object({
   "detail-type": z.literal("AWS API Call via CloudTrail"),
   detail: z.object({
     eventName: z.literal("AttachNetworkInterface"),
-    errorCode: z.undefined(),
+    errorCode: z.undefined().optional(),
     requestParameters: z.object({ instanceId, networkInterfaceId: interfaceId }),
   }),
 });

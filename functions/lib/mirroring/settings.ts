@@ -30,9 +30,9 @@ const optionalInt = (min: number, max: number) =>
   });
 
 const environmentSchema = z.object({
-  MIRROR_TARGET_ID: z.string().regex(/^tmt-[0-9a-f]+$/),
-  MIRROR_FILTER_ID: z.string().regex(/^tmf-[0-9a-f]+$/),
-  EXCLUDE_TAG_KEY: z.string().min(1),
+  MIRROR_TARGET_ID: z.string({ error: "required" }).regex(/^tmt-[0-9a-f]{8,17}$/, "expected a traffic mirror target id such as tmt-0123456789abcdef0"),
+  MIRROR_FILTER_ID: z.string({ error: "required" }).regex(/^tmf-[0-9a-f]{8,17}$/, "expected a traffic mirror filter id such as tmf-0123456789abcdef0"),
+  EXCLUDE_TAG_KEY: z.string({ error: "required" }).min(1, "must not be empty"),
   EXCLUDE_TAG_VALUE: optional,
   EXCLUDE_EKS_NODES: z.enum(["true", "false"]).default("true"),
   INCLUDE_TAG_KEY: optional,
@@ -44,11 +44,17 @@ const environmentSchema = z.object({
   PACKET_LENGTH: optionalInt(1, 8947),
 });
 
-/** Reads settings from an environment (the function's, or the CLI's flags mapped onto the same names). */
-export function settingsFromEnvironment(env: Record<string, string | undefined>): MirroringSettings {
+/**
+ * Reads settings from an environment (the function's, or the CLI's flags mapped onto the same
+ * names). `names` says what to call each variable in an error, e.g. the CLI flag it came from.
+ */
+export function settingsFromEnvironment(
+  env: Record<string, string | undefined>,
+  names: Readonly<Record<string, string>> = {},
+): MirroringSettings {
   const parsed = environmentSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
+    const problems = parsed.error.issues.map((i) => `${names[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join("; ");
     throw new Error(`invalid mirroring settings: ${problems}`);
   }
   const e = parsed.data;

@@ -1,0 +1,78 @@
+import { EC2Client } from "@aws-sdk/client-ec2";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { settingsFromEnvironment } from "../functions/lib/mirroring/settings";
+import { runBackfill } from "./backfill";
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive whole number");
+  return n;
+}
+
+/** The flag each mirroring setting comes from, to name it in errors. */
+const FLAG_NAMES = {
+  MIRROR_TARGET_ID: "--target-id",
+  MIRROR_FILTER_ID: "--filter-id",
+  EXCLUDE_TAG_KEY: "--exclude-tag-key",
+  SESSION_NUMBER: "--session-number",
+  VIRTUAL_NETWORK_ID: "--virtual-network-id",
+  PACKET_LENGTH: "--packet-length",
+};
+
+/** The `flowtap` command. Exported for tests; `bin/flowtap.cjs` runs it. */
+export function flowtapProgram(): Command {
+  const program = new Command("flowtap")
+    .description("Network visibility for a whole AWS Organization")
+    .showHelpAfterError();
+
+  program
+    .command("backfill")
+    .description("Mirror every running EC2 instance of an account and region that has no session yet (what the reconciler does on schedule, on demand)")
+    .requiredOption("--target-id <tmt-id>", "traffic mirror target to mirror to (may be shared through RAM)")
+    .requiredOption("--filter-id <tmf-id>", "traffic mirror filter: the ec2-mirroring stack's mirror_filter_id output")
+    .option("--exclude-tag-key <key>", "instances with this tag are not mirrored", "flowtap:exclude")
+    .option("--exclude-tag-value <value>", "only this exact value of --exclude-tag-key excludes")
+    .option("--include-tag-key <key>", "mirror only instances with this tag")
+    .option("--include-tag-value <value>", "only this exact value of --include-tag-key includes")
+    .option("--no-exclude-eks-nodes", "mirror EKS and Karpenter nodes too")
+    .option("--vpc-ids <ids>", "comma-separated VPC allow-list")
+    .option("--subnet-ids <ids>", "comma-separated subnet allow-list")
+    .option("--session-number <n>", "preferred session number", "1")
+    .option("--virtual-network-id <n>", "VXLAN network id sessions carry")
+    .option("--packet-length <bytes>", "bytes of each packet to mirror")
+    .addOption(new Option("--concurrency <n>", "instances worked on at once").default(4).argParser(positiveInt))
+    .option("--dry-run", "print what would be mirrored; change nothing", false)
+    .option("--region <region>", "AWS region (default: the credential chain's)")
+    .option("--profile <profile>", "AWS shared-config profile (default: the credential chain's)")
+    .action(async (opts) => {
+      const settings = settingsFromEnvironment({
+        MIRROR_TARGET_ID: opts.targetId,
+        MIRROR_FILTER_ID: opts.filterId,
+        EXCLUDE_TAG_KEY: opts.excludeTagKey,
+        EXCLUDE_TAG_VALUE: opts.excludeTagValue,
+        EXCLUDE_EKS_NODES: String(opts.excludeEksNodes),
+        INCLUDE_TAG_KEY: opts.includeTagKey,
+        INCLUDE_TAG_VALUE: opts.includeTagValue,
+        VPC_IDS: opts.vpcIds,
+        SUBNET_IDS: opts.subnetIds,
+        SESSION_NUMBER: opts.sessionNumber,
+        VIRTUAL_NETWORK_ID: opts.virtualNetworkId,
+        PACKET_LENGTH: opts.packetLength,
+      }, FLAG_NAMES);
+      const ec2 = new EC2Client({ region: opts.region, profile: opts.profile, maxAttempts: 1 });
+      process.exitCode = await runBackfill(
+        { settings, dryRun: opts.dryRun, concurrency: opts.concurrency },
+        { ec2, stdout: process.stdout, stderr: process.stderr },
+      );
+    });
+  return program;
+}
+
+if (require.main === module) {
+  flowtapProgram()
+    .parseAsync(process.argv)
+    .catch((err: Error) => {
+      console.error(`flowtap: ${err.message}`);
+      process.exitCode = 1;
+    });
+}
