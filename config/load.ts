@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { isNode, LineCounter, parseDocument, type Document } from "yaml";
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from "yaml";
 import { orgConfigSchema, type OrgConfig } from "./schema";
 
 /** The org config `npm run synth` uses when none is given. */
@@ -28,12 +28,12 @@ export function loadOrgConfig(file: string): OrgConfig {
 /** Parses and validates org config YAML text; `file` names it in messages. */
 export function parseOrgConfig(text: string, file: string): OrgConfig {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       doc.errors.map((e) => {
-        const pos = e.linePos?.[0];
-        return `${file}${pos ? `:${pos.line}:${pos.col}` : ""}: invalid YAML: ${e.message.split("\n")[0]}`;
+        const { line, col } = lineCounter.linePos(e.pos[0]);
+        return `${file}:${line}:${col}: invalid YAML: ${e.message.split("\n")[0]}`;
       }),
     );
   }
@@ -44,7 +44,7 @@ export function parseOrgConfig(text: string, file: string): OrgConfig {
       const issuePath = [...issue.path] as (string | number)[];
       if (issue.code === "unrecognized_keys") {
         return issue.keys
-          .map((key) => describe(file, doc, lineCounter, [...issuePath, key], "unknown setting; check its spelling against config/schema.ts"))
+          .map((key) => describe(file, doc, lineCounter, [...issuePath, key], "unknown setting; check its spelling against config/schema.ts", true))
           .join("\n");
       }
       return describe(file, doc, lineCounter, issuePath, issue.message);
@@ -52,13 +52,24 @@ export function parseOrgConfig(text: string, file: string): OrgConfig {
   );
 }
 
-function describe(file: string, doc: Document, lineCounter: LineCounter, issuePath: (string | number)[], message: string): string {
-  const where = locate(doc, lineCounter, issuePath);
+function describe(file: string, doc: Document, lineCounter: LineCounter, issuePath: (string | number)[], message: string, atKey = false): string {
+  const where = locate(doc, lineCounter, issuePath, atKey);
   return `${file}${where}: ${formatPath(issuePath) || "(document)"}: ${message}`;
 }
 
-/** `:line:col` of the deepest node of `issuePath` present in the document (a missing key points at its parent). */
-function locate(doc: Document, lineCounter: LineCounter, issuePath: (string | number)[]): string {
+/**
+ * `:line:col` of the deepest node of `issuePath` present in the document (a missing key points
+ * at its parent); with `atKey`, of the last key itself rather than its value.
+ */
+function locate(doc: Document, lineCounter: LineCounter, issuePath: (string | number)[], atKey = false): string {
+  if (atKey) {
+    const parent = issuePath.length === 1 ? doc.contents : doc.getIn(issuePath.slice(0, -1), true);
+    const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && p.key.value === issuePath.at(-1)) : undefined;
+    if (isScalar(pair?.key) && pair.key.range) {
+      const { line, col } = lineCounter.linePos(pair.key.range[0]);
+      return `:${line}:${col}`;
+    }
+  }
   for (let depth = issuePath.length; depth >= 0; depth--) {
     const node = depth === 0 ? doc.contents : doc.getIn(issuePath.slice(0, depth), true);
     if (isNode(node) && node.range) {

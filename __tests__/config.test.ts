@@ -1,0 +1,113 @@
+import { spawnSync } from "node:child_process";
+import * as path from "node:path";
+import { ConfigError, EXAMPLE_CONFIG_PATH, loadOrgConfig, parseOrgConfig } from "../config/load";
+import { rolloutManifest } from "../config/rollout-manifest";
+import { workspacesOf } from "../config/workspaces";
+
+const problemsOf = (text: string): string[] => {
+  try {
+    parseOrgConfig(text, "org.yaml");
+  } catch (err) {
+    if (err instanceof ConfigError) return [...err.problems];
+    throw err;
+  }
+  throw new Error("the config was accepted");
+};
+
+const valid = `organization: {id: o-a1b2c3d4e5, name: x}
+central: {accountId: "111111111111", region: us-east-1}
+features:
+  ec2Mirroring:
+    targetIds: {us-east-1: tmt-0a1b2c3d4e5f60001}
+accounts:
+  - {id: "222222222222", name: a, regions: [us-east-1], features: [ec2-mirroring]}
+`;
+
+describe("org config", () => {
+  it("loads the embedded example with defaults applied", () => {
+    const config = loadOrgConfig(EXAMPLE_CONFIG_PATH);
+    expect(config.rollout).toEqual({ assumeRoleName: "OrganizationAccountAccessRole", sessionName: "flowtap" });
+    expect(workspacesOf(config).map((w) => w.name)).toEqual([
+      "222222222222-us-east-1",
+      "222222222222-eu-west-1",
+      "333333333333-us-east-1",
+      "444444444444-us-east-1",
+    ]);
+  });
+
+  it("reports every problem on its own line with file, line, path and what is expected", () => {
+    const problems = problemsOf(`organization: {id: o-a1b2c3d4e5, name: x}
+central: {accountId: "1111", region: us-east-1}
+accounts:
+  - id: "222222222222"
+    name: a
+    regions: [us-east-1]
+    features: [ec2-mirroring, nat-recorder]
+    colour: blue
+`);
+    expect(problems).toEqual([
+      'org.yaml:2:22: central.accountId: expected a 12-digit AWS account id in quotes, e.g. "123456789012"',
+      "org.yaml:7:31: accounts[0].features[1]: expected one of: ec2-mirroring",
+      "org.yaml:8:5: accounts[0].colour: unknown setting; check its spelling against config/schema.ts",
+    ]);
+  });
+
+  it("names a wrong type and where it is", () => {
+    expect(problemsOf(valid.replace("name: a,", "name: 7,"))).toEqual([
+      "org.yaml:7:32: accounts[0].name: Invalid input: expected string, received number",
+    ]);
+  });
+
+  it("refuses ec2-mirroring in a region with no mirror target, saying where to add one", () => {
+    expect(problemsOf(valid.replace("regions: [us-east-1]", "regions: [us-east-1, eu-west-1]"))).toEqual([
+      "org.yaml:7:56: accounts[0].regions[1]: ec2-mirroring is enabled here but no mirror target is set for eu-west-1: add features.ec2Mirroring.targetIds.eu-west-1 (or accounts[0].ec2Mirroring.targetIds.eu-west-1)",
+    ]);
+  });
+
+  it("refuses an account listed twice", () => {
+    const twice = `${valid}  - {id: "222222222222", name: b, regions: [eu-west-1], features: []}\n`;
+    expect(problemsOf(twice)).toEqual([
+      "org.yaml:8:10: accounts[1].id: account 222222222222 is listed twice (first at accounts[0]); merge the two entries",
+    ]);
+  });
+
+  it("reports YAML syntax errors with their position", () => {
+    expect(problemsOf("organization: {id: o-a1b2c3d4e5\naccounts: [")[0]).toMatch(/^org\.yaml:\d+:\d+: invalid YAML: /);
+  });
+
+  it("applies per-account overrides over organization-wide settings", () => {
+    const config = parseOrgConfig(valid.replace("features: [ec2-mirroring]}", "features: [ec2-mirroring], ec2Mirroring: {sessionNumber: 7}}"), "org.yaml");
+    expect(workspacesOf(config)[0].ec2Mirroring).toMatchObject({ sessionNumber: 7, excludeTagKey: "flowtap:exclude", targetId: "tmt-0a1b2c3d4e5f60001" });
+  });
+
+  it("builds a rollout manifest listing each stack's workspaces with account, OU and region", () => {
+    const manifest = rolloutManifest(loadOrgConfig(EXAMPLE_CONFIG_PATH), "config/example.org.yaml");
+    expect(manifest.stacks).toEqual([
+      {
+        name: "ec2-mirroring",
+        role: "member",
+        directory: "stacks/ec2-mirroring",
+        workspaces: [
+          { name: "222222222222-us-east-1", accountId: "222222222222", accountName: "workloads-prod", ou: "ou-ab12-11111111", region: "us-east-1", features: ["ec2-mirroring"] },
+          { name: "222222222222-eu-west-1", accountId: "222222222222", accountName: "workloads-prod", ou: "ou-ab12-11111111", region: "eu-west-1", features: ["ec2-mirroring"] },
+          { name: "333333333333-us-east-1", accountId: "333333333333", accountName: "workloads-staging", ou: "ou-ab12-22222222", region: "us-east-1", features: ["ec2-mirroring"] },
+        ],
+      },
+    ]);
+  });
+
+  it("makes synth exit with status 2 and one line per problem, never a stack trace", () => {
+    const root = path.join(__dirname, "..");
+    const result = spawnSync(process.execPath, [path.join(root, "node_modules", "tsx", "dist", "cli.mjs"), "main.ts", "--config", "__tests__/fixtures/configs/bad.org.yaml", "--out", "/tmp/flowtap-bad-synth"], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr.trim().split("\n")).toEqual([
+      '__tests__/fixtures/configs/bad.org.yaml:11:20: features.ec2Mirroring.sessionNumber: Invalid input: expected number, received string',
+      '__tests__/fixtures/configs/bad.org.yaml:13:9: accounts[0].id: expected a 12-digit AWS account id in quotes, e.g. "123456789012"',
+      "__tests__/fixtures/configs/bad.org.yaml:16:31: accounts[0].features[1]: expected one of: ec2-mirroring",
+      "__tests__/fixtures/configs/bad.org.yaml:21:5: accounts[1].ec2Mirorring: unknown setting; check its spelling against config/schema.ts",
+    ]);
+  });
+});

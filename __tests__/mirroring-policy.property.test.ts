@@ -1,0 +1,183 @@
+import fc from "fast-check";
+import { parseMirroringEvent } from "../functions/lib/mirroring/events";
+import { instanceExclusion, isEksNode, type InstanceFacts } from "../functions/lib/mirroring/policy";
+import {
+  MAX_SESSIONS_PER_INTERFACE,
+  allocateSessionNumber,
+  planInstance,
+  sessionsByInterface,
+  type SessionFacts,
+} from "../functions/lib/mirroring/sessions";
+import type { MirroringSettings } from "../functions/lib/mirroring/settings";
+
+const TARGET = "tmt-0a1b2c3d4e5f60001";
+const baseSettings: MirroringSettings = {
+  targetId: TARGET,
+  filterId: "tmf-0a1b2c3d4e5f60001",
+  excludeTagKey: "flowtap:exclude",
+  excludeTagValue: "true",
+  excludeEksNodes: true,
+  vpcIds: [],
+  subnetIds: [],
+  sessionNumber: 1,
+};
+
+const sessionNumber = fc.integer({ min: 1, max: 32766 });
+
+describe("session number allocation", () => {
+  it("returns the preferred number when free, else the lowest free one, never a taken one", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(sessionNumber, { maxLength: 2 }), sessionNumber, (taken, preferred) => {
+        const n = allocateSessionNumber(taken, preferred);
+        expect(n).toBeDefined();
+        expect(taken).not.toContain(n);
+        if (!taken.includes(preferred)) expect(n).toBe(preferred);
+        else for (let lower = 1; lower < n!; lower++) expect(taken).toContain(lower);
+      }),
+    );
+  });
+
+  it("refuses an ENI that already has AWS's maximum of 3 sessions", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(sessionNumber, { minLength: 3, maxLength: 3 }), sessionNumber, (taken, preferred) => {
+        expect(allocateSessionNumber(taken, preferred)).toBeUndefined();
+      }),
+    );
+  });
+});
+
+const tagKey = fc.oneof(
+  fc.constantFrom("flowtap:exclude", "Name", "app", "aws:eks:cluster-name", "eks:cluster-name", "eks:nodegroup-name", "karpenter.sh/nodepool", "kubernetes.io/cluster/prod", "kubernetes.io/role"),
+  fc.string({ minLength: 1, maxLength: 20 }),
+);
+const tags = fc.dictionary(tagKey, fc.constantFrom("true", "false", "owned", "", "TRUE", "truex"), { maxKeys: 5 });
+const interfaceIds = fc.uniqueArray(fc.integer({ min: 0, max: 9 }).map((i) => `eni-0000000000000000${i}`), { minLength: 1, maxLength: 4 });
+
+const instance: fc.Arbitrary<InstanceFacts> = fc.record({
+  instanceId: fc.constant("i-1234567890abcdef0"),
+  state: fc.constantFrom("running", "running", "running", "stopped", "pending"),
+  tags,
+  interfaces: interfaceIds.chain((ids) =>
+    fc.tuple(...ids.map((id) =>
+      fc.record({
+        id: fc.constant(id),
+        type: fc.constantFrom("interface", "interface", "efa", "trunk"),
+        vpcId: fc.constantFrom("vpc-0abc1234def567890", "vpc-0fff1234def567890"),
+        subnetId: fc.constantFrom("subnet-0aaaa1111bbbb2222"),
+        attachmentStatus: fc.constantFrom("attached", "attached", "detaching"),
+      }),
+    )),
+  ),
+});
+
+const existingSessions = (facts: InstanceFacts): fc.Arbitrary<SessionFacts[]> =>
+  fc.array(
+    fc.record({
+      sessionId: fc.integer({ min: 0, max: 2 ** 31 }).map((n) => `tms-${n.toString(16).padStart(17, "0")}`),
+      interfaceId: fc.constantFrom(...facts.interfaces.map((i) => i.id)),
+      targetId: fc.constantFrom(TARGET, "tmt-0bbbbbbbbbbbbbbbb"),
+      sessionNumber: fc.integer({ min: 1, max: 5 }),
+      managedByFlowtap: fc.boolean(),
+    }),
+    { maxLength: 6 },
+  ).map((sessions) => {
+    // AWS holds at most 3 sessions per ENI, each with its own number.
+    const byEni = sessionsByInterface(sessions);
+    return [...byEni.values()].flatMap((list) => list.filter((s, i) => list.findIndex((o) => o.sessionNumber === s.sessionNumber) === i).slice(0, 3));
+  });
+
+const settings: fc.Arbitrary<MirroringSettings> = fc.record({
+  excludeEksNodes: fc.boolean(),
+  includeTagKey: fc.option(fc.constantFrom("app", "Name"), { nil: undefined }),
+  vpcIds: fc.constantFrom([], ["vpc-0abc1234def567890"]),
+  sessionNumber: fc.integer({ min: 1, max: 4 }),
+}).map((s) => ({ ...baseSettings, ...s }));
+
+describe("mirroring plan", () => {
+  const scenario = instance.chain((facts) => fc.tuple(fc.constant(facts), existingSessions(facts), settings));
+
+  it("creates a session only on eligible ENIs with none to the target and a free slot, with an unused number", () => {
+    fc.assert(
+      fc.property(scenario, ([facts, sessions, s]) => {
+        const byEni = sessionsByInterface(sessions);
+        const plan = planInstance(facts, byEni, s, new Set());
+        for (const decision of plan.interfaces.filter((d) => d.action === "create")) {
+          const onEni = byEni.get(decision.interfaceId) ?? [];
+          const eni = facts.interfaces.find((i) => i.id === decision.interfaceId)!;
+          expect(plan.excluded).toBeUndefined();
+          expect(eni.type).toBe("interface");
+          expect(eni.attachmentStatus).toBe("attached");
+          expect(onEni.some((x) => x.targetId === TARGET)).toBe(false);
+          expect(onEni.length).toBeLessThan(MAX_SESSIONS_PER_INTERFACE);
+          if (decision.action === "create") expect(onEni.map((x) => x.sessionNumber)).not.toContain(decision.sessionNumber);
+        }
+      }),
+    );
+  });
+
+  it("never removes a session flowtap did not create, and never one from a mirrored ENI's single session to the target", () => {
+    fc.assert(
+      fc.property(scenario, ([facts, sessions, s]) => {
+        const byEni = sessionsByInterface(sessions);
+        const plan = planInstance(facts, byEni, s, new Set());
+        for (const removal of plan.removals) expect(removal.managedByFlowtap).toBe(true);
+        for (const decision of plan.interfaces.filter((d) => d.action === "skip" && d.reason === "already-mirrored")) {
+          const remaining = (byEni.get(decision.interfaceId) ?? []).filter((x) => x.targetId === TARGET && !plan.removals.includes(x));
+          expect(remaining).toHaveLength(1);
+        }
+      }),
+    );
+  });
+
+  it("excludes exactly the instances the tag rules exclude", () => {
+    fc.assert(
+      fc.property(instance, settings, (facts, s) => {
+        const excluded = instanceExclusion(facts, s);
+        const expected =
+          facts.state !== "running" ? "not-running"
+          : facts.tags["flowtap:exclude"] === "true" ? "excluded-by-tag"
+          : s.includeTagKey !== undefined && !(s.includeTagKey in facts.tags) ? "not-included-by-tag"
+          : s.excludeEksNodes && isEksNode(facts.tags) ? "eks-node"
+          : undefined;
+        expect(excluded).toBe(expected);
+      }),
+    );
+  });
+
+  it("never mirrors an ENI that is a mirror target", () => {
+    fc.assert(
+      fc.property(scenario, ([facts, sessions, s]) => {
+        const targets = new Set(facts.interfaces.map((i) => i.id));
+        const plan = planInstance(facts, sessionsByInterface(sessions), s, targets);
+        expect(plan.interfaces.filter((d) => d.action === "create")).toEqual([]);
+      }),
+    );
+  });
+});
+
+describe("event parsing", () => {
+  it("never throws on arbitrary JSON, and accepts only well-formed events", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const parsed = parseMirroringEvent(value);
+        expect(typeof parsed.ok).toBe("boolean");
+        if (!parsed.ok) expect(parsed.reason.length).toBeGreaterThan(0);
+      }),
+    );
+  });
+
+  it("never throws on a documented event with any field replaced", () => {
+    const sample = {
+      id: "7bf73129-1428-4cd3-a780-95db273d1602",
+      "detail-type": "EC2 Instance State-change Notification",
+      source: "aws.ec2",
+      detail: { "instance-id": "i-1234567890abcdef0", state: "running" },
+    };
+    fc.assert(
+      fc.property(fc.constantFrom("id", "detail-type", "source", "detail"), fc.jsonValue(), (field, value) => {
+        const parsed = parseMirroringEvent({ ...sample, [field]: value });
+        if (parsed.ok) expect(parsed.trigger).toMatchObject({ instanceId: expect.stringMatching(/^i-[0-9a-f]+$/) });
+      }),
+    );
+  });
+});
