@@ -1,0 +1,63 @@
+import { Testing, TerraformStack } from "cdktf";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { securityFindings } from "./helpers/security-checks";
+import { synthAll } from "./helpers/synth";
+
+describe("security checks over every synthesized stack", () => {
+  const stacks = [...synthAll().values()];
+
+  it("synthesizes at least one stack to check", () => {
+    expect(stacks.length).toBeGreaterThan(0);
+  });
+
+  it.each(stacks.map((s) => [s.name, s] as const))("%s: IAM, encryption, retention and failure handling pass", async (_name, synthesized) => {
+    expect(await securityFindings(synthesized.name, synthesized.tf)).toEqual([]);
+  });
+});
+
+describe("the security checks themselves", () => {
+  it("catch each kind of violation in a deliberately careless stack", async () => {
+    const app = Testing.app();
+    const stack = new TerraformStack(app, "careless");
+    new AwsProvider(stack, "aws", { region: "us-east-1" });
+    new CloudwatchLogGroup(stack, "forever", { name: "forever" });
+    new SqsQueue(stack, "plain", { name: "plain" });
+    new S3Bucket(stack, "open", { bucket: "open-bucket" });
+    const trust = new DataAwsIamPolicyDocument(stack, "trust", {
+      statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "AWS", identifiers: ["arn:aws:iam::999999999999:root"] }] }],
+    });
+    const role = new IamRole(stack, "role", { name: "careless", assumeRolePolicy: trust.json });
+    const broad = new DataAwsIamPolicyDocument(stack, "broad", {
+      statement: [{ actions: ["ec2:CreateTrafficMirrorSession", "ec2:DescribeInstances", "ec2:MirrorEverything"], resources: ["*"] }],
+    });
+    new IamRolePolicy(stack, "broad-policy", { role: role.name, policy: broad.json });
+    new IamRolePolicy(stack, "raw-policy", { role: role.name, policy: JSON.stringify({ Version: "2012-10-17", Statement: [] }) });
+    new LambdaFunction(stack, "fn", { functionName: "careless", role: role.arn, runtime: "nodejs22.x", handler: "index.handler", filename: "x.zip" });
+
+    const findings = await securityFindings("careless", JSON.parse(Testing.synth(stack)));
+
+    expect(findings).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/raw-policy.*policy is not an aws_iam_policy_document/),
+        expect.stringMatching(/grants ec2:MirrorEverything, which is not an IAM action/),
+        expect.stringMatching(/grants ec2:CreateTrafficMirrorSession on "\*" though AWS lets it be scoped/),
+        expect.stringMatching(/trust policy .* admits AWS principals .* without an ExternalId or organization condition/),
+        expect.stringMatching(/log group .* keeps logs forever/),
+        expect.stringMatching(/function .* has no dead-letter queue or on-failure destination/),
+        expect.stringMatching(/queue .* is not encrypted at rest/),
+        expect.stringMatching(/bucket .* has no server-side encryption configuration/),
+        expect.stringMatching(/bucket .* does not block all public access/),
+        expect.stringMatching(/bucket .* accepts requests without TLS/),
+      ]),
+    );
+    // DescribeInstances only ever takes "*": not a finding.
+    expect(findings.join("\n")).not.toMatch(/ec2:DescribeInstances on/);
+  });
+});
