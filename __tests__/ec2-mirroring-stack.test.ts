@@ -178,6 +178,12 @@ describe("ec2-mirroring stack", () => {
       expect(tf.locals.workspaces["333333333333-us-east-1"].role_arn).toBe("arn:aws:iam::333333333333:role/OrganizationAccountAccessRole");
     });
 
+    it("keeps local state outside cdktf.out, in paths that hold on any machine, when the config names no backend", () => {
+      expect(tf.terraform.backend).toEqual({
+        local: { path: "../../../terraform.ec2-mirroring.tfstate", workspace_dir: "../../../terraform.tfstate.d/ec2-mirroring" },
+      });
+    });
+
     it("keeps state in S3 per workspace when the config names a backend", () => {
       const withBackend = parseOrgConfig(
         `organization: {id: o-a1b2c3d4e5, name: x}

@@ -63,7 +63,7 @@ export async function runBackfill(options: BackfillOptions, io: BackfillIo): Pro
     }
   }
   const counts = summarize(outcomes);
-  const table = new Table({ head: [options.dryRun ? "dry run" : "backfill", "ENIs / instances"], style: { head: [] } });
+  const table = new Table({ head: [options.dryRun ? "dry run" : "backfill", "ENIs / instances"], style: { head: [], border: [] } });
   for (const row of SUMMARY_ROWS) {
     table.push([row.label, row.outcomes.reduce((sum, o) => sum + counts[o], 0)]);
   }

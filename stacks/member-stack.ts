@@ -1,4 +1,4 @@
-import { Fn, S3Backend, TerraformLocal, TerraformOutput, TerraformStack, Token } from "cdktf";
+import { Fn, LocalBackend, S3Backend, TerraformLocal, TerraformOutput, TerraformStack, Token } from "cdktf";
 import type { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { Feature, OrgConfig } from "../config/schema";
@@ -46,6 +46,13 @@ export abstract class MemberStack extends TerraformStack {
         encrypt: true,
       });
       backend.addOverride("use_lockfile", s3.useLockfile);
+    } else {
+      // Local state beside the project, not inside cdktf.out/ (which synth rewrites), and with
+      // paths relative to the stack directory so they hold on any machine.
+      new LocalBackend(this, {
+        path: `../../../terraform.${feature}.tfstate`,
+        workspaceDir: `../../../terraform.tfstate.d/${feature}`,
+      });
     }
 
     this.provider = new AwsProvider(this, "aws", {
