@@ -72,6 +72,8 @@ export const ec2MirroringDefaults = {
 };
 
 const ec2MirroringSettings = z.object(ec2MirroringFields).partial().strict();
+/** Every `ec2-mirroring` setting, as one workspace has them once defaults and overrides are applied. */
+export type Ec2MirroringResolved = z.infer<z.ZodObject<typeof ec2MirroringFields>>;
 
 const account = z
   .object({

@@ -1,21 +1,7 @@
-import { ec2MirroringDefaults, type Feature, type OrgConfig } from "./schema";
+import { ec2MirroringDefaults, type Ec2MirroringResolved, type Feature, type OrgConfig } from "./schema";
 
-/** The `ec2-mirroring` settings of one workspace, defaults and per-account overrides applied. */
-export interface Ec2MirroringWorkspaceSettings {
-  readonly targetId: string;
-  readonly excludeTagKey: string;
-  readonly excludeTagValue?: string;
-  readonly excludeEksNodes: boolean;
-  readonly includeTagKey?: string;
-  readonly includeTagValue?: string;
-  readonly vpcIds: readonly string[];
-  readonly subnetIds: readonly string[];
-  readonly sessionNumber: number;
-  readonly virtualNetworkId?: number;
-  readonly packetLength?: number;
-  readonly reconcileSchedule: string;
-  readonly logRetentionDays: number;
-}
+/** The `ec2-mirroring` settings of one workspace: defaults and per-account overrides applied, and its region's target. */
+export type Ec2MirroringWorkspaceSettings = Readonly<Omit<Ec2MirroringResolved, "targetIds">> & { readonly targetId: string };
 
 /** One member account and region: where a member stack is applied, as Terraform workspace `<account-id>-<region>`. */
 export interface Workspace {

@@ -1,0 +1,66 @@
+import * as path from "node:path";
+import { Testing, TerraformStack } from "cdktf";
+import { Ec2TrafficMirrorFilter } from "@cdktf/provider-aws/lib/ec2-traffic-mirror-filter";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { Ec2InstanceMirroring } from "../modules/ec2-instance-mirroring";
+import { NodejsFunction } from "../modules/nodejs-function";
+import { PassthroughMirrorFilter } from "../modules/passthrough-mirror-filter";
+import { securityFindings } from "./helpers/security-checks";
+
+const entry = path.join(__dirname, "..", "functions", "ec2-mirroring", "event-handler.ts");
+
+function stack(): TerraformStack {
+  const s = new TerraformStack(Testing.app(), "test");
+  new AwsProvider(s, "aws", { region: "us-east-1" });
+  return s;
+}
+
+describe("NodejsFunction", () => {
+  it("traces with X-Ray when asked, granting only the trace-writing actions", async () => {
+    const s = stack();
+    new NodejsFunction(s, "fn", { functionName: "traced", entry, tracing: true });
+    const json = Testing.synth(s);
+    expect(json).toHaveResourceWithProperties(LambdaFunction, { tracing_config: { mode: "Active" } });
+    expect(json).toContain("xray:PutTraceSegments");
+    expect(await securityFindings("test", JSON.parse(json))).toEqual([]);
+  });
+
+  it("refuses a name whose suffixed resources would exceed AWS's limits", () => {
+    expect(() => new NodejsFunction(stack(), "fn", { functionName: "x".repeat(51), entry })).toThrow(/must be 1-50 letters/);
+  });
+
+  it("refuses more than the 2 async retries Lambda allows", () => {
+    expect(() => new NodejsFunction(stack(), "fn", { functionName: "f", entry, asyncRetryAttempts: 3 })).toThrow(/asyncRetryAttempts must be 0, 1 or 2/);
+  });
+
+  it("refuses a trigger with both or neither of an event pattern and a schedule", () => {
+    const fn = new NodejsFunction(stack(), "fn", { functionName: "f", entry });
+    expect(() => fn.addTrigger({ name: "t", description: "d" })).toThrow(/exactly one of eventPattern and scheduleExpression/);
+    expect(() => fn.addTrigger({ name: "t", description: "d", scheduleExpression: "rate(1 hour)", eventPattern: {} })).toThrow(/exactly one/);
+  });
+});
+
+describe("PassthroughMirrorFilter", () => {
+  it("mirrors Amazon DNS traffic only when asked", () => {
+    const withDns = stack();
+    new PassthroughMirrorFilter(withDns, "f", { mirrorAmazonDns: true });
+    expect(Testing.synth(withDns)).toHaveResourceWithProperties(Ec2TrafficMirrorFilter, { network_services: ["amazon-dns"] });
+    const without = stack();
+    new PassthroughMirrorFilter(without, "f");
+    expect(Testing.synth(without)).not.toHaveResourceWithProperties(Ec2TrafficMirrorFilter, { network_services: ["amazon-dns"] });
+  });
+});
+
+describe("Ec2InstanceMirroring", () => {
+  it.each([
+    [{ mirrorTargetId: "tmt-XYZ" }, /mirrorTargetId must be a traffic mirror target id/],
+    [{ sessionNumber: 0 }, /sessionNumber must be 1-32766/],
+    [{ packetLength: 9001 }, /packetLength must be 1-8947/],
+    [{ virtualNetworkId: 2 ** 24 }, /virtualNetworkId must be 0-16777215/],
+  ])("refuses %j with a message saying what to change", (bad, message) => {
+    expect(
+      () => new Ec2InstanceMirroring(stack(), "m", { mirrorTargetId: "tmt-0a1b2c3d4e5f60001", mirrorFilterId: "tmf-0a1b2c3d4e5f60001", excludeTagKey: "k", ...bad }),
+    ).toThrow(message);
+  });
+});
