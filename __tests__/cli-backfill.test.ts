@@ -65,5 +65,8 @@ describe("flowtap backfill", () => {
     await expect(
       program.parseAsync(["backfill", "--target-id", "tmt-0a1b2c3d4e5f60001", "--filter-id", "tmf-nothex", "--region", "us-east-1"], { from: "user" }),
     ).rejects.toThrow("--filter-id: expected a traffic mirror filter id such as tmf-0123456789abcdef0");
+    await expect(
+      program.parseAsync(["backfill", "--filter-id", "tmf-0a1b2c3d4e5f60001", "--region", "us-east-1"], { from: "user" }),
+    ).rejects.toThrow(/--target-id\/--zone-target: expected a non-empty JSON object/);
   });
 });

@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
 import { handler } from "../functions/ec2-mirroring/event-handler";
-import { resetCaches } from "../functions/ec2-mirroring/mirror-instances";
+import { resetCaches } from "../functions/lib/mirroring/ec2-sessions";
 import { captureOutput, metricValues } from "./helpers/capture-output";
 import {
   FILTER_ID,
@@ -189,13 +189,13 @@ describe("ec2-mirroring event handler", () => {
 
   it("reports an instance already terminated without describing sessions", async () => {
     ec2.on(DescribeInstancesCommand).rejects(awsError("InvalidInstanceID.NotFound", "The instance ID 'i-1234567890abcdef0' does not exist"));
-    expect(await handler(runningEvent)).toMatchObject({ "instance-gone": 1, failed: 0 });
+    expect(await handler(runningEvent)).toMatchObject({ "source-gone": 1, failed: 0 });
     expect(ec2).not.toHaveReceivedCommand(DescribeTrafficMirrorSessionsCommand);
   });
 
   it("reports an instance that is shutting down by the time it is described", async () => {
     ec2.on(DescribeInstancesCommand).resolves(describeInstances({ state: "shutting-down" }));
-    expect(await handler(runningEvent)).toMatchObject({ "instance-gone": 1 });
+    expect(await handler(runningEvent)).toMatchObject({ "source-gone": 1 });
     expect(ec2).not.toHaveReceivedCommand(CreateTrafficMirrorSessionCommand);
   });
 

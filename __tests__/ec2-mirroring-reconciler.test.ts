@@ -8,7 +8,7 @@ import {
   type DescribeInstancesCommandOutput,
 } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
-import { resetCaches } from "../functions/ec2-mirroring/mirror-instances";
+import { resetCaches } from "../functions/lib/mirroring/ec2-sessions";
 import { handler } from "../functions/ec2-mirroring/reconciler";
 import { captureOutput } from "./helpers/capture-output";
 import { awsError, describeInstances, fixture, mirroringEnvironment, runningEvent, scheduledEvent, session } from "./helpers/ec2-fixtures";

@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { parseMirroringEvent } from "../functions/lib/mirroring/events";
-import { instanceExclusion, isEksNode, type InstanceFacts } from "../functions/lib/mirroring/policy";
+import { isEksNode, sourceExclusion, type SourceFacts } from "../functions/lib/mirroring/policy";
 import {
   MAX_SESSIONS_PER_INTERFACE,
   allocateSessionNumber,
-  planInstance,
+  planSource,
   sessionsByInterface,
   type SessionFacts,
 } from "../functions/lib/mirroring/sessions";
@@ -12,7 +12,7 @@ import type { MirroringSettings } from "../functions/lib/mirroring/settings";
 
 const TARGET = "tmt-0a1b2c3d4e5f60001";
 const baseSettings: MirroringSettings = {
-  targetId: TARGET,
+  targets: { byZoneId: {}, default: TARGET },
   filterId: "tmf-0a1b2c3d4e5f60001",
   excludeTagKey: "flowtap:exclude",
   excludeTagValue: "true",
@@ -53,8 +53,9 @@ const tagKey = fc.oneof(
 const tags = fc.dictionary(tagKey, fc.constantFrom("true", "false", "owned", "", "TRUE", "truex"), { maxKeys: 5 });
 const interfaceIds = fc.uniqueArray(fc.integer({ min: 0, max: 9 }).map((i) => `eni-0000000000000000${i}`), { minLength: 1, maxLength: 4 });
 
-const instance: fc.Arbitrary<InstanceFacts> = fc.record({
-  instanceId: fc.constant("i-1234567890abcdef0"),
+const instance: fc.Arbitrary<SourceFacts> = fc.record({
+  kind: fc.constant("instance" as const),
+  sourceId: fc.constant("i-1234567890abcdef0"),
   state: fc.constantFrom("running", "running", "running", "stopped", "pending"),
   tags,
   interfaces: interfaceIds.chain((ids) =>
@@ -70,7 +71,7 @@ const instance: fc.Arbitrary<InstanceFacts> = fc.record({
   ),
 });
 
-const existingSessions = (facts: InstanceFacts): fc.Arbitrary<SessionFacts[]> =>
+const existingSessions = (facts: SourceFacts): fc.Arbitrary<SessionFacts[]> =>
   fc.array(
     fc.record({
       sessionId: fc.integer({ min: 0, max: 2 ** 31 }).map((n) => `tms-${n.toString(16).padStart(17, "0")}`),
@@ -100,7 +101,7 @@ describe("mirroring plan", () => {
     fc.assert(
       fc.property(scenario, ([facts, sessions, s]) => {
         const byEni = sessionsByInterface(sessions);
-        const plan = planInstance(facts, byEni, s, new Set());
+        const plan = planSource(facts, byEni, s, new Set());
         for (const decision of plan.interfaces.filter((d) => d.action === "create")) {
           const onEni = byEni.get(decision.interfaceId) ?? [];
           const eni = facts.interfaces.find((i) => i.id === decision.interfaceId)!;
@@ -119,7 +120,7 @@ describe("mirroring plan", () => {
     fc.assert(
       fc.property(scenario, ([facts, sessions, s]) => {
         const byEni = sessionsByInterface(sessions);
-        const plan = planInstance(facts, byEni, s, new Set());
+        const plan = planSource(facts, byEni, s, new Set());
         for (const removal of plan.removals) expect(removal.managedByFlowtap).toBe(true);
         for (const decision of plan.interfaces.filter((d) => d.action === "skip" && d.reason === "already-mirrored")) {
           const remaining = (byEni.get(decision.interfaceId) ?? []).filter((x) => x.targetId === TARGET && !plan.removals.includes(x));
@@ -134,7 +135,7 @@ describe("mirroring plan", () => {
   it("excludes exactly the instances the tag rules exclude", () => {
     fc.assert(
       fc.property(instance, settings, (facts, s) => {
-        const excluded = instanceExclusion(facts, s);
+        const excluded = sourceExclusion(facts, s);
         const expected =
           facts.state !== "running" ? "not-running"
           : facts.tags["flowtap:exclude"] === "true" ? "excluded-by-tag"
@@ -150,7 +151,7 @@ describe("mirroring plan", () => {
     fc.assert(
       fc.property(scenario, ([facts, sessions, s]) => {
         const targets = new Set(facts.interfaces.map((i) => i.id));
-        const plan = planInstance(facts, sessionsByInterface(sessions), s, targets);
+        const plan = planSource(facts, sessionsByInterface(sessions), s, targets);
         expect(plan.interfaces.filter((d) => d.action === "create")).toEqual([]);
       }),
     );

@@ -2,7 +2,8 @@ import type { EC2Client } from "@aws-sdk/client-ec2";
 import { SingleBar } from "cli-progress";
 import Table from "cli-table3";
 import { randomUUID } from "node:crypto";
-import { resetCaches, sweep } from "../functions/ec2-mirroring/mirror-instances";
+import { sweepInstances } from "../functions/ec2-mirroring/mirror-instances";
+import { resetCaches } from "../functions/lib/mirroring/ec2-sessions";
 import { summarize, type MirrorOutcome, type Outcome } from "../functions/lib/mirroring/outcomes";
 import type { MirroringSettings } from "../functions/lib/mirroring/settings";
 
@@ -25,7 +26,7 @@ const SUMMARY_ROWS: readonly { label: string; outcomes: readonly Outcome[] }[] =
   { label: "already mirrored", outcomes: ["already-mirrored"] },
   { label: "excluded", outcomes: ["excluded"] },
   { label: "unsupported", outcomes: ["unsupported", "session-limit"] },
-  { label: "failed", outcomes: ["failed", "target-unavailable", "instance-gone"] },
+  { label: "failed", outcomes: ["failed", "target-unavailable", "source-gone"] },
 ];
 
 /**
@@ -40,7 +41,7 @@ export async function runBackfill(options: BackfillOptions, io: BackfillIo): Pro
   bar?.start(0, 0);
   let outcomes: MirrorOutcome[];
   try {
-    outcomes = await sweep(
+    outcomes = await sweepInstances(
       { ec2: io.ec2, settings: options.settings, idempotencySeed: `backfill-${randomUUID()}`, dryRun: options.dryRun },
       {
         remove: false,
@@ -57,9 +58,9 @@ export async function runBackfill(options: BackfillOptions, io: BackfillIo): Pro
 
   for (const o of outcomes) {
     if (o.outcome === "would-create") {
-      io.stdout.write(`would mirror ${o.instanceId} ${o.interfaceId} as session ${o.sessionNumber} to ${options.settings.targetId}\n`);
+      io.stdout.write(`would mirror ${o.sourceId} ${o.interfaceId} as session ${o.sessionNumber} ${o.reason}\n`);
     } else if (o.outcome !== "already-mirrored" && o.outcome !== "created" && o.outcome !== "excluded") {
-      io.stdout.write(`${o.outcome}: ${o.instanceId}${o.interfaceId ? ` ${o.interfaceId}` : ""}${o.reason ? ` (${o.reason})` : ""}\n`);
+      io.stdout.write(`${o.outcome}: ${o.sourceId}${o.interfaceId ? ` ${o.interfaceId}` : ""}${o.reason ? ` (${o.reason})` : ""}\n`);
     }
   }
   const counts = summarize(outcomes);

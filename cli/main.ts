@@ -9,9 +9,16 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** Collects repeated `key=value` flags into a record. */
+function collectPairs(value: string, previous: Record<string, string>): Record<string, string> {
+  const [key, target, ...rest] = value.split("=");
+  if (!key || !target || rest.length > 0) throw new InvalidArgumentError("expected zone-id=tmt-id");
+  return { ...previous, [key]: target };
+}
+
 /** The flag each mirroring setting comes from, to name it in errors. */
 const FLAG_NAMES = {
-  MIRROR_TARGET_ID: "--target-id",
+  MIRROR_TARGETS: "--target-id/--zone-target",
   MIRROR_FILTER_ID: "--filter-id",
   EXCLUDE_TAG_KEY: "--exclude-tag-key",
   SESSION_NUMBER: "--session-number",
@@ -28,7 +35,8 @@ export function flowtapProgram(): Command {
   program
     .command("backfill")
     .description("Mirror every running EC2 instance of an account and region that has no session yet (what the reconciler does on schedule, on demand)")
-    .requiredOption("--target-id <tmt-id>", "traffic mirror target to mirror to (may be shared through RAM)")
+    .option("--target-id <tmt-id>", "traffic mirror target for sources in zones without their own (may be shared through RAM)")
+    .option("--zone-target <zone-id=tmt-id...>", "target for sources in one availability zone id, e.g. use1-az1=tmt-0123456789abcdef0 (repeatable)", collectPairs, {})
     .requiredOption("--filter-id <tmf-id>", "traffic mirror filter: the ec2-mirroring stack's mirror_filter_id output")
     .option("--exclude-tag-key <key>", "instances with this tag are not mirrored", "flowtap:exclude")
     .option("--exclude-tag-value <value>", "only this exact value of --exclude-tag-key excludes")
@@ -46,7 +54,7 @@ export function flowtapProgram(): Command {
     .option("--profile <profile>", "AWS shared-config profile (default: the credential chain's)")
     .action(async (opts) => {
       const settings = settingsFromEnvironment({
-        MIRROR_TARGET_ID: opts.targetId,
+        MIRROR_TARGETS: JSON.stringify({ ...opts.zoneTarget, ...(opts.targetId ? { default: opts.targetId } : {}) }),
         MIRROR_FILTER_ID: opts.filterId,
         EXCLUDE_TAG_KEY: opts.excludeTagKey,
         EXCLUDE_TAG_VALUE: opts.excludeTagValue,

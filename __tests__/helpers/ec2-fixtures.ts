@@ -60,7 +60,7 @@ export function awsError(code: string, message = code, fault: "client" | "server
 }
 
 export const mirroringEnvironment = {
-  MIRROR_TARGET_ID: TARGET_ID,
+  MIRROR_TARGETS: JSON.stringify({ default: TARGET_ID }),
   MIRROR_FILTER_ID: FILTER_ID,
   EXCLUDE_TAG_KEY: "flowtap:exclude",
   EXCLUDE_TAG_VALUE: "true",

@@ -1,7 +1,7 @@
 import { parseMirroringEvent } from "../lib/mirroring/events";
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
+import { report, reportIgnored } from "../lib/mirroring/report";
 import { mirrorInstance } from "./mirror-instances";
-import { ec2, logger, metrics, mirroringSettings, report } from "./runtime";
+import { ec2, logger, metrics, mirroringSettings } from "./runtime";
 
 /**
  * Mirrors the ENIs of an instance that started running or had an ENI attached. Expected
@@ -11,20 +11,13 @@ import { ec2, logger, metrics, mirroringSettings, report } from "./runtime";
  */
 export const handler = async (event: unknown): Promise<Record<string, number> | undefined> => {
   const parsed = parseMirroringEvent(event);
-  if (!parsed.ok || parsed.trigger.kind === "sweep") {
-    logger.warn("ignored event", { reason: parsed.ok ? "scheduled events go to the reconciler" : parsed.reason, event });
-    metrics.addMetric("IgnoredEvents", MetricUnit.Count, 1);
-    metrics.publishStoredMetrics();
-    return undefined;
-  }
+  if (!parsed.ok) return reportIgnored(event, parsed.reason, logger, metrics);
+  if (parsed.trigger.kind === "sweep") return reportIgnored(event, "scheduled events go to the reconciler", logger, metrics);
   const { trigger } = parsed;
   logger.appendKeys({ instanceId: trigger.instanceId, trigger: trigger.kind, eventId: trigger.eventId });
   try {
-    const outcomes = await mirrorInstance(
-      { ec2, settings: mirroringSettings(), idempotencySeed: trigger.eventId },
-      trigger.instanceId,
-    );
-    const counts = report(outcomes);
+    const outcomes = await mirrorInstance({ ec2, settings: mirroringSettings(), idempotencySeed: trigger.eventId }, trigger.instanceId);
+    const counts = report(outcomes, logger, metrics);
     if (counts.failed > 0) throw new Error(`${counts.failed} mirror session(s) could not be created; the event will be retried`);
     return counts;
   } finally {

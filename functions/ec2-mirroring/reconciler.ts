@@ -1,7 +1,7 @@
-import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import { parseMirroringEvent } from "../lib/mirroring/events";
-import { sweep } from "./mirror-instances";
-import { ec2, logger, metrics, mirroringSettings, report } from "./runtime";
+import { report, reportIgnored } from "../lib/mirroring/report";
+import { sweepInstances } from "./mirror-instances";
+import { ec2, logger, metrics, mirroringSettings } from "./runtime";
 
 /**
  * The scheduled sweep: mirrors every eligible ENI of every running instance that events
@@ -10,17 +10,10 @@ import { ec2, logger, metrics, mirroringSettings, report } from "./runtime";
  */
 export const handler = async (event: unknown): Promise<Record<string, number> | undefined> => {
   const parsed = parseMirroringEvent(event);
-  if (!parsed.ok || parsed.trigger.kind !== "sweep") {
-    logger.warn("ignored event", { reason: parsed.ok ? `${parsed.trigger.kind} events go to the event function` : parsed.reason, event });
-    metrics.addMetric("IgnoredEvents", MetricUnit.Count, 1);
-    metrics.publishStoredMetrics();
-    return undefined;
-  }
-  const outcomes = await sweep(
-    { ec2, settings: mirroringSettings(), idempotencySeed: parsed.trigger.eventId },
-    { remove: true },
-  );
-  const counts = report(outcomes);
+  if (!parsed.ok) return reportIgnored(event, parsed.reason, logger, metrics);
+  if (parsed.trigger.kind !== "sweep") return reportIgnored(event, `${parsed.trigger.kind} events go to the event function`, logger, metrics);
+  const outcomes = await sweepInstances({ ec2, settings: mirroringSettings(), idempotencySeed: parsed.trigger.eventId }, { remove: true });
+  const counts = report(outcomes, logger, metrics);
   logger.info("sweep done", { counts });
   return counts;
 };

@@ -1,4 +1,4 @@
-/** What happened to one ENI (or a whole instance) in a mirroring run. */
+/** What happened to one ENI (or a whole instance or task) in a mirroring run. */
 export type Outcome =
   | "created"
   | "would-create"
@@ -6,7 +6,7 @@ export type Outcome =
   | "excluded"
   | "unsupported"
   | "session-limit"
-  | "instance-gone"
+  | "source-gone"
   | "target-unavailable"
   | "removed"
   | "would-remove"
@@ -14,7 +14,8 @@ export type Outcome =
 
 export interface MirrorOutcome {
   readonly outcome: Outcome;
-  readonly instanceId: string;
+  /** The instance id or task ARN. */
+  readonly sourceId: string;
   readonly interfaceId?: string;
   /** Why, in the words of the policy or of AWS's error code. */
   readonly reason?: string;
@@ -31,7 +32,7 @@ export function summarize(outcomes: Iterable<MirrorOutcome>): Record<Outcome, nu
     excluded: 0,
     unsupported: 0,
     "session-limit": 0,
-    "instance-gone": 0,
+    "source-gone": 0,
     "target-unavailable": 0,
     removed: 0,
     "would-remove": 0,

@@ -4,7 +4,7 @@ import type { MirroringSettings } from "./settings";
 /** What the mirroring policy needs to know of an ENI. */
 export interface InterfaceFacts {
   readonly id: string;
-  /** `interface`, `efa`, `trunk`, ... as EC2 reports it. */
+  /** `interface`, `efa`, `trunk`, ... as EC2 reports it; unknown for task ENIs. */
   readonly type?: string;
   readonly subnetId?: string;
   readonly vpcId?: string;
@@ -12,18 +12,31 @@ export interface InterfaceFacts {
   readonly attachmentStatus?: string;
 }
 
-/** What the mirroring policy needs to know of an instance. */
-export interface InstanceFacts {
-  readonly instanceId: string;
+/** A traffic source: an EC2 instance or an ECS task, with its ENIs. */
+export interface SourceFacts {
+  readonly kind: "instance" | "task";
+  /** The instance id, or the task ARN. */
+  readonly sourceId: string;
+  /** `running` when the source can be mirrored. */
   readonly state: string;
   readonly tags: Readonly<Record<string, string>>;
   readonly interfaces: readonly InterfaceFacts[];
+  readonly availabilityZone?: string;
+  /** The zone id (use1-az1), which names the same zone in every account. */
+  readonly availabilityZoneId?: string;
 }
 
-/** Why a whole instance is not mirrored. */
-export type InstanceExclusion = "excluded-by-tag" | "not-included-by-tag" | "eks-node" | "not-running";
+/** Why a whole source is not mirrored. */
+export type SourceExclusion =
+  | "excluded-by-tag"
+  | "not-included-by-tag"
+  | "eks-node"
+  | "not-running"
+  | "cluster-not-in-scope"
+  | "service-not-in-scope"
+  | "family-not-in-scope";
 
-/** Why one ENI of a mirrored instance is not. */
+/** Why one ENI of a mirrored source is not. */
 export type InterfaceExclusion =
   | "unsupported-interface-type"
   | "vpc-not-allowed"
@@ -35,12 +48,23 @@ export type InterfaceExclusion =
 const EKS_TAG_KEYS = ["aws:eks:cluster-name", "eks:cluster-name", "eks:nodegroup-name", "karpenter.sh/nodepool"];
 const EKS_TAG_PREFIX = "kubernetes.io/cluster/";
 
+/** `[{Key, Value}]` (EC2) or `[{key, value}]` (ECS) as a record. */
+export function tagRecord(tags: readonly { Key?: string; Value?: string; key?: string; value?: string }[] | undefined): Record<string, string> {
+  return Object.fromEntries((tags ?? []).flatMap((t) => {
+    const key = t.Key ?? t.key;
+    return key === undefined ? [] : [[key, t.Value ?? t.value ?? ""]];
+  }));
+}
+
 /** The facts of an instance as DescribeInstances returns it. */
-export function instanceFacts(instance: Instance): InstanceFacts {
+export function instanceFacts(instance: Instance): SourceFacts {
   return {
-    instanceId: instance.InstanceId ?? "",
+    kind: "instance",
+    sourceId: instance.InstanceId ?? "",
     state: instance.State?.Name ?? "unknown",
-    tags: Object.fromEntries((instance.Tags ?? []).flatMap((t) => (t.Key === undefined ? [] : [[t.Key, t.Value ?? ""]]))),
+    tags: tagRecord(instance.Tags),
+    availabilityZone: instance.Placement?.AvailabilityZone,
+    availabilityZoneId: instance.Placement?.AvailabilityZoneId,
     interfaces: (instance.NetworkInterfaces ?? []).flatMap((eni) =>
       eni.NetworkInterfaceId
         ? [{
@@ -64,14 +88,14 @@ function hasTag(tags: Readonly<Record<string, string>>, key: string, value: stri
   return Object.prototype.hasOwnProperty.call(tags, key) && (value === undefined || tags[key] === value);
 }
 
-/** Why the instance is not mirrored, or undefined when it is. */
-export function instanceExclusion(facts: InstanceFacts, settings: MirroringSettings): InstanceExclusion | undefined {
+/** Why the source is not mirrored by the tag rules, or undefined when it is. */
+export function sourceExclusion(facts: SourceFacts, settings: MirroringSettings): SourceExclusion | undefined {
   if (facts.state !== "running") return "not-running";
   if (hasTag(facts.tags, settings.excludeTagKey, settings.excludeTagValue)) return "excluded-by-tag";
   if (settings.includeTagKey !== undefined && !hasTag(facts.tags, settings.includeTagKey, settings.includeTagValue)) {
     return "not-included-by-tag";
   }
-  if (settings.excludeEksNodes && isEksNode(facts.tags)) return "eks-node";
+  if (facts.kind === "instance" && settings.excludeEksNodes && isEksNode(facts.tags)) return "eks-node";
   return undefined;
 }
 

@@ -1,12 +1,12 @@
 import type { TrafficMirrorSession } from "@aws-sdk/client-ec2";
 import {
-  instanceExclusion,
   interfaceExclusion,
-  type InstanceExclusion,
-  type InstanceFacts,
+  sourceExclusion,
   type InterfaceExclusion,
+  type SourceExclusion,
+  type SourceFacts,
 } from "./policy";
-import type { MirroringSettings } from "./settings";
+import { allTargetIds, targetFor, type MirroringSettings } from "./settings";
 
 /** AWS's limit of traffic mirror sessions per source ENI. */
 export const MAX_SESSIONS_PER_INTERFACE = 3;
@@ -62,26 +62,40 @@ export function allocateSessionNumber(taken: Iterable<number>, preferred: number
 }
 
 export type InterfaceDecision =
-  | { readonly interfaceId: string; readonly action: "create"; readonly sessionNumber: number }
-  | { readonly interfaceId: string; readonly action: "skip"; readonly reason: "already-mirrored" | "session-limit" | InterfaceExclusion };
+  | { readonly interfaceId: string; readonly action: "create"; readonly sessionNumber: number; readonly targetId: string }
+  | {
+      readonly interfaceId: string;
+      readonly action: "skip";
+      readonly reason: "already-mirrored" | "session-limit" | "no-target-for-zone" | InterfaceExclusion;
+    };
 
-/** What to do for one instance: its ENIs' decisions, and flowtap's sessions to remove. */
-export interface InstancePlan {
-  readonly instanceId: string;
-  readonly excluded?: InstanceExclusion;
+/** What to do for one source: its ENIs' decisions, and flowtap's sessions to remove. */
+export interface SourcePlan {
+  readonly source: SourceFacts;
+  readonly excluded?: SourceExclusion;
   readonly interfaces: readonly InterfaceDecision[];
-  /** flowtap's own sessions that must go: on ENIs no longer eligible, and duplicates to the target. */
+  /**
+   * flowtap's own sessions that must go: on ENIs no longer eligible, duplicates to the target,
+   * and sessions to another of the configured targets once the zone's own target has one.
+   */
   readonly removals: readonly SessionFacts[];
 }
 
-/** Decides, for one instance, which ENIs get a session and which of flowtap's sessions go. */
-export function planInstance(
-  facts: InstanceFacts,
+/**
+ * Decides, for one source, which ENIs get a session (to the target of the source's zone, else
+ * the default) and which of flowtap's sessions go. `excluded` overrides the tag rules with a
+ * reason of the caller's (an ECS task outside the configured clusters, say).
+ */
+export function planSource(
+  facts: SourceFacts,
   sessions: ReadonlyMap<string, readonly SessionFacts[]>,
   settings: MirroringSettings,
   mirrorTargetInterfaceIds: ReadonlySet<string>,
-): InstancePlan {
-  const excluded = instanceExclusion(facts, settings);
+  excludedByScope?: SourceExclusion,
+): SourcePlan {
+  const excluded = excludedByScope ?? sourceExclusion(facts, settings);
+  const ourTargets = allTargetIds(settings.targets);
+  const target = targetFor(settings.targets, facts.availabilityZoneId);
   const removals: SessionFacts[] = [];
   const interfaces: InterfaceDecision[] = [];
   for (const eni of facts.interfaces) {
@@ -98,11 +112,17 @@ export function planInstance(
       interfaces.push({ interfaceId: eni.id, action: "skip", reason: eniExcluded });
       continue;
     }
-    const toTarget = existing.filter((s) => s.targetId === settings.targetId).sort((a, b) => a.sessionNumber - b.sessionNumber);
+    if (target === undefined) {
+      interfaces.push({ interfaceId: eni.id, action: "skip", reason: "no-target-for-zone" });
+      continue;
+    }
+    const toTarget = existing.filter((s) => s.targetId === target).sort((a, b) => a.sessionNumber - b.sessionNumber);
     if (toTarget.length > 0) {
       // Two events racing can each create a session; keep one, remove flowtap's extra ones.
       const [, ...duplicates] = toTarget;
       removals.push(...duplicates.filter((s) => s.managedByFlowtap));
+      // A session flowtap made to another zone's target (or the default, before this zone had one) is now redundant.
+      removals.push(...ours.filter((s) => s.targetId !== target && ourTargets.has(s.targetId)));
       interfaces.push({ interfaceId: eni.id, action: "skip", reason: "already-mirrored" });
       continue;
     }
@@ -110,8 +130,8 @@ export function planInstance(
     interfaces.push(
       sessionNumber === undefined
         ? { interfaceId: eni.id, action: "skip", reason: "session-limit" }
-        : { interfaceId: eni.id, action: "create", sessionNumber },
+        : { interfaceId: eni.id, action: "create", sessionNumber, targetId: target },
     );
   }
-  return { instanceId: facts.instanceId, excluded, interfaces, removals };
+  return { source: facts, excluded, interfaces, removals };
 }

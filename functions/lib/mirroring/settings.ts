@@ -1,8 +1,17 @@
 import { z } from "zod";
 
+/**
+ * The traffic mirror targets a source may send to: one per availability zone id (use1-az1, ...;
+ * zone names differ between accounts, zone ids do not) and a default for zones with none.
+ */
+export interface MirrorTargets {
+  readonly byZoneId: Readonly<Record<string, string>>;
+  readonly default?: string;
+}
+
 /** How the mirroring functions decide what to mirror, read from their environment. */
 export interface MirroringSettings {
-  readonly targetId: string;
+  readonly targets: MirrorTargets;
   readonly filterId: string;
   readonly excludeTagKey: string;
   readonly excludeTagValue?: string;
@@ -29,8 +38,44 @@ const optionalInt = (min: number, max: number) =>
     return n;
   });
 
+const targetId = z.string().regex(/^tmt-[0-9a-f]{8,17}$/, "expected a traffic mirror target id such as tmt-0123456789abcdef0");
+const ZONE_ID = /^[a-z]{2,}[0-9]?-az[0-9]+$/;
+
+/** `{"use1-az1": "tmt-...", "default": "tmt-..."}`: at least one target. */
+const targetsJson = z.string({ error: "required" }).transform((text, ctx): MirrorTargets => {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    ctx.addIssue({ code: "custom", message: `expected a JSON object of zone id (or "default") to target id, got ${JSON.stringify(text)}` });
+    return z.NEVER;
+  }
+  const parsed = z.record(z.string(), targetId).safeParse(value);
+  if (!parsed.success || Object.keys(parsed.data).length === 0) {
+    ctx.addIssue({ code: "custom", message: `expected a non-empty JSON object of zone id (or "default") to target id (tmt-...), got ${text}` });
+    return z.NEVER;
+  }
+  const { default: fallback, ...byZoneId } = parsed.data;
+  const badZone = Object.keys(byZoneId).find((zone) => !ZONE_ID.test(zone));
+  if (badZone) {
+    ctx.addIssue({ code: "custom", message: `"${badZone}" is not an availability zone id such as use1-az1` });
+    return z.NEVER;
+  }
+  return { byZoneId, default: fallback };
+});
+
+/** The target for a source in the given zone: the zone's own, else the default. */
+export function targetFor(targets: MirrorTargets, zoneId: string | undefined): string | undefined {
+  return (zoneId !== undefined ? targets.byZoneId[zoneId] : undefined) ?? targets.default;
+}
+
+/** Every target id the settings name, for telling flowtap's sessions to them apart. */
+export function allTargetIds(targets: MirrorTargets): Set<string> {
+  return new Set([...Object.values(targets.byZoneId), ...(targets.default ? [targets.default] : [])]);
+}
+
 const environmentSchema = z.object({
-  MIRROR_TARGET_ID: z.string({ error: "required" }).regex(/^tmt-[0-9a-f]{8,17}$/, "expected a traffic mirror target id such as tmt-0123456789abcdef0"),
+  MIRROR_TARGETS: targetsJson,
   MIRROR_FILTER_ID: z.string({ error: "required" }).regex(/^tmf-[0-9a-f]{8,17}$/, "expected a traffic mirror filter id such as tmf-0123456789abcdef0"),
   EXCLUDE_TAG_KEY: z.string({ error: "required" }).min(1, "must not be empty"),
   EXCLUDE_TAG_VALUE: optional,
@@ -59,7 +104,7 @@ export function settingsFromEnvironment(
   }
   const e = parsed.data;
   return {
-    targetId: e.MIRROR_TARGET_ID,
+    targets: e.MIRROR_TARGETS,
     filterId: e.MIRROR_FILTER_ID,
     excludeTagKey: e.EXCLUDE_TAG_KEY,
     excludeTagValue: e.EXCLUDE_TAG_VALUE,
