@@ -47,7 +47,7 @@ accounts:
 `);
     expect(problems).toEqual([
       'org.yaml:2:22: central.accountId: expected a 12-digit AWS account id in quotes, e.g. "123456789012"',
-      "org.yaml:7:31: accounts[0].features[1]: expected one of: ec2-mirroring",
+      "org.yaml:7:31: accounts[0].features[1]: expected one of: ec2-mirroring, fargate-mirroring",
       "org.yaml:8:5: accounts[0].colour: unknown setting; check its spelling against config/schema.ts",
     ]);
   });
@@ -60,7 +60,7 @@ accounts:
 
   it("refuses ec2-mirroring in a region with no mirror target, saying where to add one", () => {
     expect(problemsOf(valid.replace("regions: [us-east-1]", "regions: [us-east-1, eu-west-1]"))).toEqual([
-      "org.yaml:7:56: accounts[0].regions[1]: ec2-mirroring is enabled here but no mirror target is set for eu-west-1: add features.ec2Mirroring.targetIds.eu-west-1 (or accounts[0].ec2Mirroring.targetIds.eu-west-1)",
+      "org.yaml:7:56: accounts[0].regions[1]: ec2-mirroring is enabled here but no mirror target is set for eu-west-1: add features.ec2Mirroring.targetIds.eu-west-1 (or accounts[0].ec2Mirroring.targetIds.eu-west-1), or a target in eu-west-1 under features.mirrorTarget.targets",
     ]);
   });
 
@@ -77,23 +77,76 @@ accounts:
 
   it("applies per-account overrides over organization-wide settings", () => {
     const config = parseOrgConfig(valid.replace("features: [ec2-mirroring]}", "features: [ec2-mirroring], ec2Mirroring: {sessionNumber: 7}}"), "org.yaml");
-    expect(workspacesOf(config)[0].ec2Mirroring).toMatchObject({ sessionNumber: 7, excludeTagKey: "flowtap:exclude", targetId: "tmt-0a1b2c3d4e5f60001" });
+    expect(workspacesOf(config)[0].ec2Mirroring).toMatchObject({
+      sessionNumber: 7,
+      excludeTagKey: "flowtap:exclude",
+      targets: { kind: "config", targetId: "tmt-0a1b2c3d4e5f60001" },
+    });
   });
 
-  it("builds a rollout manifest listing each stack's workspaces with account, OU and region", () => {
+  it("builds a rollout manifest: central stacks first, then each member stack's workspaces with account, OU, region and dependencies", () => {
     const manifest = rolloutManifest(loadOrgConfig(EXAMPLE_CONFIG_PATH), "config/example.org.yaml");
-    expect(manifest.stacks).toEqual([
-      {
-        name: "ec2-mirroring",
-        role: "member",
-        directory: "stacks/ec2-mirroring",
-        workspaces: [
-          { name: "222222222222-us-east-1", accountId: "222222222222", accountName: "workloads-prod", ou: "ou-ab12-11111111", region: "us-east-1", features: ["ec2-mirroring"] },
-          { name: "222222222222-eu-west-1", accountId: "222222222222", accountName: "workloads-prod", ou: "ou-ab12-11111111", region: "eu-west-1", features: ["ec2-mirroring"] },
-          { name: "333333333333-us-east-1", accountId: "333333333333", accountName: "workloads-staging", ou: "ou-ab12-22222222", region: "us-east-1", features: ["ec2-mirroring"] },
-        ],
-      },
+    expect(manifest.stacks.map((s) => [s.name, s.role, s.dependsOn])).toEqual([
+      ["mirror-target", "central", []],
+      ["ec2-mirroring", "member", ["mirror-target"]],
+      ["fargate-mirroring", "member", ["mirror-target"]],
     ]);
+    expect(manifest.stacks[0].workspaces).toEqual([
+      { name: "default", accountId: "111111111111", accountName: "central", region: "us-east-1", features: ["mirror-target"] },
+    ]);
+    expect(manifest.stacks[1].workspaces).toEqual([
+      { name: "222222222222-us-east-1", accountId: "222222222222", accountName: "workloads-prod", ou: "ou-ab12-11111111", region: "us-east-1", features: ["ec2-mirroring", "fargate-mirroring"] },
+      { name: "222222222222-eu-west-1", accountId: "222222222222", accountName: "workloads-prod", ou: "ou-ab12-11111111", region: "eu-west-1", features: ["ec2-mirroring", "fargate-mirroring"] },
+      { name: "333333333333-us-east-1", accountId: "333333333333", accountName: "workloads-staging", ou: "ou-ab12-22222222", region: "us-east-1", features: ["ec2-mirroring"] },
+    ]);
+    expect(manifest.stacks[2].workspaces.map((w) => w.name)).toEqual(["222222222222-us-east-1", "222222222222-eu-west-1"]);
+  });
+
+  describe("mirror targets", () => {
+    const withTargets = (targets: string, sharing = "shareWithOrganization: true", org = 'managementAccountId: "999999999999", ') =>
+      `organization: {id: o-a1b2c3d4e5, name: x, ${org}}
+central: {accountId: "111111111111", region: us-east-1}
+features:
+  mirrorTarget:
+    targets: ${targets}
+    ${sharing}
+accounts:
+  - {id: "222222222222", name: a, regions: [us-east-1], features: [ec2-mirroring]}
+`;
+    const nlb = (n: number) => `arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/net/s${n}/0a1b2c3d4e5f600${n}`;
+
+    it("lets member accounts use the central targets of their region instead of a target id", () => {
+      const config = parseOrgConfig(withTargets(`[{region: us-east-1, networkLoadBalancerArn: "${nlb(1)}"}]`), "org.yaml");
+      expect(workspacesOf(config)[0].ec2Mirroring?.targets).toEqual({ kind: "mirror-target" });
+    });
+
+    it("refuses two targets for one zone, and two defaults for one region", () => {
+      const problems = problemsOf(
+        withTargets(`[{region: us-east-1, zoneId: use1-az1, networkLoadBalancerArn: "${nlb(1)}"}, {region: us-east-1, zoneId: use1-az1, networkLoadBalancerArn: "${nlb(2)}"}, {region: us-east-1, networkInterfaceId: eni-0a1b2c3d4e5f60001}, {region: us-east-1, networkInterfaceId: eni-0a1b2c3d4e5f60002}]`),
+      );
+      expect(problems).toEqual([
+        expect.stringMatching(/features\.mirrorTarget\.targets\[1\]: a second target for zone use1-az1 \(first at targets\[0\]\); one target per availability zone$/),
+        expect.stringMatching(/features\.mirrorTarget\.targets\[3\]: a second default target for us-east-1 \(first at targets\[2\]\); give one of them a zoneId$/),
+      ]);
+    });
+
+    it("refuses a target that is both an NLB and an ENI, and a zone name given as a zone id", () => {
+      const problems = problemsOf(withTargets(`[{region: us-east-1, zoneId: us-east-1a, networkLoadBalancerArn: "${nlb(1)}", networkInterfaceId: eni-0a1b2c3d4e5f60001}]`));
+      expect(problems).toEqual([
+        expect.stringMatching(/targets\[0\]\.zoneId: expected an availability zone id such as use1-az1$/),
+        expect.stringMatching(/targets\[0\]: give exactly one of networkLoadBalancerArn, gatewayLoadBalancerEndpointId and networkInterfaceId$/),
+      ]);
+    });
+
+    it("asks for exactly one way of sharing, and for the management account when sharing with the organization", () => {
+      const target = `[{region: us-east-1, networkLoadBalancerArn: "${nlb(1)}"}]`;
+      expect(problemsOf(withTargets(target, "shareWithAccounts: []"))).toEqual([
+        expect.stringMatching(/features\.mirrorTarget: share the targets one way: shareWithOrganization: true, shareWithOus: \[\.\.\.\] or shareWithAccounts: \[\.\.\.\]$/),
+      ]);
+      expect(problemsOf(withTargets(target, "shareWithOus: [ou-ab12-11111111]", ""))).toEqual([
+        expect.stringMatching(/organization: sharing with the organization or OUs needs organization\.managementAccountId/),
+      ]);
+    });
   });
 
   it("makes synth exit with status 2 and one line per problem, never a stack trace", () => {
@@ -106,7 +159,7 @@ accounts:
     expect(result.stderr.trim().split("\n")).toEqual([
       '__tests__/fixtures/configs/bad.org.yaml:11:20: features.ec2Mirroring.sessionNumber: Invalid input: expected number, received string',
       '__tests__/fixtures/configs/bad.org.yaml:13:9: accounts[0].id: expected a 12-digit AWS account id in quotes, e.g. "123456789012"',
-      "__tests__/fixtures/configs/bad.org.yaml:16:31: accounts[0].features[1]: expected one of: ec2-mirroring",
+      "__tests__/fixtures/configs/bad.org.yaml:16:31: accounts[0].features[1]: expected one of: ec2-mirroring, fargate-mirroring",
       "__tests__/fixtures/configs/bad.org.yaml:21:5: accounts[1].ec2Mirorring: unknown setting; check its spelling against config/schema.ts",
     ]);
   });

@@ -107,7 +107,7 @@ describe("ec2-mirroring stack", () => {
     it("pass every mirroring setting from the workspace map", () => {
       const fn = resourceAt(synthesized, "aws_lambda_function", "mirroring/events/function");
       expect(fn.environment.variables).toMatchObject({
-        MIRROR_TARGET_ID: "${local.workspace.target_id}",
+        MIRROR_TARGETS: "${local.mirror_targets}",
         MIRROR_FILTER_ID: expect.stringMatching(/^\$\{aws_ec2_traffic_mirror_filter\..+\.id\}$/),
         EXCLUDE_TAG_KEY: "${local.workspace.exclude_tag_key}",
         EXCLUDE_EKS_NODES: "${local.workspace.exclude_eks_nodes}",
@@ -133,13 +133,19 @@ describe("ec2-mirroring stack", () => {
       expect(remove?.resources).toEqual([expect.stringMatching(/:traffic-mirror-session\/\*$/)]);
     });
 
-    it("scope session creation to the configured target in any account (RAM-shared) and to the stack's filter", () => {
-      const create = statements("mirroring/events/permissions").find((s) => s.sid === "MirrorSourcesToTheTarget");
+    it("scope session creation to the account's ENIs and the stack's filter", () => {
+      const create = statements("mirroring/events/permissions").find((s) => s.sid === "MirrorSourcesWithTheFilter");
       expect(create?.resources).toEqual([
         expect.stringMatching(/:network-interface\/\*$/),
         expect.stringMatching(/:traffic-mirror-filter\/\$\{aws_ec2_traffic_mirror_filter\..+\.id\}$/),
-        expect.stringMatching(/:\*:traffic-mirror-target\/\$\{local\.workspace\.target_id\}$/),
       ]);
+    });
+
+    it("scope session creation to exactly the workspace's targets, in any account (RAM-shared)", () => {
+      const toTargets = statements("mirroring/events/permissions").find((s) => s.sid === "MirrorToTheTargets");
+      expect(toTargets?.resources).toMatch(
+        /^\$\{\[ for key, val in toset\(values\(jsondecode\(local\.mirror_targets\)\)\): "arn:\$\{data\.aws_partition\.[^}]+\}:ec2:\$\{data\.aws_region\.[^}]+\}:\*:traffic-mirror-target\/\$\{val\}"\]\}$/,
+      );
     });
 
     it("require the ManagedBy=flowtap tag on every session created", () => {
@@ -157,9 +163,14 @@ describe("ec2-mirroring stack", () => {
       ]);
     });
 
-    it("resolves per-region targets and per-account overrides", () => {
-      expect(tf.locals.workspaces["222222222222-eu-west-1"].target_id).toBe("tmt-0a1b2c3d4e5f60002");
-      expect(tf.locals.workspaces["333333333333-us-east-1"]).toMatchObject({ vpc_ids: ["vpc-0abc1234def567890"], packet_length: "128" });
+    it("resolves per-account overrides, and takes targets from the config or else the mirror-target stack", () => {
+      expect(tf.locals.workspaces["222222222222-eu-west-1"]).toMatchObject({ mirror_targets_source: "mirror-target", mirror_targets_json: "{}" });
+      expect(tf.locals.workspaces["333333333333-us-east-1"]).toMatchObject({
+        mirror_targets_source: "config",
+        mirror_targets_json: '{"default":"tmt-0a1b2c3d4e5f60009"}',
+        vpc_ids: ["vpc-0abc1234def567890"],
+        packet_length: "128",
+      });
       expect(tf.locals.workspaces["222222222222-us-east-1"]).toMatchObject({ vpc_ids: [], packet_length: "" });
     });
 
@@ -176,6 +187,14 @@ describe("ec2-mirroring stack", () => {
         default_tags: [{ tags: { ManagedBy: "flowtap", Feature: "ec2-mirroring", CostCenter: "security" } }],
       });
       expect(tf.locals.workspaces["333333333333-us-east-1"].role_arn).toBe("arn:aws:iam::333333333333:role/OrganizationAccountAccessRole");
+    });
+
+    it("reads the central targets by remote state, for the workspace's region, and fails plan when there are none", () => {
+      expect(tf.data.terraform_remote_state["mirror-target-state"]).toEqual({ backend: "local", config: { path: "../../../terraform.mirror-target.tfstate" } });
+      expect(tf.locals.mirror_targets_candidate).toBe(
+        '${(local.workspace.mirror_targets_source == "config") ? local.workspace.mirror_targets_json : jsonencode(try(data.terraform_remote_state.mirror-target-state.outputs.targets_by_region[local.workspace.region], {}))}',
+      );
+      expect(tf.locals.mirror_targets).toContain('local.mirror_targets_candidate == "{}" ? file("flowtap: no traffic mirror target for region ${local.workspace.region}');
     });
 
     it("keeps local state outside cdktf.out, in paths that hold on any machine, when the config names no backend", () => {

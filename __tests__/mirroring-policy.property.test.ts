@@ -8,7 +8,7 @@ import {
   sessionsByInterface,
   type SessionFacts,
 } from "../functions/lib/mirroring/sessions";
-import type { MirroringSettings } from "../functions/lib/mirroring/settings";
+import { allTargetIds, targetFor, type MirroringSettings } from "../functions/lib/mirroring/settings";
 
 const TARGET = "tmt-0a1b2c3d4e5f60001";
 const baseSettings: MirroringSettings = {
@@ -180,6 +180,44 @@ describe("event parsing", () => {
       fc.property(fc.constantFrom("id", "detail-type", "source", "detail"), fc.jsonValue(), (field, value) => {
         const parsed = parseMirroringEvent({ ...sample, [field]: value });
         if (parsed.ok) expect(parsed.trigger).toMatchObject({ instanceId: expect.stringMatching(/^i-[0-9a-f]+$/) });
+      }),
+    );
+  });
+});
+
+describe("per-zone target selection", () => {
+  const zoneIds = ["use1-az1", "use1-az2", "use1-az4", "use1-az6"];
+  const targetsArb = fc.record({
+    byZoneId: fc.dictionary(fc.constantFrom(...zoneIds), fc.integer({ min: 1, max: 9 }).map((n) => `tmt-0000000000000000${n}`), { maxKeys: 3 }),
+    default: fc.option(fc.constant("tmt-0dddddddddddddddd"), { nil: undefined }),
+  });
+
+  it("sends a source to its own zone's target when there is one, else to the default, never to another zone's", () => {
+    fc.assert(
+      fc.property(targetsArb, fc.option(fc.constantFrom(...zoneIds), { nil: undefined }), (targets, zone) => {
+        const chosen = targetFor(targets, zone);
+        if (zone !== undefined && targets.byZoneId[zone]) expect(chosen).toBe(targets.byZoneId[zone]);
+        else expect(chosen).toBe(targets.default);
+      }),
+    );
+  });
+
+  it("plans sessions only to the chosen target, and removes flowtap's sessions to the other configured targets once it has one", () => {
+    fc.assert(
+      fc.property(targetsArb, fc.constantFrom(...zoneIds), fc.boolean(), (targets, zone, alreadyOnZoneTarget) => {
+        const chosen = targetFor(targets, zone);
+        fc.pre(chosen !== undefined);
+        const others = [...allTargetIds(targets)].filter((t) => t !== chosen);
+        const eni = "eni-00000000000000001";
+        const existing: SessionFacts[] = [
+          ...(alreadyOnZoneTarget ? [{ sessionId: "tms-1", interfaceId: eni, targetId: chosen!, sessionNumber: 1, managedByFlowtap: true }] : []),
+          ...others.slice(0, 1).map((t) => ({ sessionId: "tms-2", interfaceId: eni, targetId: t, sessionNumber: 2, managedByFlowtap: true })),
+        ];
+        const facts: SourceFacts = { kind: "instance", sourceId: "i-1", state: "running", tags: {}, availabilityZoneId: zone, interfaces: [{ id: eni, type: "interface", attachmentStatus: "attached" }] };
+        const plan = planSource(facts, sessionsByInterface(existing), { ...baseSettings, targets }, new Set());
+        for (const d of plan.interfaces) if (d.action === "create") expect(d.targetId).toBe(chosen);
+        if (alreadyOnZoneTarget) expect(plan.removals.map((r) => r.targetId)).toEqual(others.slice(0, 1));
+        else expect(plan.removals).toEqual([]);
       }),
     );
   });

@@ -54,13 +54,14 @@ describe("PassthroughMirrorFilter", () => {
 
 describe("Ec2InstanceMirroring", () => {
   it.each([
-    [{ mirrorTargetId: "tmt-XYZ" }, /mirrorTargetId must be a traffic mirror target id/],
+    [{ mirrorTargets: "tmt-0a1b2c3d4e5f60001" }, /mirrorTargets must be JSON such as/],
+    [{ mirrorTargets: '{"us-east-1a":"tmt-0a1b2c3d4e5f60001"}' }, /mirrorTargets must map zone ids \(use1-az1\) or "default"/],
     [{ sessionNumber: 0 }, /sessionNumber must be 1-32766/],
     [{ packetLength: 9001 }, /packetLength must be 1-8947/],
     [{ virtualNetworkId: 2 ** 24 }, /virtualNetworkId must be 0-16777215/],
   ])("refuses %j with a message saying what to change", (bad, message) => {
     expect(
-      () => new Ec2InstanceMirroring(stack(), "m", { mirrorTargetId: "tmt-0a1b2c3d4e5f60001", mirrorFilterId: "tmf-0a1b2c3d4e5f60001", excludeTagKey: "k", ...bad }),
+      () => new Ec2InstanceMirroring(stack(), "m", { mirrorTargets: '{"default":"tmt-0a1b2c3d4e5f60001"}', mirrorFilterId: "tmf-0a1b2c3d4e5f60001", excludeTagKey: "k", ...bad }),
     ).toThrow(message);
   });
 });

@@ -5,6 +5,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { RamResourceShare } from "@cdktf/provider-aws/lib/ram-resource-share";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { securityFindings } from "./helpers/security-checks";
@@ -30,6 +31,7 @@ describe("the security checks themselves", () => {
     new CloudwatchLogGroup(stack, "forever", { name: "forever" });
     new SqsQueue(stack, "plain", { name: "plain" });
     new S3Bucket(stack, "open", { bucket: "open-bucket" });
+    new RamResourceShare(stack, "share", { name: "anyone" });
     const trust = new DataAwsIamPolicyDocument(stack, "trust", {
       statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "AWS", identifiers: ["arn:aws:iam::999999999999:root"] }] }],
     });
@@ -55,6 +57,7 @@ describe("the security checks themselves", () => {
         expect.stringMatching(/bucket .* has no server-side encryption configuration/),
         expect.stringMatching(/bucket .* does not block all public access/),
         expect.stringMatching(/bucket .* accepts requests without TLS/),
+        expect.stringMatching(/RAM share .* admits principals outside the organization/),
       ]),
     );
     // DescribeInstances only ever takes "*": not a finding.

@@ -1,4 +1,4 @@
-import { FEATURES, type Feature, type OrgConfig } from "./schema";
+import { FEATURES, MIRRORING_FEATURES, type Feature, type OrgConfig } from "./schema";
 import { workspacesWith } from "./workspaces";
 
 export interface RolloutWorkspace {
@@ -7,14 +7,17 @@ export interface RolloutWorkspace {
   readonly accountName: string;
   readonly ou?: string;
   readonly region: string;
-  readonly features: readonly Feature[];
+  readonly features: readonly string[];
 }
 
 export interface RolloutStack {
   readonly name: string;
+  /** `central`: one workspace (`default`) in the central account. `member`: one workspace per account and region. */
   readonly role: "member" | "central";
   /** The synthesized stack's directory, relative to the output directory. */
   readonly directory: string;
+  /** Stacks to apply before this one (it reads their outputs by remote state). */
+  readonly dependsOn: readonly string[];
   readonly workspaces: readonly RolloutWorkspace[];
 }
 
@@ -23,23 +26,42 @@ export interface RolloutManifest {
   readonly version: 1;
   readonly organizationId: string;
   readonly configFile: string;
+  /** In an order that applies every stack after the stacks it depends on. */
   readonly stacks: readonly RolloutStack[];
 }
 
-/** The features with at least one workspace: the stacks synth writes. */
+/** The member features with at least one workspace: the member stacks synth writes. */
 export function enabledFeatures(config: OrgConfig): Feature[] {
   return FEATURES.filter((feature) => workspacesWith(config, feature).length > 0);
 }
 
+/** The central stacks the config asks for. */
+export function centralStacks(config: OrgConfig): string[] {
+  return config.features.mirrorTarget ? ["mirror-target"] : [];
+}
+
+/** Whether a member feature's stack reads its targets from the mirror-target stack in some workspace. */
+export function usesCentralTargets(config: OrgConfig, feature: Feature): boolean {
+  const key = MIRRORING_FEATURES[feature];
+  return workspacesWith(config, feature).some((ws) => ws[key]?.targets.kind === "mirror-target");
+}
+
 export function rolloutManifest(config: OrgConfig, configFile: string): RolloutManifest {
-  return {
-    version: 1,
-    organizationId: config.organization.id,
-    configFile,
-    stacks: enabledFeatures(config).map((feature) => ({
+  const central = centralStacks(config).map(
+    (name): RolloutStack => ({
+      name,
+      role: "central",
+      directory: `stacks/${name}`,
+      dependsOn: [],
+      workspaces: [{ name: "default", accountId: config.central.accountId, accountName: "central", region: config.central.region, features: [name] }],
+    }),
+  );
+  const members = enabledFeatures(config).map(
+    (feature): RolloutStack => ({
       name: feature,
       role: "member",
       directory: `stacks/${feature}`,
+      dependsOn: usesCentralTargets(config, feature) ? ["mirror-target"] : [],
       workspaces: workspacesWith(config, feature).map((ws) => ({
         name: ws.name,
         accountId: ws.accountId,
@@ -48,6 +70,7 @@ export function rolloutManifest(config: OrgConfig, configFile: string): RolloutM
         region: ws.region,
         features: ws.features,
       })),
-    })),
-  };
+    }),
+  );
+  return { version: 1, organizationId: config.organization.id, configFile, stacks: [...central, ...members] };
 }

@@ -1,8 +1,10 @@
 import { z } from "zod";
 
-/** Every feature flowtap can deploy, by the name used in `accounts[].features` and as the stack name. */
-export const FEATURES = ["ec2-mirroring"] as const;
+/** The features an account enables in `accounts[].features`; each is a member stack of that name. */
+export const FEATURES = ["ec2-mirroring", "fargate-mirroring"] as const;
 export type Feature = (typeof FEATURES)[number];
+/** The features that traffic-mirror sources to a target, and their key under `features:`. */
+export const MIRRORING_FEATURES = { "ec2-mirroring": "ec2Mirroring", "fargate-mirroring": "fargateMirroring" } as const;
 
 const accountId = z.string().regex(/^\d{12}$/, "expected a 12-digit AWS account id in quotes, e.g. \"123456789012\"");
 const region = z
@@ -24,24 +26,23 @@ const scheduleExpression = z
   );
 
 /**
- * Settings of the `ec2-mirroring` feature. Each may be given organization-wide under
- * `features.ec2Mirroring` and overridden per account under `accounts[].ec2Mirroring`.
+ * Settings both mirroring features share. Each may be given organization-wide under
+ * `features.<feature>` and overridden per account under `accounts[].<feature>`.
  */
-const ec2MirroringFields = {
-  /** The traffic mirror target per region (targets are regional; a RAM-shared target keeps its id). */
+const mirroringFields = {
+  /**
+   * The traffic mirror target per region (targets are regional; a RAM-shared target keeps its id).
+   * Unset for a region where `features.mirrorTarget` has targets: those are used, per zone.
+   */
   targetIds: z.record(region, mirrorTargetId),
   /** Instances carrying this tag (the sensors themselves, typically) are never mirrored. */
   excludeTagKey: tagKey,
   /** With `excludeTagKey`: only this exact value excludes. Unset: the key with any value excludes. */
   excludeTagValue: tagValue.optional(),
-  /** Skip EKS and Karpenter nodes (their pods' traffic is better mirrored at the pod network). */
-  excludeEksNodes: z.boolean(),
-  /** When set, only instances carrying this tag are mirrored. */
+  /** When set, only sources carrying this tag are mirrored. */
   includeTagKey: tagKey.optional(),
   /** With `includeTagKey`: only this exact value includes. */
   includeTagValue: tagValue.optional(),
-  /** Only ENIs in these VPCs are mirrored; empty means every VPC. */
-  vpcIds: z.array(vpcId),
   /** Only ENIs in these subnets are mirrored; empty means every subnet. */
   subnetIds: z.array(subnetId),
   /** The preferred session number (1-32766); the lowest free one is used when an ENI already has it. */
@@ -50,7 +51,7 @@ const ec2MirroringFields = {
   virtualNetworkId: z.number().int().min(0).max(16777215).optional(),
   /** Bytes of each packet to mirror; unset mirrors whole packets. */
   packetLength: z.number().int().min(1).max(8947).optional(),
-  /** How often the reconciler sweeps every running instance. */
+  /** How often the reconciler sweeps every running source. */
   reconcileSchedule: scheduleExpression,
   /** Retention of the functions' log groups, in days. */
   logRetentionDays: z.union([
@@ -61,19 +62,75 @@ const ec2MirroringFields = {
   ], { error: "expected a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 days" }),
 };
 
-export const ec2MirroringDefaults = {
+const ec2MirroringFields = {
+  ...mirroringFields,
+  /** Skip EKS and Karpenter nodes (their pods' traffic is better mirrored at the pod network). */
+  excludeEksNodes: z.boolean(),
+  /** Only ENIs in these VPCs are mirrored; empty means every VPC. */
+  vpcIds: z.array(vpcId),
+};
+
+const ecsName = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "expected a name of letters, digits, hyphens and underscores");
+const fargateMirroringFields = {
+  ...mirroringFields,
+  /** Only tasks in these clusters (names) are mirrored; empty means every cluster. */
+  clusters: z.array(ecsName),
+  /** Only tasks of these services are mirrored; empty means every task. */
+  services: z.array(ecsName),
+  /** Only tasks of these task definition families are mirrored; empty means every family. */
+  taskDefinitionFamilies: z.array(ecsName),
+};
+
+const sharedDefaults = {
   excludeTagKey: "flowtap:exclude",
-  excludeEksNodes: true,
-  vpcIds: [] as string[],
   subnetIds: [] as string[],
   sessionNumber: 1,
   reconcileSchedule: "rate(1 hour)",
   logRetentionDays: 30 as const,
 };
+export const ec2MirroringDefaults = { ...sharedDefaults, excludeEksNodes: true, vpcIds: [] as string[] };
+export const fargateMirroringDefaults = { ...sharedDefaults, clusters: [] as string[], services: [] as string[], taskDefinitionFamilies: [] as string[] };
 
 const ec2MirroringSettings = z.object(ec2MirroringFields).partial().strict();
+const fargateMirroringSettings = z.object(fargateMirroringFields).partial().strict();
 /** Every `ec2-mirroring` setting, as one workspace has them once defaults and overrides are applied. */
 export type Ec2MirroringResolved = z.infer<z.ZodObject<typeof ec2MirroringFields>>;
+/** Every `fargate-mirroring` setting, as one workspace has them once defaults and overrides are applied. */
+export type FargateMirroringResolved = z.infer<z.ZodObject<typeof fargateMirroringFields>>;
+
+/** One traffic mirror target of the sensors: exactly one of an NLB, a Gateway LB endpoint or an ENI. */
+const mirrorTargetSpec = z
+  .object({
+    region,
+    /**
+     * The availability zone id (use1-az1, not us-east-1a: names differ between accounts) whose
+     * sources this target serves. Unset: the region's default, for zones without their own.
+     */
+    zoneId: z.string().regex(/^[a-z]{2,}[0-9]?-az[0-9]+$/, "expected an availability zone id such as use1-az1").optional(),
+    /** An NLB with a UDP 4789 listener forwarding to the sensors. */
+    networkLoadBalancerArn: z.string().regex(/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/net\/.+/, "expected a Network Load Balancer ARN").optional(),
+    gatewayLoadBalancerEndpointId: z.string().regex(/^vpce-[0-9a-f]{8,17}$/, "expected a VPC endpoint id such as vpce-0123456789abcdef0").optional(),
+    networkInterfaceId: z.string().regex(/^eni-[0-9a-f]{8,17}$/, "expected an ENI id such as eni-0123456789abcdef0").optional(),
+    description: z.string().max(255).optional(),
+  })
+  .strict()
+  .refine(
+    (t) => [t.networkLoadBalancerArn, t.gatewayLoadBalancerEndpointId, t.networkInterfaceId].filter(Boolean).length === 1,
+    "give exactly one of networkLoadBalancerArn, gatewayLoadBalancerEndpointId and networkInterfaceId",
+  );
+
+const mirrorTarget = z
+  .object({
+    targets: z.array(mirrorTargetSpec).min(1, "expected at least one target"),
+    /** Share the targets with the whole organization. */
+    shareWithOrganization: z.boolean().default(false),
+    /** Share with these organizational units. */
+    shareWithOus: z.array(z.string().regex(/^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$/, "expected an OU id such as ou-ab12-34cd56ef")).default([]),
+    /** Share with these accounts. */
+    shareWithAccounts: z.array(accountId).default([]),
+  })
+  .strict();
+export type MirrorTargetConfig = z.infer<typeof mirrorTarget>;
 
 const account = z
   .object({
@@ -84,6 +141,7 @@ const account = z
     regions: z.array(region).min(1, "expected at least one region"),
     features: z.array(z.enum(FEATURES, { error: `expected one of: ${FEATURES.join(", ")}` })),
     ec2Mirroring: ec2MirroringSettings.optional(),
+    fargateMirroring: fargateMirroringSettings.optional(),
   })
   .strict();
 
@@ -100,12 +158,14 @@ const s3Backend = z
   })
   .strict();
 
-export const orgConfigSchema = z
+const orgConfigBase = z
   .object({
     organization: z
       .object({
         id: z.string().regex(/^o-[a-z0-9]{10,32}$/, "expected an AWS Organizations id such as o-a1b2c3d4e5"),
         name: z.string().min(1),
+        /** The management account: organization and OU ARNs (RAM principals) contain it. */
+        managementAccountId: accountId.optional(),
       })
       .strict(),
     central: z.object({ accountId, region }).strict(),
@@ -121,13 +181,20 @@ export const orgConfigSchema = z
     backend: z.object({ s3: s3Backend }).strict().optional(),
     tags: z.record(tagKey, tagValue).default({}),
     features: z
-      .object({ ec2Mirroring: ec2MirroringSettings.optional() })
+      .object({
+        ec2Mirroring: ec2MirroringSettings.optional(),
+        fargateMirroring: fargateMirroringSettings.optional(),
+        mirrorTarget: mirrorTarget.optional(),
+      })
       .strict()
       .default({}),
     accounts: z.array(account).min(1, "expected at least one member account"),
   })
-  .strict()
+  .strict();
+
+export const orgConfigSchema = orgConfigBase
   .superRefine((config, ctx) => {
+    checkMirrorTarget(config, ctx);
     const seen = new Map<string, number>();
     config.accounts.forEach((acct, index) => {
       const first = seen.get(acct.id);
@@ -141,24 +208,54 @@ export const orgConfigSchema = z
           ctx.addIssue({ code: "custom", path: ["accounts", index, "regions", ri], message: `region ${r} is listed twice` });
         }
       });
-      if (acct.features.includes("ec2-mirroring")) {
-        const merged = { ...config.features.ec2Mirroring, ...acct.ec2Mirroring };
-        const targets = { ...config.features.ec2Mirroring?.targetIds, ...acct.ec2Mirroring?.targetIds };
+      for (const [feature, key] of Object.entries(MIRRORING_FEATURES) as [Feature, "ec2Mirroring" | "fargateMirroring"][]) {
+        if (!acct.features.includes(feature)) continue;
+        const merged: { includeTagKey?: string; includeTagValue?: string } = { ...config.features[key], ...acct[key] };
+        const targets = { ...config.features[key]?.targetIds, ...acct[key]?.targetIds };
         for (const r of acct.regions) {
-          if (!targets[r]) {
+          if (!targets[r] && !config.features.mirrorTarget?.targets.some((t) => t.region === r)) {
             ctx.addIssue({
               code: "custom",
               path: ["accounts", index, "regions", acct.regions.indexOf(r)],
-              message: `ec2-mirroring is enabled here but no mirror target is set for ${r}: add features.ec2Mirroring.targetIds.${r} (or accounts[${index}].ec2Mirroring.targetIds.${r})`,
+              message: `${feature} is enabled here but no mirror target is set for ${r}: add features.${key}.targetIds.${r} (or accounts[${index}].${key}.targetIds.${r}), or a target in ${r} under features.mirrorTarget.targets`,
             });
           }
         }
         if (merged.includeTagValue !== undefined && merged.includeTagKey === undefined) {
-          ctx.addIssue({ code: "custom", path: ["accounts", index, "ec2Mirroring"], message: "includeTagValue is set without includeTagKey" });
+          ctx.addIssue({ code: "custom", path: ["accounts", index, key], message: "includeTagValue is set without includeTagKey" });
         }
       }
     });
   });
 
 export type OrgConfig = z.infer<typeof orgConfigSchema>;
+
+/** Checks of `features.mirrorTarget` that need the rest of the document. */
+function checkMirrorTarget(config: z.infer<typeof orgConfigBase>, ctx: z.RefinementCtx): void {
+  const spec = config.features.mirrorTarget;
+  if (!spec) return;
+  const seen = new Map<string, number>();
+  spec.targets.forEach((t, i) => {
+    const key = `${t.region}/${t.zoneId ?? "default"}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["features", "mirrorTarget", "targets", i],
+        message: t.zoneId
+          ? `a second target for zone ${t.zoneId} (first at targets[${first}]); one target per availability zone`
+          : `a second default target for ${t.region} (first at targets[${first}]); give one of them a zoneId`,
+      });
+    } else {
+      seen.set(key, i);
+    }
+  });
+  const ways = [spec.shareWithOrganization, spec.shareWithOus.length > 0, spec.shareWithAccounts.length > 0].filter(Boolean).length;
+  if (ways !== 1) {
+    ctx.addIssue({ code: "custom", path: ["features", "mirrorTarget"], message: "share the targets one way: shareWithOrganization: true, shareWithOus: [...] or shareWithAccounts: [...]" });
+  }
+  if ((spec.shareWithOrganization || spec.shareWithOus.length > 0) && !config.organization.managementAccountId) {
+    ctx.addIssue({ code: "custom", path: ["organization"], message: "sharing with the organization or OUs needs organization.managementAccountId (organization and OU ARNs contain it)" });
+  }
+}
 export type Ec2MirroringSettings = z.infer<typeof ec2MirroringSettings>;

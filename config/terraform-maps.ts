@@ -1,4 +1,4 @@
-import type { Workspace } from "./workspaces";
+import type { TargetSource, Workspace } from "./workspaces";
 
 /**
  * What a member stack looks up by `terraform.workspace`: one entry per workspace, snake_case
@@ -11,29 +11,84 @@ function baseEntry(ws: Workspace): Record<string, string> {
   return { account_id: ws.accountId, account_name: ws.accountName, region: ws.region, role_arn: ws.roleArn };
 }
 
+/** The mirror targets from the config as the functions read them (`{"default": "tmt-..."}`); "{}" when they come from the mirror-target stack. */
+export function mirrorTargetsJson(targets: TargetSource): string {
+  return JSON.stringify(targets.kind === "config" ? { default: targets.targetId } : {});
+}
+
+interface SharedMirroringSettings {
+  readonly targets: TargetSource;
+  readonly excludeTagKey: string;
+  readonly excludeTagValue?: string;
+  readonly includeTagKey?: string;
+  readonly includeTagValue?: string;
+  readonly subnetIds: readonly string[];
+  readonly sessionNumber: number;
+  readonly virtualNetworkId?: number;
+  readonly packetLength?: number;
+  readonly reconcileSchedule: string;
+  readonly logRetentionDays: number;
+}
+
+function mirroringEntry(ws: Workspace, s: SharedMirroringSettings): Record<string, string | number | boolean | string[]> {
+  return {
+    ...baseEntry(ws),
+    mirror_targets_source: s.targets.kind,
+    mirror_targets_json: mirrorTargetsJson(s.targets),
+    exclude_tag_key: s.excludeTagKey,
+    exclude_tag_value: s.excludeTagValue ?? "",
+    include_tag_key: s.includeTagKey ?? "",
+    include_tag_value: s.includeTagValue ?? "",
+    subnet_ids: [...s.subnetIds],
+    session_number: s.sessionNumber,
+    virtual_network_id: s.virtualNetworkId === undefined ? "" : String(s.virtualNetworkId),
+    packet_length: s.packetLength === undefined ? "" : String(s.packetLength),
+    reconcile_schedule: s.reconcileSchedule,
+    log_retention_days: s.logRetentionDays,
+  };
+}
+
+function required<T>(value: T | undefined, ws: Workspace, feature: string): T {
+  if (value === undefined) throw new Error(`workspace ${ws.name} does not enable ${feature}`);
+  return value;
+}
+
 /** The `ec2-mirroring` stack's workspace map. */
 export function ec2MirroringWorkspaceMap(workspaces: readonly Workspace[]): WorkspaceMap {
   return Object.fromEntries(
     workspaces.map((ws) => {
-      const s = ws.ec2Mirroring;
-      if (!s) throw new Error(`workspace ${ws.name} does not enable ec2-mirroring`);
+      const s = required(ws.ec2Mirroring, ws, "ec2-mirroring");
+      return [ws.name, { ...mirroringEntry(ws, s), exclude_eks_nodes: s.excludeEksNodes, vpc_ids: [...s.vpcIds] }];
+    }),
+  );
+}
+
+/**
+ * The EventBridge pattern for a workspace's task events: tasks reaching RUNNING, in the
+ * configured clusters when there are any (so out-of-scope clusters never invoke the function).
+ */
+export function taskEventPattern(ws: Workspace, clusters: readonly string[]): Record<string, unknown> {
+  const clusterArns = clusters.map((name) => `arn:${ws.partition}:ecs:${ws.region}:${ws.accountId}:cluster/${name}`);
+  return {
+    source: ["aws.ecs"],
+    "detail-type": ["ECS Task State Change"],
+    detail: { lastStatus: ["RUNNING"], ...(clusterArns.length > 0 ? { clusterArn: clusterArns } : {}) },
+  };
+}
+
+/** The `fargate-mirroring` stack's workspace map. */
+export function fargateMirroringWorkspaceMap(workspaces: readonly Workspace[]): WorkspaceMap {
+  return Object.fromEntries(
+    workspaces.map((ws) => {
+      const s = required(ws.fargateMirroring, ws, "fargate-mirroring");
       return [
         ws.name,
         {
-          ...baseEntry(ws),
-          target_id: s.targetId,
-          exclude_tag_key: s.excludeTagKey,
-          exclude_tag_value: s.excludeTagValue ?? "",
-          exclude_eks_nodes: s.excludeEksNodes,
-          include_tag_key: s.includeTagKey ?? "",
-          include_tag_value: s.includeTagValue ?? "",
-          vpc_ids: [...s.vpcIds],
-          subnet_ids: [...s.subnetIds],
-          session_number: s.sessionNumber,
-          virtual_network_id: s.virtualNetworkId === undefined ? "" : String(s.virtualNetworkId),
-          packet_length: s.packetLength === undefined ? "" : String(s.packetLength),
-          reconcile_schedule: s.reconcileSchedule,
-          log_retention_days: s.logRetentionDays,
+          ...mirroringEntry(ws, s),
+          clusters: [...s.clusters],
+          services: [...s.services],
+          task_definition_families: [...s.taskDefinitionFamilies],
+          task_event_pattern: JSON.stringify(taskEventPattern(ws, s.clusters)),
         },
       ];
     }),

@@ -1,7 +1,22 @@
-import { ec2MirroringDefaults, type Ec2MirroringResolved, type Feature, type OrgConfig } from "./schema";
+import {
+  ec2MirroringDefaults,
+  fargateMirroringDefaults,
+  type Ec2MirroringResolved,
+  type FargateMirroringResolved,
+  type Feature,
+  type OrgConfig,
+} from "./schema";
 
-/** The `ec2-mirroring` settings of one workspace: defaults and per-account overrides applied, and its region's target. */
-export type Ec2MirroringWorkspaceSettings = Readonly<Omit<Ec2MirroringResolved, "targetIds">> & { readonly targetId: string };
+/**
+ * Where a workspace's mirror targets come from: a target id in the config, or the central
+ * `mirror-target` stack's targets for the region (per zone), read through remote state.
+ */
+export type TargetSource = { readonly kind: "config"; readonly targetId: string } | { readonly kind: "mirror-target" };
+
+/** The `ec2-mirroring` settings of one workspace: defaults and per-account overrides applied. */
+export type Ec2MirroringWorkspaceSettings = Readonly<Omit<Ec2MirroringResolved, "targetIds">> & { readonly targets: TargetSource };
+/** The `fargate-mirroring` settings of one workspace: defaults and per-account overrides applied. */
+export type FargateMirroringWorkspaceSettings = Readonly<Omit<FargateMirroringResolved, "targetIds">> & { readonly targets: TargetSource };
 
 /** One member account and region: where a member stack is applied, as Terraform workspace `<account-id>-<region>`. */
 export interface Workspace {
@@ -15,6 +30,7 @@ export interface Workspace {
   /** The role the AWS provider assumes to deploy into this account. */
   readonly roleArn: string;
   readonly ec2Mirroring?: Ec2MirroringWorkspaceSettings;
+  readonly fargateMirroring?: FargateMirroringWorkspaceSettings;
 }
 
 /** The AWS partition of a region: `aws`, `aws-us-gov` or `aws-cn`. */
@@ -39,7 +55,10 @@ export function workspacesOf(config: OrgConfig): Workspace[] {
         features: account.features,
         roleArn: `arn:${partition}:iam::${account.id}:role/${config.rollout.assumeRoleName}`,
         ec2Mirroring: account.features.includes("ec2-mirroring")
-          ? resolveEc2Mirroring(config, account.id, region)
+          ? resolveMirroring(config, region, ec2MirroringDefaults, config.features.ec2Mirroring, account.ec2Mirroring)
+          : undefined,
+        fargateMirroring: account.features.includes("fargate-mirroring")
+          ? resolveMirroring(config, region, fargateMirroringDefaults, config.features.fargateMirroring, account.fargateMirroring)
           : undefined,
       };
     }),
@@ -51,16 +70,22 @@ export function workspacesWith(config: OrgConfig, feature: Feature): Workspace[]
   return workspacesOf(config).filter((ws) => ws.features.includes(feature));
 }
 
-function resolveEc2Mirroring(config: OrgConfig, accountId: string, region: string): Ec2MirroringWorkspaceSettings {
-  const account = config.accounts.find((a) => a.id === accountId);
-  const org = config.features.ec2Mirroring ?? {};
-  const own = account?.ec2Mirroring ?? {};
-  const targetId = own.targetIds?.[region] ?? org.targetIds?.[region];
-  if (!targetId) {
+/** Defaults, then organization-wide settings, then the account's own; the target from them or the mirror-target stack. */
+function resolveMirroring<D extends object, S extends { targetIds?: Record<string, string> }>(
+  config: OrgConfig,
+  region: string,
+  defaults: D,
+  org: S | undefined,
+  own: S | undefined,
+): D & Omit<S, "targetIds"> & { targets: TargetSource } {
+  const targetId = own?.targetIds?.[region] ?? org?.targetIds?.[region];
+  const hasCentralTargets = config.features.mirrorTarget?.targets.some((t) => t.region === region) ?? false;
+  if (!targetId && !hasCentralTargets) {
     // The schema refuses such a config; reaching here means it was bypassed.
-    throw new Error(`no mirror target for ${accountId} in ${region}`);
+    throw new Error(`no mirror target in ${region}`);
   }
-  const { targetIds: _org, ...orgRest } = org;
-  const { targetIds: _own, ...ownRest } = own;
-  return { ...ec2MirroringDefaults, ...orgRest, ...ownRest, targetId };
+  const { targetIds: _org, ...orgRest } = org ?? ({} as S);
+  const { targetIds: _own, ...ownRest } = own ?? ({} as S);
+  const targets: TargetSource = targetId ? { kind: "config", targetId } : { kind: "mirror-target" };
+  return { ...defaults, ...orgRest, ...ownRest, targets } as D & Omit<S, "targetIds"> & { targets: TargetSource };
 }

@@ -50,8 +50,8 @@ export interface NodejsFunctionTriggerProps {
   /** Suffix of the rule's name: the rule is named `<functionName>-<name>`. */
   readonly name: string;
   readonly description: string;
-  /** The EventBridge event pattern; give this or `scheduleExpression`. */
-  readonly eventPattern?: Record<string, unknown>;
+  /** The EventBridge event pattern, as an object or as JSON text (a Terraform value allowed); give this or `scheduleExpression`. */
+  readonly eventPattern?: Record<string, unknown> | string;
   /** A `rate(...)` or `cron(...)` expression; give this or `eventPattern`. */
   readonly scheduleExpression?: string;
 }
@@ -208,7 +208,7 @@ export class NodejsFunction extends Construct {
       provider,
       name: `${this.baseName}-${props.name}`,
       description: props.description,
-      eventPattern: props.eventPattern ? JSON.stringify(props.eventPattern) : undefined,
+      eventPattern: typeof props.eventPattern === "object" ? JSON.stringify(props.eventPattern) : props.eventPattern,
       scheduleExpression: props.scheduleExpression,
     });
     new CloudwatchEventTarget(this, `${props.name}-target`, {

@@ -1,4 +1,4 @@
-import { TerraformOutput, Token } from "cdktf";
+import { TerraformOutput, Token, type TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { OrgConfig } from "../config/schema";
 import { ec2MirroringWorkspaceMap } from "../config/terraform-maps";
@@ -7,24 +7,24 @@ import { Ec2InstanceMirroring } from "../modules/ec2-instance-mirroring";
 import { PassthroughMirrorFilter } from "../modules/passthrough-mirror-filter";
 import { MemberStack } from "./member-stack";
 
-export interface Ec2MirroringStackProps {
+export interface MirroringStackProps {
   readonly config: OrgConfig;
   readonly configFile: string;
+  /** The central stack holding the sensors' targets, when the config has one. */
+  readonly mirrorTargetStack?: { readonly stack: TerraformStack; readonly name: string };
 }
 
 /** `ec2-mirroring`, per member account and region: every eligible EC2 ENI mirrored to the sensors' target. */
 export class Ec2MirroringStack extends MemberStack {
-  constructor(scope: Construct, props: Ec2MirroringStackProps) {
-    super(scope, {
-      ...props,
-      feature: "ec2-mirroring",
-      workspaces: ec2MirroringWorkspaceMap(workspacesWith(props.config, "ec2-mirroring")),
-    });
+  constructor(scope: Construct, props: MirroringStackProps) {
+    const workspaces = workspacesWith(props.config, "ec2-mirroring");
+    super(scope, { ...props, feature: "ec2-mirroring", workspaces: ec2MirroringWorkspaceMap(workspaces) });
+    const usesCentralTargets = workspaces.some((ws) => ws.ec2Mirroring?.targets.kind === "mirror-target");
     const provider = this.provider;
     const filter = new PassthroughMirrorFilter(this, "filter", { provider });
     const mirroring = new Ec2InstanceMirroring(this, "mirroring", {
       provider,
-      mirrorTargetId: this.setting("target_id"),
+      mirrorTargets: this.mirrorTargets(usesCentralTargets ? props.mirrorTargetStack : undefined),
       mirrorFilterId: filter.filterId,
       excludeTagKey: this.setting("exclude_tag_key"),
       excludeTagValue: this.setting("exclude_tag_value"),

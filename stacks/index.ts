@@ -1,13 +1,21 @@
 import type { App, TerraformStack } from "cdktf";
-import type { Feature, OrgConfig } from "../config/schema";
+import type { OrgConfig } from "../config/schema";
 import { enabledFeatures } from "../config/rollout-manifest";
 import { Ec2MirroringStack } from "./ec2-mirroring-stack";
+import { FargateMirroringStack } from "./fargate-mirroring-stack";
+import { MIRROR_TARGET_STACK, MirrorTargetStack } from "./mirror-target-stack";
 
-const stackFactories: Record<Feature, (app: App, config: OrgConfig, configFile: string) => TerraformStack> = {
-  "ec2-mirroring": (app, config, configFile) => new Ec2MirroringStack(app, { config, configFile }),
-};
-
-/** Adds one stack per feature that some account enables. */
+/** Adds the central stacks the config asks for, then one member stack per feature some account enables. */
 export function composeStacks(app: App, config: OrgConfig, configFile: string): TerraformStack[] {
-  return enabledFeatures(config).map((feature) => stackFactories[feature](app, config, configFile));
+  const mirrorTarget = config.features.mirrorTarget ? new MirrorTargetStack(app, { config }) : undefined;
+  const mirroringProps = { config, configFile, mirrorTargetStack: mirrorTarget ? { stack: mirrorTarget, name: MIRROR_TARGET_STACK } : undefined };
+  const members = enabledFeatures(config).map((feature): TerraformStack => {
+    switch (feature) {
+      case "ec2-mirroring":
+        return new Ec2MirroringStack(app, mirroringProps);
+      case "fargate-mirroring":
+        return new FargateMirroringStack(app, mirroringProps);
+    }
+  });
+  return [...(mirrorTarget ? [mirrorTarget] : []), ...members];
 }

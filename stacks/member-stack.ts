@@ -1,8 +1,9 @@
-import { Fn, LocalBackend, S3Backend, TerraformLocal, TerraformOutput, TerraformStack, Token } from "cdktf";
+import { Fn, Op, TerraformLocal, TerraformOutput, TerraformStack, Token } from "cdktf";
 import type { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { Feature, OrgConfig } from "../config/schema";
 import type { WorkspaceMap } from "../config/terraform-maps";
+import { configureStateBackend, remoteStateOf } from "../modules/state-backend";
 
 export interface MemberStackProps {
   readonly config: OrgConfig;
@@ -23,10 +24,12 @@ export abstract class MemberStack extends TerraformStack {
   /** The AWS provider, in the workspace's account and region. */
   protected readonly provider: AwsProvider;
   private readonly workspace: TerraformLocal;
+  private readonly props: MemberStackProps;
 
   constructor(scope: Construct, props: MemberStackProps) {
     super(scope, props.feature);
     const { config, feature } = props;
+    this.props = props;
     if (Object.keys(props.workspaces).length === 0) {
       throw new Error(`stack ${feature}: no account enables it; leave it out instead of synthesizing an empty stack`);
     }
@@ -36,24 +39,7 @@ export abstract class MemberStack extends TerraformStack {
     const refusal = `file("flowtap: workspace '\${terraform.workspace}' is not in the rollout of ${props.configFile} for stack ${feature}; select one of its <account-id>-<region> workspaces")`;
     this.workspace = new TerraformLocal(this, "workspace", `\${local.workspaces[${known} ? terraform.workspace : ${refusal}]}`);
 
-    if (config.backend) {
-      const s3 = config.backend.s3;
-      const backend = new S3Backend(this, {
-        bucket: s3.bucket,
-        region: s3.region,
-        key: `${s3.keyPrefix}/${feature}.tfstate`,
-        workspaceKeyPrefix: s3.workspaceKeyPrefix,
-        encrypt: true,
-      });
-      backend.addOverride("use_lockfile", s3.useLockfile);
-    } else {
-      // Local state beside the project, not inside cdktf.out/ (which synth rewrites), and with
-      // paths relative to the stack directory so they hold on any machine.
-      new LocalBackend(this, {
-        path: `../../../terraform.${feature}.tfstate`,
-        workspaceDir: `../../../terraform.tfstate.d/${feature}`,
-      });
-    }
+    configureStateBackend(this, config, feature);
 
     this.provider = new AwsProvider(this, "aws", {
       region: this.setting("region"),
@@ -70,6 +56,26 @@ export abstract class MemberStack extends TerraformStack {
 
     new TerraformOutput(this, "account_id", { value: this.setting("account_id"), description: "The account this workspace deployed into." });
     new TerraformOutput(this, "region", { value: this.setting("region"), description: "The region this workspace deployed into." });
+  }
+
+  /**
+   * The workspace's mirror targets as the functions read them (JSON, zone id or "default" to
+   * target id): its own from the config, else the central mirror-target stack's for its region,
+   * read by remote state, which also makes that stack a dependency so `cdktf deploy` applies it first.
+   * Plan fails, naming the region, when neither has a target for it.
+   */
+  protected mirrorTargets(mirrorTargetStack: { readonly stack: TerraformStack; readonly name: string } | undefined): string {
+    const configured = this.setting("mirror_targets_json");
+    let targets: string = configured;
+    if (mirrorTargetStack) {
+      this.addDependency(mirrorTargetStack.stack);
+      const remote = remoteStateOf(this, "mirror-target-state", this.props.config, mirrorTargetStack.name);
+      const central = Fn.jsonencode(Fn.try([Fn.lookupNested(remote.get("targets_by_region"), [this.setting("region")]), {}]));
+      targets = Token.asString(Fn.conditional(Op.eq(this.setting("mirror_targets_source"), "config"), configured, central));
+    }
+    new TerraformLocal(this, "mirror_targets_candidate", targets);
+    const missing = `file("flowtap: no traffic mirror target for region \${local.workspace.region}: set targetIds in ${this.props.configFile} or apply the mirror-target stack first")`;
+    return new TerraformLocal(this, "mirror_targets", `\${local.mirror_targets_candidate == "{}" ? ${missing} : local.mirror_targets_candidate}`).asString;
   }
 
   /** The current workspace's value of a setting from the workspace map. */

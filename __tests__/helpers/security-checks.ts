@@ -73,7 +73,10 @@ export async function securityFindings(name: string, tf: TerraformDocument): Pro
         if (!(await actionExists(action))) findings.push(`${name}: policy ${id} grants ${action}, which is not an IAM action`);
       }
       const allows = (statement.effect ?? "Allow") === "Allow";
-      if (allows && (statement.resources ?? []).includes("*")) {
+      // `resources` is a list, or one Terraform expression that yields a list (never a bare "*").
+      const resources = statement.resources ?? [];
+      const grantsEverything = Array.isArray(resources) ? resources.includes("*") : resources === "*";
+      if (allows && grantsEverything) {
         for (const action of actions) {
           if (!(await isWildcardOnly(action))) findings.push(`${name}: policy ${id} grants ${action} on "*" though AWS lets it be scoped to resources`);
         }
@@ -114,6 +117,10 @@ export async function securityFindings(name: string, tf: TerraformDocument): Pro
     if (!stream.kinesis_source_configuration && stream.server_side_encryption?.enabled !== true) {
       findings.push(`${name}: Firehose stream ${id} is not encrypted at rest`);
     }
+  }
+
+  for (const [id, share] of resources(tf, "aws_ram_resource_share")) {
+    if (share.allow_external_principals !== false) findings.push(`${name}: RAM share ${id} admits principals outside the organization`);
   }
 
   const bucketPolicies = [...resources(tf, "aws_s3_bucket_policy")].map(([, p]) => p);

@@ -1,0 +1,130 @@
+import { Fn, TerraformIterator, Token } from "cdktf";
+import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+
+export interface MirroringPermissionsProps {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  /** The filter sessions use. */
+  readonly mirrorFilterId: string;
+  /** The targets sessions may use, as JSON `{"<zone id>|default": "tmt-..."}` (a Terraform value allowed). */
+  readonly mirrorTargets: string;
+  /** Also allow removing sessions flowtap created (the reconcilers). */
+  readonly removeSessions: boolean;
+}
+
+/**
+ * The EC2 permissions of a function that mirrors sources: describe what it must, create sessions
+ * only from this account's ENIs with the stack's filter to the configured targets (in any account,
+ * as a RAM-shared target lives in the sensor account), only tagged `ManagedBy=flowtap`, and,
+ * for reconcilers, delete only sessions so tagged.
+ */
+export function mirroringPolicyStatements(props: MirroringPermissionsProps): DataAwsIamPolicyDocumentStatement[] {
+  const { partition, region, account } = props;
+  const ec2Arn = (resource: string) => `arn:${partition}:ec2:${region}:${account}:${resource}`;
+  // A for-expression over the targets' ids, so the ARNs follow whatever the workspace resolves.
+  const targetIds = TerraformIterator.fromList(Fn.values(Fn.jsondecode(props.mirrorTargets)));
+  const targetArns = Token.asList(
+    targetIds.forExpressionForList(`"arn:\${${partition}}:ec2:\${${region}}:*:traffic-mirror-target/\${val}"`),
+  );
+  return [
+    {
+      sid: "Describe",
+      actions: [
+        "ec2:DescribeInstances",
+        "ec2:DescribeTrafficMirrorSessions",
+        "ec2:DescribeTrafficMirrorTargets",
+        "ec2:DescribeAvailabilityZones",
+      ],
+      resources: ["*"],
+    },
+    {
+      sid: "MirrorSourcesWithTheFilter",
+      actions: ["ec2:CreateTrafficMirrorSession"],
+      resources: [ec2Arn("network-interface/*"), ec2Arn(`traffic-mirror-filter/${props.mirrorFilterId}`)],
+    },
+    { sid: "MirrorToTheTargets", actions: ["ec2:CreateTrafficMirrorSession"], resources: targetArns },
+    {
+      sid: "CreateTaggedSessions",
+      actions: ["ec2:CreateTrafficMirrorSession"],
+      resources: [ec2Arn("traffic-mirror-session/*")],
+      condition: [{ test: "StringEquals", variable: "aws:RequestTag/ManagedBy", values: ["flowtap"] }],
+    },
+    {
+      sid: "TagSessionsOnCreate",
+      actions: ["ec2:CreateTags"],
+      resources: [ec2Arn("traffic-mirror-session/*")],
+      condition: [{ test: "StringEquals", variable: "ec2:CreateAction", values: ["CreateTrafficMirrorSession"] }],
+    },
+    ...(props.removeSessions
+      ? [
+          {
+            sid: "RemoveOwnSessions",
+            actions: ["ec2:DeleteTrafficMirrorSession"],
+            resources: [ec2Arn("traffic-mirror-session/*")],
+            condition: [{ test: "StringEquals", variable: "aws:ResourceTag/ManagedBy", values: ["flowtap"] }],
+          },
+        ]
+      : []),
+  ];
+}
+
+/** The settings both mirroring modules pass to their functions. */
+export interface MirroringFunctionSettings {
+  readonly mirrorTargets: string;
+  readonly mirrorFilterId: string;
+  readonly excludeTagKey: string;
+  readonly excludeTagValue?: string;
+  readonly includeTagKey?: string;
+  readonly includeTagValue?: string;
+  readonly subnetIds?: string[];
+  readonly sessionNumber?: number;
+  readonly virtualNetworkId?: number;
+  readonly packetLength?: number;
+}
+
+/** The functions' environment: the names `functions/lib/mirroring/settings.ts` reads. Unset is "". */
+export function mirroringEnvironment(props: MirroringFunctionSettings, serviceName: string): Record<string, string> {
+  return {
+    MIRROR_TARGETS: props.mirrorTargets,
+    MIRROR_FILTER_ID: props.mirrorFilterId,
+    EXCLUDE_TAG_KEY: props.excludeTagKey,
+    EXCLUDE_TAG_VALUE: props.excludeTagValue ?? "",
+    INCLUDE_TAG_KEY: props.includeTagKey ?? "",
+    INCLUDE_TAG_VALUE: props.includeTagValue ?? "",
+    SUBNET_IDS: Fn.join(",", props.subnetIds ?? []),
+    SESSION_NUMBER: Token.asString(props.sessionNumber ?? 1),
+    VIRTUAL_NETWORK_ID: props.virtualNetworkId === undefined ? "" : Token.asString(props.virtualNetworkId),
+    PACKET_LENGTH: props.packetLength === undefined ? "" : Token.asString(props.packetLength),
+    POWERTOOLS_SERVICE_NAME: serviceName,
+    POWERTOOLS_METRICS_NAMESPACE: "flowtap",
+  };
+}
+
+/** Validates the settings that are known at synth time, with a message that says what to change. */
+export function validateMirroringSettings(construct: string, props: MirroringFunctionSettings): void {
+  validateMirrorTargets(construct, props.mirrorTargets);
+  const check = (value: string | number | undefined, ok: (v: string) => boolean, what: string) => {
+    if (value === undefined || Token.isUnresolved(value)) return;
+    if (!ok(String(value))) throw new Error(`${construct}: ${what} (got "${value}")`);
+  };
+  check(props.sessionNumber, (v) => Number(v) >= 1 && Number(v) <= 32766, "sessionNumber must be 1-32766");
+  check(props.packetLength, (v) => Number(v) >= 1 && Number(v) <= 8947, "packetLength must be 1-8947 bytes");
+  check(props.virtualNetworkId, (v) => Number(v) >= 0 && Number(v) <= 16777215, "virtualNetworkId must be 0-16777215");
+  check(props.excludeTagKey, (v) => v.length > 0, "excludeTagKey must not be empty");
+}
+
+/** Validates static mirror targets JSON (a Terraform value is checked by the functions at run time). */
+function validateMirrorTargets(construct: string, mirrorTargets: string): void {
+  if (Token.isUnresolved(mirrorTargets)) return;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(mirrorTargets);
+  } catch {
+    throw new Error(`${construct}: mirrorTargets must be JSON such as {"default":"tmt-0123456789abcdef0"} (got ${mirrorTargets})`);
+  }
+  const entries = typeof parsed === "object" && parsed !== null ? Object.entries(parsed) : [];
+  if (entries.length === 0 || entries.some(([zone, id]) => !(zone === "default" || /-az\d+$/.test(zone)) || !/^tmt-[0-9a-f]{8,17}$/.test(String(id)))) {
+    throw new Error(`${construct}: mirrorTargets must map zone ids (use1-az1) or "default" to target ids (tmt-...) (got ${mirrorTargets})`);
+  }
+}
