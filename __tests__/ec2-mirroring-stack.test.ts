@@ -72,7 +72,7 @@ describe("ec2-mirroring stack", () => {
         expect(fn.runtime).toBe("nodejs22.x");
         expect(fn.architectures).toEqual(["arm64"]);
         expect(fn.environment.variables.NODE_OPTIONS).toBe("--enable-source-maps");
-        expect(fn.filename).toMatch(/^assets\/.+\/archive\.zip$/);
+        expect(fn.filename).toMatch(/^assets\/.+\/flowtap-ec2-mirroring(-reconciler)?\.zip$/);
         expect(fn.filename).toContain(fn.source_code_hash);
       }
     });

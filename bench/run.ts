@@ -7,9 +7,12 @@
  *  2. Each Lambda bundle's size and cold `require` time, against requiring the unbundled
  *     `@aws-sdk/client-ec2` the handlers use.
  *  3. EC2 API calls per mirrored instance, against the bound of 2 + one per ENI needing a session.
+ *  4. API calls per ECS task mirrored, against the bound of 2 + one create.
+ *  5. Reconciler calls for 1,000 running tasks, against ceil(tasks/100) list and describe calls
+ *     plus one create per unmirrored ENI.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import {
@@ -20,6 +23,7 @@ import {
   EC2Client,
   type CreateTrafficMirrorSessionCommandInput,
 } from "@aws-sdk/client-ec2";
+import { DescribeTasksCommand, ECSClient, ListTasksCommand, type Task } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
 
 const ROOT = path.join(__dirname, "..");
@@ -54,8 +58,7 @@ function benchSynth(): void {
 }
 
 function benchBundles(): void {
-  const buildRoot = path.join(ROOT, ".build", "functions");
-  console.log("\n2. Lambda bundles (after synth; cold require = fresh node process, median of %d)", RUNS);
+  console.log("\n2. Lambda bundles of the synthesized stacks (cold require = fresh node process, median of %d)", RUNS);
   const requireTime = (target: string) =>
     median(
       Array.from({ length: RUNS }, () => {
@@ -68,32 +71,26 @@ function benchBundles(): void {
         return Number(result.stdout.trim());
       }),
     );
-  for (const name of readdirSync(buildRoot)) {
-    const file = path.join(buildRoot, name, "index.js");
-    const zip = findZip(name);
-    console.log(
-      "   %s: index.js %s KiB, zip %s KiB, cold require %s ms",
-      name.padEnd(34),
-      (statSync(file).size / 1024).toFixed(0),
-      zip ? (statSync(zip).size / 1024).toFixed(0) : "?",
-      requireTime(file).toFixed(1),
-    );
+  const stacksDir = path.join(ROOT, "cdktf.out", "stacks");
+  for (const stack of readdirSync(stacksDir)) {
+    const tf = JSON.parse(readFileSync(path.join(stacksDir, stack, "cdk.tf.json"), "utf8"));
+    for (const fn of Object.values<{ function_name: string; filename: string }>(tf.resource?.aws_lambda_function ?? {})) {
+      const bundle = path.join(ROOT, ".build", "functions", fn.function_name, "index.js");
+      console.log(
+        "   %s index.js %s KiB, zip %s KiB, cold require %s ms",
+        `${fn.function_name}:`.padEnd(38),
+        (statSync(bundle).size / 1024).toFixed(0),
+        (statSync(path.join(stacksDir, stack, fn.filename)).size / 1024).toFixed(0),
+        requireTime(bundle).toFixed(1),
+      );
+    }
   }
   console.log("   baseline, require('@aws-sdk/client-ec2') unbundled: %s ms", requireTime("@aws-sdk/client-ec2").toFixed(1));
 }
 
-function findZip(functionName: string): string | undefined {
-  const assets = path.join(ROOT, "cdktf.out", "stacks", "ec2-mirroring", "assets");
-  const construct = functionName.endsWith("-reconciler") ? "mirroring_reconciler_bundle" : "mirroring_events_bundle";
-  for (const dir of readdirSync(assets).filter((d) => d.startsWith(construct))) {
-    for (const hash of readdirSync(path.join(assets, dir))) return path.join(assets, dir, hash, "archive.zip");
-  }
-  return undefined;
-}
-
 async function benchApiCalls(): Promise<void> {
   Object.assign(process.env, {
-    MIRROR_TARGET_ID: "tmt-0a1b2c3d4e5f60001",
+    MIRROR_TARGETS: JSON.stringify({ default: "tmt-0a1b2c3d4e5f60001" }),
     MIRROR_FILTER_ID: "tmf-0a1b2c3d4e5f60001",
     EXCLUDE_TAG_KEY: "flowtap:exclude",
     POWERTOOLS_METRICS_DISABLED: "true",
@@ -135,6 +132,81 @@ async function benchApiCalls(): Promise<void> {
   console.log("   baseline bound, 2 + one per ENI needing a session: %d (%s per instance)", bound, (bound / instances).toFixed(2));
   console.log("   within bound: %s", calls <= bound ? "yes" : "NO");
   if (calls > bound) process.exitCode = 1;
+  ec2.restore();
+}
+
+/** A Fargate task as DescribeTasks returns it, with one ENI. */
+function fargateTask(n: number): Task {
+  const id = n.toString(16).padStart(32, "0");
+  return {
+    taskArn: `arn:aws:ecs:us-east-1:123456789012:task/payments/${id}`,
+    clusterArn: "arn:aws:ecs:us-east-1:123456789012:cluster/payments",
+    lastStatus: "RUNNING",
+    availabilityZone: "us-east-1a",
+    taskDefinitionArn: "arn:aws:ecs:us-east-1:123456789012:task-definition/payments-api:7",
+    attachments: [{ type: "ElasticNetworkInterface", status: "ATTACHED", details: [{ name: "networkInterfaceId", value: `eni-${id.slice(-17)}` }] }],
+    tags: [],
+  };
+}
+
+async function benchTasks(): Promise<void> {
+  Object.assign(process.env, { ECS_CLUSTERS: "payments", ECS_SERVICES: "", ECS_TASK_FAMILIES: "" });
+  const ec2 = mockClient(EC2Client);
+  const ecs = mockClient(ECSClient);
+  const tasks = Array.from({ length: 1000 }, (_, n) => fargateTask(n));
+  const byArn = new Map(tasks.map((t) => [t.taskArn!, t]));
+  const mirrored = new Set(tasks.filter((_, n) => n % 4 === 0).map((t) => t.attachments![0].details![0].value!));
+  ec2.on(DescribeTrafficMirrorTargetsCommand).resolves({ TrafficMirrorTargets: [] });
+  ec2.on(DescribeTrafficMirrorSessionsCommand).callsFake((input) => {
+    const enis: string[] = input.Filters?.[0]?.Values ?? [...mirrored];
+    return { TrafficMirrorSessions: enis.filter((id) => mirrored.has(id)).map((id) => ({ TrafficMirrorSessionId: `tms-${id.slice(4)}`, NetworkInterfaceId: id, TrafficMirrorTargetId: "tmt-0a1b2c3d4e5f60001", SessionNumber: 1 })) };
+  });
+  ec2.on(CreateTrafficMirrorSessionCommand).callsFake((input: CreateTrafficMirrorSessionCommandInput) => ({ TrafficMirrorSession: { TrafficMirrorSessionId: `tms-${input.NetworkInterfaceId!.slice(4)}` } }));
+  ecs.on(DescribeTasksCommand).callsFake((input) => ({ tasks: (input.tasks as string[]).map((arn) => byArn.get(arn)) }));
+  ecs.on(ListTasksCommand).callsFake((input) => {
+    const start = input.nextToken ? Number(input.nextToken) : 0;
+    return { taskArns: tasks.slice(start, start + 100).map((t) => t.taskArn!), nextToken: start + 100 < tasks.length ? String(start + 100) : undefined };
+  });
+
+  const { handler } = await import("../functions/fargate-mirroring/event-handler");
+  const { handler: reconcile } = await import("../functions/fargate-mirroring/reconciler");
+  const { resetCaches } = await import("../functions/lib/mirroring/ec2-sessions");
+  const sample = 200;
+  const taskEvent = (t: Task, n: number) => ({
+    id: `t-${n}`, source: "aws.ecs", "detail-type": "ECS Task State Change",
+    detail: { taskArn: t.taskArn, clusterArn: t.clusterArn, lastStatus: "RUNNING", availabilityZone: t.availabilityZone, taskDefinitionArn: t.taskDefinitionArn, attachments: [{ type: "eni", status: "ATTACHED", details: t.attachments![0].details }] },
+  });
+  await handler(taskEvent(tasks[1], -1)); // warm the container's target-ENI cache
+  ec2.resetHistory();
+  ecs.resetHistory();
+  let needed = 0;
+  for (let n = 0; n < sample; n++) {
+    if (!mirrored.has(tasks[n].attachments![0].details![0].value!)) needed++;
+    await handler(taskEvent(tasks[n], n));
+  }
+  const eventCalls = ec2.calls().length + ecs.calls().length;
+  console.log("\n4. API calls per ECS task mirrored (%d task events, a quarter already mirrored, warm container)", sample);
+  console.log("   calls made: %d (%s per task)", eventCalls, (eventCalls / sample).toFixed(2));
+  console.log("   baseline bound, DescribeTasks + DescribeTrafficMirrorSessions + one create when needed: %d (%s per task)", 2 * sample + needed, ((2 * sample + needed) / sample).toFixed(2));
+  if (eventCalls > 2 * sample + needed) process.exitCode = 1;
+
+  resetCaches();
+  ec2.resetHistory();
+  ecs.resetHistory();
+  await reconcile({ id: "sweep", source: "aws.events", "detail-type": "Scheduled Event" });
+  const creates = ec2.commandCalls(CreateTrafficMirrorSessionCommand).length;
+  const unmirrored = tasks.length - mirrored.size;
+  const pages = Math.ceil(tasks.length / 100);
+  console.log("\n5. reconciler sweep of %d running tasks (ListTasks pages of 100)", tasks.length);
+  console.log("   ListTasks %d, DescribeTasks %d, DescribeTrafficMirrorSessions %d, DescribeTrafficMirrorTargets %d, creates %d",
+    ecs.commandCalls(ListTasksCommand).length, ecs.commandCalls(DescribeTasksCommand).length,
+    ec2.commandCalls(DescribeTrafficMirrorSessionsCommand).length, ec2.commandCalls(DescribeTrafficMirrorTargetsCommand).length, creates);
+  console.log("   baseline bound: %d list + %d describe (tasks/100), 1 + 1 lookups, %d creates (one per unmirrored ENI)", pages, pages, unmirrored);
+  const within = ecs.commandCalls(ListTasksCommand).length <= pages && ecs.commandCalls(DescribeTasksCommand).length <= pages && creates === unmirrored;
+  console.log("   within bound: %s", within ? "yes" : "NO");
+  if (!within) process.exitCode = 1;
+  ec2.restore();
+  ecs.restore();
 }
 
 async function main(): Promise<void> {
@@ -142,6 +214,7 @@ async function main(): Promise<void> {
   benchSynth();
   benchBundles();
   await benchApiCalls();
+  await benchTasks();
 }
 
 void main();

@@ -5,6 +5,7 @@ import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-i
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { DataAwsRegion } from "@cdktf/provider-aws/lib/data-aws-region";
 import { mirroringEnvironment, mirroringPolicyStatements, validateMirroringSettings } from "./mirroring-shared";
+import { bundleHandlers } from "./bundle";
 import { NodejsFunction } from "./nodejs-function";
 
 export interface Ec2InstanceMirroringProps extends Pick<TerraformMetaArguments, "provider"> {
@@ -73,6 +74,11 @@ export class Ec2InstanceMirroring extends Construct {
       EXCLUDE_EKS_NODES: Token.asString(props.excludeEksNodes ?? true),
       VPC_IDS: Fn.join(",", props.vpcIds ?? []),
     };
+    // Both functions share most of their code: bundle them in one esbuild run.
+    bundleHandlers([
+      { entry: path.join(FUNCTIONS_DIR, "event-handler.ts"), name: prefix },
+      { entry: path.join(FUNCTIONS_DIR, "reconciler.ts"), name: `${prefix}-reconciler` },
+    ]);
     const permissions = (removeSessions: boolean) =>
       mirroringPolicyStatements({ ...aws, mirrorFilterId: props.mirrorFilterId, mirrorTargets: props.mirrorTargets, removeSessions });
 

@@ -6,6 +6,7 @@ import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/
 import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
 import { DataAwsRegion } from "@cdktf/provider-aws/lib/data-aws-region";
 import { mirroringEnvironment, mirroringPolicyStatements, validateMirroringSettings } from "./mirroring-shared";
+import { bundleHandlers } from "./bundle";
 import { NodejsFunction } from "./nodejs-function";
 
 export interface EcsTaskMirroringProps extends Pick<TerraformMetaArguments, "provider"> {
@@ -79,6 +80,11 @@ export class EcsTaskMirroring extends Construct {
     };
     const ecsArn = (resource: string) => `arn:${aws.partition}:ecs:${aws.region}:${aws.account}:${resource}`;
     const readTasks: DataAwsIamPolicyDocumentStatement = { sid: "ReadTasks", actions: ["ecs:DescribeTasks"], resources: [ecsArn("task/*")] };
+    // Both functions share most of their code: bundle them in one esbuild run.
+    bundleHandlers([
+      { entry: path.join(FUNCTIONS_DIR, "event-handler.ts"), name: prefix },
+      { entry: path.join(FUNCTIONS_DIR, "reconciler.ts"), name: `${prefix}-reconciler` },
+    ]);
     const permissions = (removeSessions: boolean) =>
       mirroringPolicyStatements({ ...aws, mirrorFilterId: props.mirrorFilterId, mirrorTargets: props.mirrorTargets, removeSessions });
 

@@ -157,8 +157,7 @@ export class NodejsFunction extends Construct {
     });
     new IamRolePolicy(this, "role-policy", { provider, role: role.name, name: "permissions", policy: permissions.json });
 
-    const bundleDir = bundleHandler(props.entry, name);
-    const asset = new TerraformAsset(this, "bundle", { path: bundleDir, type: AssetType.ARCHIVE });
+    const asset = new TerraformAsset(this, "bundle", { path: bundleHandler(props.entry, name), type: AssetType.FILE });
     this.bundleHash = asset.assetHash;
 
     const lambda = new LambdaFunction(this, "function", {
