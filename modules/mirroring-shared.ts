@@ -1,4 +1,4 @@
-import { Fn, TerraformIterator, Token } from "cdktf";
+import { Fn, TerraformIterator, Token, type TerraformMetaArguments } from "cdktf";
 import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 
 export interface MirroringPermissionsProps {
@@ -69,18 +69,38 @@ export function mirroringPolicyStatements(props: MirroringPermissionsProps): Dat
   ];
 }
 
-/** The settings both mirroring modules pass to their functions. */
-export interface MirroringFunctionSettings {
+/** The inputs both mirroring modules take, and pass to their functions. */
+export interface MirroringFunctionSettings extends Pick<TerraformMetaArguments, "provider"> {
+  /**
+   * The traffic mirror targets, as JSON mapping availability zone ids (use1-az1) and "default"
+   * to target ids: `{"default":"tmt-0123456789abcdef0"}`. A source is mirrored to its zone's
+   * target, else the default. Targets may be shared from another account through AWS RAM.
+   */
   readonly mirrorTargets: string;
+  /** The traffic mirror filter (tmf-...) sessions use. */
   readonly mirrorFilterId: string;
+  /** Sources with this tag are never mirrored (the sensors themselves, typically). */
   readonly excludeTagKey: string;
+  /** @default - any value of `excludeTagKey` excludes */
   readonly excludeTagValue?: string;
+  /** @default - every source not excluded is mirrored */
   readonly includeTagKey?: string;
+  /** @default - any value of `includeTagKey` includes */
   readonly includeTagValue?: string;
+  /** @default - every subnet */
   readonly subnetIds?: string[];
+  /** The preferred session number; the lowest free one is used when an ENI has it taken. @default 1 */
   readonly sessionNumber?: number;
+  /** @default - AWS assigns a VXLAN network id */
   readonly virtualNetworkId?: number;
+  /** Bytes of each packet to mirror. @default - whole packets */
   readonly packetLength?: number;
+  /** How often the reconciler sweeps every running source. @default "rate(1 hour)" */
+  readonly reconcileSchedule?: string;
+  /** @default 30 */
+  readonly logRetentionDays?: number;
+  /** Function name prefix. @default - "flowtap-<feature>" */
+  readonly namePrefix?: string;
 }
 
 /** The functions' environment: the names `functions/lib/mirroring/settings.ts` reads. Unset is "". */

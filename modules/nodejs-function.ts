@@ -3,13 +3,10 @@ import { Construct } from "constructs";
 import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
-import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import {
   DataAwsIamPolicyDocument,
   type DataAwsIamPolicyDocumentStatement,
 } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
-import { DataAwsPartition } from "@cdktf/provider-aws/lib/data-aws-partition";
-import { DataAwsRegion } from "@cdktf/provider-aws/lib/data-aws-region";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
@@ -17,6 +14,7 @@ import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
+import { awsContext } from "./aws-context";
 import { bundleHandler } from "./bundle";
 
 export interface NodejsFunctionProps extends Pick<TerraformMetaArguments, "provider"> {
@@ -96,9 +94,7 @@ export class NodejsFunction extends Construct {
     this.provider = provider;
     const name = props.functionName;
     this.baseName = name;
-    const partition = new DataAwsPartition(this, "partition", { provider }).partition;
-    const region = new DataAwsRegion(this, "region", { provider }).region;
-    const account = new DataAwsCallerIdentity(this, "account", { provider }).accountId;
+    const { partition, region, account } = awsContext(this, provider);
 
     const logGroup = new CloudwatchLogGroup(this, "logs", {
       provider,
