@@ -71,6 +71,21 @@ accounts:
     ]);
   });
 
+  it("refuses an account in an OU the organization does not list", () => {
+    const withOus = valid
+      .replace("organization: {id: o-a1b2c3d4e5, name: x}", "organization: {id: o-a1b2c3d4e5, name: x, organizationalUnits: [{id: ou-ab12-11111111, name: Workloads}]}")
+      .replace("features: [ec2-mirroring]}", "features: [ec2-mirroring], ou: ou-ab12-99999999}");
+    expect(problemsOf(withOus)).toEqual([
+      expect.stringMatching(/accounts\[0\]\.ou: ou-ab12-99999999 is not in organization\.organizationalUnits; add it there, or fix the id/),
+    ]);
+  });
+
+  it("refuses features enabled in an account with no region", () => {
+    expect(problemsOf(valid.replace("regions: [us-east-1]", "regions: []"))).toEqual([
+      expect.stringMatching(/accounts\[0\]\.features: ec2-mirroring enabled but the account has no region to deploy to: add regions, or remove the features$/),
+    ]);
+  });
+
   it("reports YAML syntax errors with their position", () => {
     expect(problemsOf("organization: {id: o-a1b2c3d4e5\naccounts: [")[0]).toMatch(/^org\.yaml:\d+:\d+: invalid YAML: /);
   });

@@ -19,6 +19,10 @@ export interface RolloutStack {
   /** Stacks to apply before this one (it reads their outputs by remote state). */
   readonly dependsOn: readonly string[];
   readonly workspaces: readonly RolloutWorkspace[];
+  /** What each workspace deploys: resources by type (filled in from the synthesized stack). */
+  readonly resources?: Readonly<Record<string, number>>;
+  /** IAM roles by name, with who may assume them and what they allow (from the synthesized stack). */
+  readonly roles?: Readonly<Record<string, { readonly trustedBy: readonly string[]; readonly actions: readonly string[] }>>;
 }
 
 /** `cdktf.out/rollout.json`: what a pipeline iterates to plan and apply every stack in every workspace. */

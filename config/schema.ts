@@ -11,6 +11,7 @@ const region = z
   .string()
   .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, "expected an AWS region name such as us-east-1");
 const tagKey = z.string().min(1).max(128);
+const ouId = z.string().regex(/^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$/, "expected an OU id such as ou-ab12-34cd56ef or a root id such as r-ab12");
 const tagValue = z.string().max(256);
 const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "expected a VPC id such as vpc-0abc1234def567890");
 const subnetId = z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "expected a subnet id such as subnet-0abc1234def567890");
@@ -137,8 +138,9 @@ const account = z
     id: accountId,
     name: z.string().min(1).max(50),
     /** The account's organizational unit: an OU id (ou-...) or the root (r-...). */
-    ou: z.string().regex(/^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$/, "expected an OU id such as ou-ab12-34cd56ef or a root id such as r-ab12").optional(),
-    regions: z.array(region).min(1, "expected at least one region"),
+    ou: ouId.optional(),
+    /** Where the account's features are deployed; may be empty for an account with no features. */
+    regions: z.array(region).default([]),
     features: z.array(z.enum(FEATURES, { error: `expected one of: ${FEATURES.join(", ")}` })),
     ec2Mirroring: ec2MirroringSettings.optional(),
     fargateMirroring: fargateMirroringSettings.optional(),
@@ -166,6 +168,13 @@ const orgConfigBase = z
         name: z.string().min(1),
         /** The management account: organization and OU ARNs (RAM principals) contain it. */
         managementAccountId: accountId.optional(),
+        /**
+         * The organizational units accounts may name, as `flowtap accounts --from-organizations`
+         * lists them. When given, an account's `ou` (and a share's OU) must be one of them.
+         */
+        organizationalUnits: z
+          .array(z.object({ id: ouId, name: z.string().min(1), path: z.string().optional() }).strict())
+          .optional(),
       })
       .strict(),
     central: z.object({ accountId, region }).strict(),
@@ -195,6 +204,11 @@ const orgConfigBase = z
 export const orgConfigSchema = orgConfigBase
   .superRefine((config, ctx) => {
     checkMirrorTarget(config, ctx);
+    const knownOus = config.organization.organizationalUnits ? new Set(config.organization.organizationalUnits.map((ou) => ou.id)) : undefined;
+    const unknownOu = (ou: string) => knownOus !== undefined && !knownOus.has(ou) && !ou.startsWith("r-");
+    config.features.mirrorTarget?.shareWithOus.forEach((ou, i) => {
+      if (unknownOu(ou)) ctx.addIssue({ code: "custom", path: ["features", "mirrorTarget", "shareWithOus", i], message: `${ou} is not in organization.organizationalUnits` });
+    });
     const seen = new Map<string, number>();
     config.accounts.forEach((acct, index) => {
       const first = seen.get(acct.id);
@@ -202,6 +216,12 @@ export const orgConfigSchema = orgConfigBase
         ctx.addIssue({ code: "custom", path: ["accounts", index, "id"], message: `account ${acct.id} is listed twice (first at accounts[${first}]); merge the two entries` });
       } else {
         seen.set(acct.id, index);
+      }
+      if (acct.ou !== undefined && unknownOu(acct.ou)) {
+        ctx.addIssue({ code: "custom", path: ["accounts", index, "ou"], message: `${acct.ou} is not in organization.organizationalUnits; add it there, or fix the id (flowtap accounts --from-organizations lists them)` });
+      }
+      if (acct.features.length > 0 && acct.regions.length === 0) {
+        ctx.addIssue({ code: "custom", path: ["accounts", index, "features"], message: `${acct.features.join(", ")} enabled but the account has no region to deploy to: add regions, or remove the features` });
       }
       acct.regions.forEach((r, ri) => {
         if (acct.regions.indexOf(r) !== ri) {

@@ -46,8 +46,7 @@ export class Ec2InstanceMirroring extends Construct {
       },
       mirrorFilterId: props.mirrorFilterId,
       mirrorTargets: props.mirrorTargets,
-      // DescribeInstances is among the mirroring statements every feature has.
-      sourceStatements: [],
+      sourceStatements: [{ sid: "ReadInstances", actions: ["ec2:DescribeInstances"], resources: ["*"] }],
       sweepStatements: [],
       reconcileSchedule: props.reconcileSchedule,
       logRetentionDays: props.logRetentionDays,

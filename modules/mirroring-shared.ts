@@ -31,7 +31,6 @@ export function mirroringPolicyStatements(props: MirroringPermissionsProps): Dat
     {
       sid: "Describe",
       actions: [
-        "ec2:DescribeInstances",
         "ec2:DescribeTrafficMirrorSessions",
         "ec2:DescribeTrafficMirrorTargets",
         "ec2:DescribeAvailabilityZones",
