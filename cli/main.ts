@@ -2,6 +2,7 @@ import { EC2Client } from "@aws-sdk/client-ec2";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { settingsFromEnvironment } from "../functions/lib/mirroring/settings";
 import { runBackfill } from "./backfill";
+import { runRollout } from "./rollout";
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -73,6 +74,23 @@ export function flowtapProgram(): Command {
         { ec2, stdout: process.stdout, stderr: process.stderr },
       );
     });
+  program
+    .command("rollout")
+    .description("Plan or apply every stack in every workspace of the rollout manifest that synth wrote (needs terraform on PATH)")
+    .argument("<action>", "plan, or apply (applies the plans a previous `rollout plan` saved)")
+    .option("--manifest <file>", "the rollout manifest", "cdktf.out/rollout.json")
+    .option("--stack <name>", "only this stack")
+    .option("--accounts <ids>", "only these account ids (comma-separated)", (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .option("--ou <ou-id>", "only accounts in this OU")
+    .addOption(new Option("--parallel <n>", "workspaces run at once").default(4).argParser(positiveInt))
+    .action(async (action: string, opts) => {
+      if (action !== "plan" && action !== "apply") throw new InvalidArgumentError(`action must be plan or apply, not ${action}`);
+      process.exitCode = await runRollout(
+        { action, manifestPath: opts.manifest, stack: opts.stack, accounts: opts.accounts, ou: opts.ou, parallel: opts.parallel },
+        { stdout: process.stdout, stderr: process.stderr, env: process.env },
+      );
+    });
+
   return program;
 }
 

@@ -1,0 +1,131 @@
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { PassThrough } from "node:stream";
+import { rolloutManifest } from "../config/rollout-manifest";
+import { runRollout, type RolloutOptions } from "../cli/rollout";
+import { exampleConfigFile, exampleOrg } from "./helpers/synth";
+
+const FAKE_TERRAFORM_DIR = path.join(__dirname, "fixtures", "fake-terraform");
+
+interface Call {
+  args: string[];
+  cwd: string;
+  dataDir: string;
+  workspace: string;
+  pluginCache: string;
+}
+
+/** A synth output folder with the example org's manifest and empty stack directories. */
+function outputDir(): { manifestPath: string; record: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), "flowtap-rollout-"));
+  const manifest = rolloutManifest(exampleOrg, exampleConfigFile);
+  for (const stack of manifest.stacks) mkdirSync(path.join(dir, stack.directory), { recursive: true });
+  const manifestPath = path.join(dir, "rollout.json");
+  writeFileSync(manifestPath, JSON.stringify(manifest));
+  return { manifestPath, record: path.join(dir, "calls.jsonl") };
+}
+
+async function rollout(options: Partial<RolloutOptions> & { action: RolloutOptions["action"] }, env: Record<string, string> = {}, out = outputDir()) {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let text = "";
+  let errText = "";
+  stdout.on("data", (c) => (text += c));
+  stderr.on("data", (c) => (errText += c));
+  const status = await runRollout(
+    { manifestPath: out.manifestPath, parallel: 2, ...options },
+    { stdout, stderr, env: { PATH: `${FAKE_TERRAFORM_DIR}${path.delimiter}${process.env.PATH}`, FAKE_TF_RECORD: out.record, ...env } },
+  );
+  const calls: Call[] = (() => {
+    try {
+      return readFileSync(out.record, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    } catch {
+      return [];
+    }
+  })();
+  return { status, stdout: text, stderr: errText, calls, out };
+}
+
+describe("flowtap rollout", () => {
+  it("plans every workspace of every stack: init, workspace select -or-create, plan with a saved plan file", async () => {
+    const { status, calls, stdout } = await rollout({ action: "plan" });
+    expect(status).toBe(0);
+    const member = calls.filter((c) => c.cwd.endsWith(path.join("stacks", "ec2-mirroring")) && c.dataDir === ".terraform-333333333333-us-east-1");
+    expect(member.map((c) => c.args)).toEqual([
+      ["init", "-input=false"],
+      ["workspace", "select", "-or-create", "333333333333-us-east-1"],
+      ["plan", "-input=false", "-detailed-exitcode", "-out=333333333333-us-east-1.tfplan"],
+    ]);
+    expect(member[2].workspace).toBe("333333333333-us-east-1");
+    const plans = calls.filter((c) => c.args[0] === "plan");
+    expect(plans.map((c) => `${path.basename(c.cwd)}:${c.workspace}`).sort()).toEqual([
+      "ec2-mirroring:222222222222-eu-west-1",
+      "ec2-mirroring:222222222222-us-east-1",
+      "ec2-mirroring:333333333333-us-east-1",
+      "fargate-mirroring:222222222222-eu-west-1",
+      "fargate-mirroring:222222222222-us-east-1",
+      "mirror-target:default",
+    ]);
+    expect(stdout).toContain("ok: 0, changed: 6, failed: 0, skipped: 0");
+  });
+
+  it("plans the central stack before the member stacks that depend on it", async () => {
+    const { calls } = await rollout({ action: "plan" });
+    const firstMember = calls.findIndex((c) => !c.cwd.endsWith("mirror-target"));
+    expect(calls.slice(0, firstMember).every((c) => c.cwd.endsWith("mirror-target"))).toBe(true);
+    expect(calls.slice(firstMember).some((c) => c.cwd.endsWith("mirror-target"))).toBe(false);
+  });
+
+  it("gives each workspace its own data directory and one shared plugin cache", async () => {
+    const { calls } = await rollout({ action: "plan", stack: "ec2-mirroring" });
+    expect(new Set(calls.map((c) => c.dataDir))).toEqual(new Set([".terraform-222222222222-us-east-1", ".terraform-222222222222-eu-west-1", ".terraform-333333333333-us-east-1"]));
+    expect(new Set(calls.map((c) => c.pluginCache)).size).toBe(1);
+  });
+
+  it("goes on past a failed workspace, reports it in the table and a log file, and exits non-zero", async () => {
+    const { status, calls, stdout, out } = await rollout({ action: "plan", stack: "ec2-mirroring" }, { FAKE_TF_FAIL: "222222222222-us-east-1", FAKE_TF_NO_CHANGES: "333333333333-us-east-1" });
+    expect(status).toBe(1);
+    expect(calls.filter((c) => c.args[0] === "plan")).toHaveLength(3);
+    expect(stdout).toMatch(/222222222222-us-east-1\s*│ workloads-prod\s*│ us-east-1\s*│ failed/);
+    expect(stdout).toMatch(/333333333333-us-east-1\s*│ workloads-staging\s*│ us-east-1\s*│ no changes/);
+    expect(stdout).toContain("ok: 1, changed: 1, failed: 1, skipped: 0");
+    const log = readFileSync(path.join(path.dirname(out.manifestPath), "rollout-logs", "ec2-mirroring", "222222222222-us-east-1.log"), "utf8");
+    expect(log).toContain("$ terraform plan -input=false -detailed-exitcode -out=222222222222-us-east-1.tfplan");
+    expect(log).toContain("Error: planning 222222222222-us-east-1 failed");
+  });
+
+  it("selects workspaces by account and by OU", async () => {
+    const byAccount = await rollout({ action: "plan", accounts: ["333333333333"] });
+    expect(new Set(byAccount.calls.map((c) => c.dataDir))).toEqual(new Set([".terraform-333333333333-us-east-1"]));
+    const byOu = await rollout({ action: "plan", ou: "ou-ab12-11111111", stack: "fargate-mirroring" });
+    expect(byOu.calls.filter((c) => c.args[0] === "plan").map((c) => c.workspace).sort()).toEqual(["222222222222-eu-west-1", "222222222222-us-east-1"]);
+  });
+
+  it("applies the saved plans, and skips members of a stack whose dependency failed to apply", async () => {
+    const out = outputDir();
+    await rollout({ action: "plan" }, {}, out);
+    const { status, calls, stdout } = await rollout({ action: "apply" }, { FAKE_TF_FAIL: "default" }, out);
+    expect(status).toBe(1);
+    const applies = calls.filter((c) => c.args[0] === "apply");
+    expect(applies.map((c) => c.args)).toEqual([["apply", "-input=false", "default.tfplan"]]);
+    expect(stdout).toContain("ok: 0, changed: 0, failed: 1, skipped: 5");
+  });
+
+  it("refuses to apply a workspace that has no reviewed plan", async () => {
+    const { status, calls } = await rollout({ action: "apply", stack: "mirror-target" });
+    expect(status).toBe(1);
+    expect(calls.some((c) => c.args[0] === "apply")).toBe(false);
+  });
+
+  it("says in one line that it needs terraform when there is none", async () => {
+    const { status, stderr, calls } = await rollout({ action: "plan" }, { PATH: "/nonexistent" });
+    expect(status).toBe(1);
+    expect(stderr).toBe("flowtap rollout needs a terraform binary (1.10 or later) on PATH, and found none\n");
+    expect(calls).toEqual([]);
+  });
+
+  it("names the stacks there are when --stack names none of them", async () => {
+    await expect(rollout({ action: "plan", stack: "nat-flow-recorder" })).rejects.toThrow("no stack nat-flow-recorder in the manifest (it has mirror-target, ec2-mirroring, fargate-mirroring)");
+  });
+});
