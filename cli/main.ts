@@ -3,6 +3,7 @@ import { Command, InvalidArgumentError, Option } from "commander";
 import { settingsFromEnvironment } from "../functions/lib/mirroring/settings";
 import { runBackfill } from "./backfill";
 import { runRollout } from "./rollout";
+import { runAccounts } from "./accounts-command";
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -88,6 +89,23 @@ export function flowtapProgram(): Command {
       process.exitCode = await runRollout(
         { action, manifestPath: opts.manifest, stack: opts.stack, accounts: opts.accounts, ou: opts.ou, parallel: opts.parallel },
         { stdout: process.stdout, stderr: process.stderr, env: process.env },
+      );
+    });
+
+  program
+    .command("accounts")
+    .description("Bring the organization's accounts and OUs into the org config, so new accounts join the rollout")
+    .requiredOption("--from-organizations", "list them with AWS Organizations (from the management account or a delegated administrator)")
+    .option("--config <file>", "the org config to merge into", "config/example.org.yaml")
+    .option("--regions <regions>", "regions for accounts not yet in the config (comma-separated)", (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean), [])
+    .option("--features <features>", "features for accounts not yet in the config (comma-separated)", (v: string) => v.split(",").map((s) => s.trim()).filter(Boolean), [])
+    .option("--write", "write the merged config back to the file (default: print it)", false)
+    .option("--region <region>", "AWS region for the Organizations API (default: the credential chain's)")
+    .option("--profile <profile>", "AWS shared-config profile (default: the credential chain's)")
+    .action(async (opts) => {
+      process.exitCode = await runAccounts(
+        { configFile: opts.config, newAccountRegions: opts.regions, newAccountFeatures: opts.features, write: opts.write, region: opts.region, profile: opts.profile },
+        { stdout: process.stdout, stderr: process.stderr },
       );
     });
 
