@@ -18,13 +18,14 @@ const ROOT = "r-ab12";
 const WORKLOADS = "ou-ab12-11111111";
 const STAGING = "ou-ab12-22222222";
 const SHARED = "ou-ab12-33333333";
-const account = (Id: string, Name: string, State = "ACTIVE") => ({
+const account = (Id: string, Name: string, State: "ACTIVE" | "SUSPENDED" = "ACTIVE") => ({
+  JoinedMethod: "CREATED" as const,
   Id,
   Arn: `arn:aws:organizations::999999999999:account/o-a1b2c3d4e5/${Id}`,
   Email: `${Name}@example.com`,
   Name,
   State,
-  JoinedMethod: "CREATED",
+
   JoinedTimestamp: new Date("2024-01-01T00:00:00Z"),
 });
 

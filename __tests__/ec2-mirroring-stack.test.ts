@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Testing } from "cdktf";
 import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
@@ -11,7 +11,7 @@ import { exampleOrg, policyAt, resourceAt, resourcesOf, synthStack } from "./hel
 
 describe("ec2-mirroring stack", () => {
   const synthesized = synthStack(exampleOrg, "ec2-mirroring");
-  const { json, tf } = synthesized;
+  const { json, tf, workspaces } = synthesized;
 
   describe("passthrough filter", () => {
     it("has exactly four accept rules: IPv4 and IPv6, ingress and egress", () => {
@@ -51,7 +51,7 @@ describe("ec2-mirroring stack", () => {
 
     it("sweeps on the schedule the workspace's config gives (hourly in the example)", () => {
       expect(json).toHaveResourceWithProperties(CloudwatchEventRule, { schedule_expression: "${local.workspace.reconcile_schedule}" });
-      expect(tf.locals.workspaces["222222222222-us-east-1"].reconcile_schedule).toBe("rate(1 hour)");
+      expect(workspaces["222222222222-us-east-1"].reconcile_schedule).toBe("rate(1 hour)");
     });
 
     it("sends undeliverable events to the function's failure queue instead of dropping them", () => {
@@ -156,7 +156,7 @@ describe("ec2-mirroring stack", () => {
 
   describe("workspaces", () => {
     it("has one entry per account and region that enables the feature, and none for others", () => {
-      expect(Object.keys(tf.locals.workspaces).sort()).toEqual([
+      expect(Object.keys(workspaces).sort()).toEqual([
         "222222222222-eu-west-1",
         "222222222222-us-east-1",
         "333333333333-us-east-1",
@@ -164,18 +164,18 @@ describe("ec2-mirroring stack", () => {
     });
 
     it("resolves per-account overrides, and takes targets from the config or else the mirror-target stack", () => {
-      expect(tf.locals.workspaces["222222222222-eu-west-1"]).toMatchObject({ mirror_targets_source: "mirror-target", mirror_targets_json: "{}" });
-      expect(tf.locals.workspaces["333333333333-us-east-1"]).toMatchObject({
+      expect(workspaces["222222222222-eu-west-1"]).toMatchObject({ mirror_targets_source: "mirror-target", mirror_targets_json: "{}" });
+      expect(workspaces["333333333333-us-east-1"]).toMatchObject({
         mirror_targets_source: "config",
         mirror_targets_json: '{"default":"tmt-0a1b2c3d4e5f60009"}',
         vpc_ids: ["vpc-0abc1234def567890"],
         packet_length: "128",
       });
-      expect(tf.locals.workspaces["222222222222-us-east-1"]).toMatchObject({ vpc_ids: [], packet_length: "" });
+      expect(workspaces["222222222222-us-east-1"]).toMatchObject({ vpc_ids: [], packet_length: "" });
     });
 
     it("fails plan in a workspace missing from the map, naming the workspace and the config file", () => {
-      expect(tf.locals.workspace).toContain("contains(keys(local.workspaces), terraform.workspace) ? terraform.workspace : file(");
+      expect(tf.locals.workspace).toContain("contains(keys(var.workspaces), terraform.workspace) ? terraform.workspace : file(");
       expect(tf.locals.workspace).toContain("workspace '${terraform.workspace}' is not in the rollout of config/example.org.yaml");
     });
 
@@ -186,7 +186,7 @@ describe("ec2-mirroring stack", () => {
         assume_role: [{ role_arn: "${local.workspace.role_arn}", session_name: "flowtap" }],
         default_tags: [{ tags: { ManagedBy: "flowtap", Feature: "ec2-mirroring", CostCenter: "security" } }],
       });
-      expect(tf.locals.workspaces["333333333333-us-east-1"].role_arn).toBe("arn:aws:iam::333333333333:role/OrganizationAccountAccessRole");
+      expect(workspaces["333333333333-us-east-1"].role_arn).toBe("arn:aws:iam::333333333333:role/OrganizationAccountAccessRole");
     });
 
     it("reads the central targets by remote state, for the workspace's region, and fails plan when there are none", () => {
@@ -225,12 +225,15 @@ accounts: [{id: "222222222222", name: a, regions: [us-east-1], features: [ec2-mi
     });
   });
 
-  it("writes its Lambda zips into the stack's own directory", () => {
+  it("writes its Lambda zips, and the workspace map Terraform loads by itself, into the stack's own directory", () => {
     const outdir = Testing.fullSynth(synthesized.stack);
     const stackDir = path.join(outdir, "stacks", "ec2-mirroring");
     for (const fn of Object.values(resourcesOf(synthesized, "aws_lambda_function"))) {
       expect(existsSync(path.join(stackDir, fn.filename))).toBe(true);
     }
+    const tfvars = JSON.parse(readFileSync(path.join(stackDir, "workspaces.auto.tfvars.json"), "utf8"));
+    expect(tfvars).toEqual({ workspaces });
+    expect(tf.variable.workspaces).toMatchObject({ type: "any", nullable: false });
   });
 
   it("matches the reviewed snapshot", () => {

@@ -83,12 +83,12 @@ describe("fargate-mirroring stack", () => {
   const fargate = synthAll(exampleOrg).get("fargate-mirroring")!;
 
   it("is applied only where an account enables it", () => {
-    expect(Object.keys(fargate.tf.locals.workspaces)).toEqual(["222222222222-eu-west-1", "222222222222-us-east-1"]);
+    expect(Object.keys(fargate.workspaces).sort()).toEqual(["222222222222-eu-west-1", "222222222222-us-east-1"]);
   });
 
   it("runs on tasks reaching RUNNING in the workspace's configured clusters", () => {
     expect(fargate.json).toHaveResourceWithProperties(CloudwatchEventRule, { event_pattern: "${local.workspace.task_event_pattern}" });
-    expect(JSON.parse(fargate.tf.locals.workspaces["222222222222-eu-west-1"].task_event_pattern)).toEqual({
+    expect(JSON.parse(String(fargate.workspaces["222222222222-eu-west-1"].task_event_pattern))).toEqual({
       source: ["aws.ecs"],
       "detail-type": ["ECS Task State Change"],
       detail: {

@@ -10,9 +10,11 @@
  *  4. API calls per ECS task mirrored, against the bound of 2 + one create.
  *  5. Reconciler calls for 1,000 running tasks, against ceil(tasks/100) list and describe calls
  *     plus one create per unmirrored ENI.
+ *  6. Synth of a generated 1,000-account, 3-region organization with every feature, against the
+ *     example org: at most 1.5 times its time, and bytes per workspace in each stack.
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import {
@@ -209,12 +211,73 @@ async function benchTasks(): Promise<void> {
   ecs.restore();
 }
 
+/** An organization of `accounts` accounts in three regions, every feature enabled everywhere. */
+function generatedOrg(accounts: number): string {
+  const regions = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+  const nlb = (region: string, n: number) => `arn:aws:elasticloadbalancing:${region}:111111111111:loadbalancer/net/sensors-${n}/0a1b2c3d4e5f600${n}`;
+  const config = {
+    organization: { id: "o-a1b2c3d4e5", name: "generated", managementAccountId: "999999999999" },
+    central: { accountId: "111111111111", region: "us-east-1" },
+    backend: { s3: { bucket: "flowtap-state", region: "us-east-1" } },
+    features: {
+      mirrorTarget: {
+        targets: regions.flatMap((region) => [
+          { region, networkLoadBalancerArn: nlb(region, 1) },
+          { region, zoneId: `${region === "us-east-1" ? "use1" : region === "eu-west-1" ? "euw1" : "apse2"}-az1`, networkLoadBalancerArn: nlb(region, 2) },
+        ]),
+        shareWithOrganization: true,
+      },
+      ec2Mirroring: { excludeTagKey: "flowtap:exclude" },
+      fargateMirroring: { clusters: ["payments"] },
+    },
+    accounts: Array.from({ length: accounts }, (_, n) => ({
+      id: String(200000000000 + n),
+      name: `team-${n}`,
+      ou: `ou-ab12-${String(10000000 + (n % 20))}`,
+      regions,
+      features: ["ec2-mirroring", "fargate-mirroring"],
+    })),
+  };
+  return JSON.stringify(config);
+}
+
+function benchScale(): void {
+  const out = mkdtempSync(path.join(tmpdir(), "flowtap-scale-"));
+  const bigConfig = path.join(out, "big.org.yaml");
+  // JSON is YAML: the loader reads it as is.
+  writeFileSync(bigConfig, generatedOrg(1000));
+  const runs = 3;
+  const small = Array.from({ length: runs }, () => timeCommand([TSX, "main.ts", "--out", path.join(out, "small")]));
+  const big = Array.from({ length: runs }, () => timeCommand([TSX, "main.ts", "--config", bigConfig, "--out", path.join(out, "big")]));
+  const ratio = median(big) / median(small);
+  console.log("\n6. synth at scale (median of %d runs each, same machine, same run)", runs);
+  console.log("   example org (3 accounts, 6 workspaces):              %s ms", median(small).toFixed(0));
+  console.log("   generated org (1,000 accounts x 3 regions, 6,000 member workspaces): %s ms", median(big).toFixed(0));
+  console.log("   ratio %s (target at most 1.5): %s", ratio.toFixed(2), ratio <= 1.5 ? "met" : "NOT MET");
+  const workspaces = (dir: string) => JSON.parse(readFileSync(path.join(out, dir, "rollout.json"), "utf8")).stacks as { name: string; workspaces: unknown[] }[];
+  for (const stack of workspaces("big")) {
+    const smallStack = workspaces("small").find((s) => s.name === stack.name);
+    // What a stack synthesizes: its configuration and, for member stacks, its workspace map.
+    const size = (dir: string) =>
+      ["cdk.tf.json", "workspaces.auto.tfvars.json"]
+        .map((file) => path.join(out, dir, "stacks", stack.name, file))
+        .reduce((sum, file) => sum + (existsSync(file) ? statSync(file).size : 0), 0);
+    const extraWorkspaces = stack.workspaces.length - (smallStack?.workspaces.length ?? 0);
+    const perWorkspace = extraWorkspaces > 0 ? ((size("big") - size("small")) / extraWorkspaces).toFixed(0) : "n/a (central)";
+    console.log("   %s: %s KiB (cdk.tf.json + workspace map) for %d workspaces (example: %s KiB); %s bytes per added workspace, %s per added account",
+      stack.name.padEnd(18), (size("big") / 1024).toFixed(0), stack.workspaces.length, (size("small") / 1024).toFixed(0),
+      perWorkspace, extraWorkspaces > 0 ? ((size("big") - size("small")) / 997).toFixed(0) : "n/a");
+  }
+  if (ratio > 1.5) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
   console.log("flowtap benchmarks, node %s, %s", process.version, new Date().toISOString());
   benchSynth();
   benchBundles();
   await benchApiCalls();
   await benchTasks();
+  benchScale();
 }
 
 void main();

@@ -1,5 +1,9 @@
-import { Fn, Op, TerraformLocal, TerraformOutput, TerraformStack, Token } from "cdktf";
+import { Fn, Op, TerraformLocal, TerraformOutput, TerraformStack, TerraformVariable, Token } from "cdktf";
+// The hook TerraformAsset uses to write files beside a stack; cdktf does not re-export it.
+import { addCustomSynthesis } from "cdktf/lib/synthesize/synthesizer";
 import type { Construct } from "constructs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { Feature, OrgConfig } from "../config/schema";
 import type { WorkspaceMap } from "../config/terraform-maps";
@@ -21,6 +25,10 @@ export interface MemberStackProps {
  * with a message naming it, and the provider refuses any account but the workspace's own.
  */
 export abstract class MemberStack extends TerraformStack {
+  /** The file beside `cdk.tf.json` holding the workspace map; Terraform loads `*.auto.tfvars.json` by itself. */
+  public static readonly WORKSPACES_FILE = "workspaces.auto.tfvars.json";
+  /** Every workspace the stack is applied in, with its settings, as written to {@link MemberStack.WORKSPACES_FILE}. */
+  public readonly workspaceMap: WorkspaceMap;
   /** The AWS provider, in the workspace's account and region. */
   protected readonly provider: AwsProvider;
   private readonly workspace: TerraformLocal;
@@ -33,11 +41,25 @@ export abstract class MemberStack extends TerraformStack {
     if (Object.keys(props.workspaces).length === 0) {
       throw new Error(`stack ${feature}: no account enables it; leave it out instead of synthesizing an empty stack`);
     }
-    new TerraformLocal(this, "workspaces", props.workspaces);
-    const known = "contains(keys(local.workspaces), terraform.workspace)";
+    // The map is data, not configuration: it goes to a tfvars file beside the stack, so a
+    // 1,000-account organization costs cdktf no more to synthesize than a 3-account one.
+    this.workspaceMap = props.workspaces;
+    new TerraformVariable(this, "workspaces", {
+      type: "any",
+      nullable: false,
+      description: `Settings of each workspace (<account-id>-<region>) this stack is applied in; flowtap synth writes them from ${props.configFile} to ${MemberStack.WORKSPACES_FILE}.`,
+    });
+    addCustomSynthesis(this, {
+      onSynthesize: (session) => {
+        const dir = path.join(session.manifest.outdir, session.manifest.forStack(this).workingDirectory);
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(path.join(dir, MemberStack.WORKSPACES_FILE), `${JSON.stringify({ workspaces: this.workspaceMap }, null, 1)}\n`);
+      },
+    });
+    const known = "contains(keys(var.workspaces), terraform.workspace)";
     // file() of a path that cannot exist is Terraform's way to fail with our own message.
     const refusal = `file("flowtap: workspace '\${terraform.workspace}' is not in the rollout of ${props.configFile} for stack ${feature}; select one of its <account-id>-<region> workspaces")`;
-    this.workspace = new TerraformLocal(this, "workspace", `\${local.workspaces[${known} ? terraform.workspace : ${refusal}]}`);
+    this.workspace = new TerraformLocal(this, "workspace", `\${var.workspaces[${known} ? terraform.workspace : ${refusal}]}`);
 
     configureStateBackend(this, config, feature);
 

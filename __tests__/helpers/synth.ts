@@ -1,7 +1,9 @@
 import { Testing, type TerraformStack } from "cdktf";
 import { EXAMPLE_CONFIG_PATH, loadOrgConfig } from "../../config/load";
 import type { OrgConfig } from "../../config/schema";
+import type { WorkspaceMap } from "../../config/terraform-maps";
 import { composeStacks } from "../../stacks";
+import { MemberStack } from "../../stacks/member-stack";
 
 export const exampleConfigFile = "config/example.org.yaml";
 export const exampleOrg: OrgConfig = loadOrgConfig(EXAMPLE_CONFIG_PATH);
@@ -11,6 +13,8 @@ export interface SynthesizedStack {
   readonly name: string;
   readonly stack: TerraformStack;
   readonly json: string;
+  /** A member stack's workspace map (what synth writes to workspaces.auto.tfvars.json); empty for central stacks. */
+  readonly workspaces: WorkspaceMap;
   // The synthesized Terraform JSON: an open-ended document.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly tf: any;
@@ -23,7 +27,8 @@ export function synthAll(config: OrgConfig = exampleOrg, configFile = exampleCon
   return new Map(
     stacks.map((stack) => {
       const json = Testing.synth(stack);
-      return [stack.node.id, { name: stack.node.id, stack, json, tf: JSON.parse(json) }];
+      const workspaces = stack instanceof MemberStack ? stack.workspaceMap : {};
+      return [stack.node.id, { name: stack.node.id, stack, json, tf: JSON.parse(json), workspaces }];
     }),
   );
 }
