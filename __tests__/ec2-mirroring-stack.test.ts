@@ -203,6 +203,21 @@ describe("ec2-mirroring stack", () => {
       });
     });
 
+    it("passes the configured external id and session name to the role it assumes", () => {
+      const withExternalId = parseOrgConfig(
+        `organization: {id: o-a1b2c3d4e5, name: x}
+central: {accountId: "111111111111", region: us-east-1}
+rollout: {assumeRoleName: FlowtapDeployer, externalId: flowtap-7f3a, sessionName: pipeline}
+features: {ec2Mirroring: {targetIds: {us-east-1: tmt-0a1b2c3d4e5f60001}}}
+accounts: [{id: "222222222222", name: a, regions: [us-east-1], features: [ec2-mirroring]}]
+`,
+        "inline.yaml",
+      );
+      const synth = synthStack(withExternalId, "ec2-mirroring");
+      expect(synth.tf.provider.aws[0].assume_role).toEqual([{ role_arn: "${local.workspace.role_arn}", session_name: "pipeline", external_id: "flowtap-7f3a" }]);
+      expect(synth.workspaces["222222222222-us-east-1"].role_arn).toBe("arn:aws:iam::222222222222:role/FlowtapDeployer");
+    });
+
     it("keeps state in S3 per workspace when the config names a backend", () => {
       const withBackend = parseOrgConfig(
         `organization: {id: o-a1b2c3d4e5, name: x}
