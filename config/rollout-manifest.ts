@@ -46,6 +46,7 @@ export function centralStacks(config: OrgConfig): string[] {
 
 /** Whether a member feature's stack reads its targets from the mirror-target stack in some workspace. */
 export function usesCentralTargets(config: OrgConfig, feature: Feature): boolean {
+  if (feature !== "ec2-mirroring" && feature !== "fargate-mirroring") return false;
   const key = MIRRORING_FEATURES[feature];
   return workspacesWith(config, feature).some((ws) => ws[key]?.targets.kind === "mirror-target");
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /** The features an account enables in `accounts[].features`; each is a member stack of that name. */
-export const FEATURES = ["ec2-mirroring", "fargate-mirroring"] as const;
+export const FEATURES = ["ec2-mirroring", "fargate-mirroring", "nat-flow-recorder"] as const;
 export type Feature = (typeof FEATURES)[number];
 /** The features that traffic-mirror sources to a target, and their key under `features:`. */
 export const MIRRORING_FEATURES = { "ec2-mirroring": "ec2Mirroring", "fargate-mirroring": "fargateMirroring" } as const;
@@ -92,6 +92,48 @@ const sharedDefaults = {
 export const ec2MirroringDefaults = { ...sharedDefaults, excludeEksNodes: true, vpcIds: [] as string[] };
 export const fargateMirroringDefaults = { ...sharedDefaults, clusters: [] as string[], services: [] as string[], taskDefinitionFamilies: [] as string[] };
 
+const retentionDays = mirroringFields.logRetentionDays;
+
+/**
+ * Settings of `nat-flow-recorder`: record flow logs on a NAT gateway's ENIs while its traffic
+ * alarm is in ALARM. Organization-wide under `features.natFlowRecorder`, per account under
+ * `accounts[].natFlowRecorder`.
+ */
+const natFlowRecorderFields = {
+  /** The NAT gateways to watch, per region. */
+  natGatewayIds: z.record(region, z.array(z.string().regex(/^nat-[0-9a-f]{8,17}$/, "expected a NAT gateway id such as nat-0123456789abcdef0")).min(1)),
+  /** The alarm's period, in seconds (60 or a multiple of it). */
+  periodSeconds: z.number().int().min(60).refine((n) => n % 60 === 0, "expected 60 or a multiple of 60 seconds"),
+  evaluationPeriods: z.number().int().min(1).max(100),
+  datapointsToAlarm: z.number().int().min(1).max(100),
+  /** Bytes through the NAT gateway (to and from destinations) per period that raise the alarm. */
+  thresholdBytes: z.number().positive(),
+  /** Alarm on a CloudWatch anomaly-detection band instead of `thresholdBytes`. */
+  anomalyDetection: z.boolean(),
+  /** The band's width, in standard deviations. */
+  anomalyBandWidth: z.number().positive().max(10),
+  /** How long one recording lasts at most; it stops earlier when the alarm clears. */
+  recordingMinutes: z.number().int().min(1).max(10080),
+  /** Recordings per NAT gateway before it records no more; 0 means unlimited. */
+  maxRecordings: z.number().int().min(0),
+  logRetentionDays: retentionDays,
+  /** Where the summary of each recording is mailed (an SNS email subscription to confirm). */
+  notificationEmail: z.string().email("expected an email address").optional(),
+};
+const natFlowRecorderSettings = z.object(natFlowRecorderFields).partial().strict();
+export const natFlowRecorderDefaults = {
+  periodSeconds: 60,
+  evaluationPeriods: 5,
+  datapointsToAlarm: 3,
+  anomalyDetection: false,
+  anomalyBandWidth: 2,
+  recordingMinutes: 60,
+  maxRecordings: 0,
+  logRetentionDays: 30 as const,
+};
+/** Every `nat-flow-recorder` setting of one workspace. */
+export type NatFlowRecorderResolved = z.infer<z.ZodObject<typeof natFlowRecorderFields>>;
+
 const ec2MirroringSettings = z.object(ec2MirroringFields).partial().strict();
 const fargateMirroringSettings = z.object(fargateMirroringFields).partial().strict();
 /** Every `ec2-mirroring` setting, as one workspace has them once defaults and overrides are applied. */
@@ -144,6 +186,7 @@ const account = z
     features: z.array(z.enum(FEATURES, { error: `expected one of: ${FEATURES.join(", ")}` })),
     ec2Mirroring: ec2MirroringSettings.optional(),
     fargateMirroring: fargateMirroringSettings.optional(),
+    natFlowRecorder: natFlowRecorderSettings.optional(),
   })
   .strict();
 
@@ -193,6 +236,7 @@ const orgConfigBase = z
       .object({
         ec2Mirroring: ec2MirroringSettings.optional(),
         fargateMirroring: fargateMirroringSettings.optional(),
+        natFlowRecorder: natFlowRecorderSettings.optional(),
         mirrorTarget: mirrorTarget.optional(),
       })
       .strict()
@@ -222,6 +266,21 @@ export const orgConfigSchema = orgConfigBase
       }
       if (acct.features.length > 0 && acct.regions.length === 0) {
         ctx.addIssue({ code: "custom", path: ["accounts", index, "features"], message: `${acct.features.join(", ")} enabled but the account has no region to deploy to: add regions, or remove the features` });
+      }
+      if (acct.features.includes("nat-flow-recorder")) {
+        const merged = { ...natFlowRecorderDefaults, ...config.features.natFlowRecorder, ...acct.natFlowRecorder };
+        const nats = { ...config.features.natFlowRecorder?.natGatewayIds, ...acct.natFlowRecorder?.natGatewayIds };
+        acct.regions.forEach((r, ri) => {
+          if (!nats[r]) {
+            ctx.addIssue({ code: "custom", path: ["accounts", index, "regions", ri], message: `nat-flow-recorder is enabled here but no NAT gateway is listed for ${r}: add accounts[${index}].natFlowRecorder.natGatewayIds.${r}` });
+          }
+        });
+        if (!merged.anomalyDetection && merged.thresholdBytes === undefined) {
+          ctx.addIssue({ code: "custom", path: ["accounts", index, "features"], message: "nat-flow-recorder needs thresholdBytes, or anomalyDetection: true" });
+        }
+        if (merged.datapointsToAlarm > merged.evaluationPeriods) {
+          ctx.addIssue({ code: "custom", path: ["accounts", index, "natFlowRecorder"], message: `datapointsToAlarm (${merged.datapointsToAlarm}) cannot exceed evaluationPeriods (${merged.evaluationPeriods})` });
+        }
       }
       acct.regions.forEach((r, ri) => {
         if (acct.regions.indexOf(r) !== ri) {

@@ -94,3 +94,31 @@ export function fargateMirroringWorkspaceMap(workspaces: readonly Workspace[]): 
     }),
   );
 }
+
+/** The `nat-flow-recorder` stack's workspace map. */
+export function natFlowRecorderWorkspaceMap(workspaces: readonly Workspace[]): WorkspaceMap {
+  return Object.fromEntries(
+    workspaces.map((ws) => {
+      const s = required(ws.natFlowRecorder, ws, "nat-flow-recorder");
+      return [
+        ws.name,
+        {
+          ...baseEntry(ws),
+          nat_gateway_ids: [...s.natGatewayIds],
+          period_seconds: s.periodSeconds,
+          evaluation_periods: s.evaluationPeriods,
+          datapoints_to_alarm: s.datapointsToAlarm,
+          // Unused with anomaly detection, which alarms on a band instead.
+          threshold_bytes: s.thresholdBytes ?? 0,
+          anomaly_detection: s.anomalyDetection,
+          anomaly_band_width: s.anomalyBandWidth,
+          recording_seconds: s.recordingMinutes * 60,
+          // The state machine compares with a number: "unlimited" (0) becomes one no NAT gateway reaches.
+          max_recordings: s.maxRecordings === 0 ? 1_000_000_000 : s.maxRecordings,
+          log_retention_days: s.logRetentionDays,
+          notification_email: s.notificationEmail ?? "",
+        },
+      ];
+    }),
+  );
+}

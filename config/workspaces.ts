@@ -1,6 +1,8 @@
 import {
   ec2MirroringDefaults,
   fargateMirroringDefaults,
+  natFlowRecorderDefaults,
+  type NatFlowRecorderResolved,
   type Ec2MirroringResolved,
   type FargateMirroringResolved,
   type Feature,
@@ -31,7 +33,15 @@ export interface Workspace {
   readonly roleArn: string;
   readonly ec2Mirroring?: Ec2MirroringWorkspaceSettings;
   readonly fargateMirroring?: FargateMirroringWorkspaceSettings;
+  readonly natFlowRecorder?: NatFlowRecorderWorkspaceSettings;
 }
+
+/** The `nat-flow-recorder` settings of one workspace: its region's NAT gateways, defaults and overrides applied. */
+export type NatFlowRecorderWorkspaceSettings = Readonly<Omit<NatFlowRecorderResolved, "natGatewayIds" | "thresholdBytes">> & {
+  readonly natGatewayIds: readonly string[];
+  /** Unset only with anomaly detection. */
+  readonly thresholdBytes?: number;
+};
 
 /** The AWS partition of a region: `aws`, `aws-us-gov` or `aws-cn`. */
 export function partitionOf(region: string): string {
@@ -60,6 +70,7 @@ export function workspacesOf(config: OrgConfig): Workspace[] {
         fargateMirroring: account.features.includes("fargate-mirroring")
           ? resolveMirroring(config, region, fargateMirroringDefaults, config.features.fargateMirroring, account.fargateMirroring)
           : undefined,
+        natFlowRecorder: account.features.includes("nat-flow-recorder") ? resolveNatFlowRecorder(config, account.id, region) : undefined,
       };
     }),
   );
@@ -88,4 +99,14 @@ function resolveMirroring<D extends object, S extends { targetIds?: Record<strin
   const { targetIds: _own, ...ownRest } = own ?? ({} as S);
   const targets: TargetSource = targetId ? { kind: "config", targetId } : { kind: "mirror-target" };
   return { ...defaults, ...orgRest, ...ownRest, targets } as D & Omit<S, "targetIds"> & { targets: TargetSource };
+}
+
+function resolveNatFlowRecorder(config: OrgConfig, accountId: string, region: string): NatFlowRecorderWorkspaceSettings {
+  const own = config.accounts.find((a) => a.id === accountId)?.natFlowRecorder ?? {};
+  const org = config.features.natFlowRecorder ?? {};
+  const natGatewayIds = own.natGatewayIds?.[region] ?? org.natGatewayIds?.[region];
+  if (!natGatewayIds) throw new Error(`no NAT gateway for ${accountId} in ${region}`);
+  const { natGatewayIds: _org, ...orgRest } = org;
+  const { natGatewayIds: _own, ...ownRest } = own;
+  return { ...natFlowRecorderDefaults, ...orgRest, ...ownRest, natGatewayIds };
 }

@@ -4,6 +4,7 @@ import { enabledFeatures } from "../config/rollout-manifest";
 import { Ec2MirroringStack } from "./ec2-mirroring-stack";
 import { FargateMirroringStack } from "./fargate-mirroring-stack";
 import { MIRROR_TARGET_STACK, MirrorTargetStack } from "./mirror-target-stack";
+import { NatFlowRecorderStack } from "./nat-flow-recorder-stack";
 
 /** Adds the central stacks the config asks for, then one member stack per feature some account enables. */
 export function composeStacks(app: App, config: OrgConfig, configFile: string): TerraformStack[] {
@@ -15,6 +16,8 @@ export function composeStacks(app: App, config: OrgConfig, configFile: string): 
         return new Ec2MirroringStack(app, mirroringProps);
       case "fargate-mirroring":
         return new FargateMirroringStack(app, mirroringProps);
+      case "nat-flow-recorder":
+        return new NatFlowRecorderStack(app, { config, configFile });
     }
   });
   return [...(mirrorTarget ? [mirrorTarget] : []), ...members];

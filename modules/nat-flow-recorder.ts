@@ -1,0 +1,342 @@
+import { Fn, TerraformIterator, Token, type IResolvable, type TerraformMetaArguments } from "cdktf";
+import { Construct } from "constructs";
+import * as path from "node:path";
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmMetricQuery } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
+import { CloudwatchQueryDefinition } from "@cdktf/provider-aws/lib/cloudwatch-query-definition";
+import {
+  DataAwsIamPolicyDocument,
+  type DataAwsIamPolicyDocumentStatement,
+  type DataAwsIamPolicyDocumentStatementCondition,
+} from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
+import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
+import { ALARM_NAME_PREFIX, TOP_TALKERS_QUERY } from "../functions/lib/nat-recorder/recording";
+import { natFlowRecorderDefinition } from "../functions/lib/nat-recorder/state-machine";
+import { awsContext } from "./aws-context";
+import { NodejsFunction } from "./nodejs-function";
+
+export interface NatFlowRecorderProps extends Pick<TerraformMetaArguments, "provider"> {
+  /** The NAT gateways to watch; one alarm each. */
+  readonly natGatewayIds: string[];
+  /** @default 60 */
+  readonly periodSeconds?: number;
+  /** @default 5 */
+  readonly evaluationPeriods?: number;
+  /** @default 3 */
+  readonly datapointsToAlarm?: number;
+  /** Bytes per period (to plus from destinations) that raise the alarm; ignored with anomaly detection. */
+  readonly thresholdBytes: number;
+  /** Alarm on an anomaly-detection band instead of `thresholdBytes`. @default false */
+  readonly anomalyDetection?: boolean | IResolvable;
+  /** Width of the band, in standard deviations. @default 2 */
+  readonly anomalyBandWidth?: number;
+  /** The longest a recording lasts, in seconds. @default 3600 */
+  readonly recordingSeconds?: number;
+  /** Recordings per NAT gateway, at most. @default 1000000000 - as good as unlimited */
+  readonly maxRecordings?: number;
+  /** Retention of the recorded flow logs and of the functions' and state machine's logs. @default 30 */
+  readonly logRetentionDays?: number;
+  /** Email for the recording summaries; "" for none. @default - no subscription */
+  readonly notificationEmail?: string;
+  /** @default "flowtap-nat-flow-recorder" */
+  readonly namePrefix?: string;
+}
+
+const FUNCTIONS_DIR = path.join(__dirname, "..", "functions", "nat-flow-recorder");
+
+/**
+ * Records VPC flow logs on a NAT gateway's ENIs only while its traffic alarm is in ALARM: the
+ * alarm's ALARM event starts a Step Functions recording (claim in DynamoDB, flow logs on every
+ * ENI, wait for the OK callback or the time limit, stop, summarize with Logs Insights, notify),
+ * and its OK event resumes the recording so it stops. Every path that created flow logs deletes
+ * them; the recorded logs stay in a log group that outlives the stack.
+ */
+export class NatFlowRecorder extends Construct {
+  /** The log group recordings write to. */
+  public readonly logGroupName: string;
+  /** The state machine's ARN. */
+  public readonly stateMachineArn: string;
+  /** The table of recordings per NAT gateway. */
+  public readonly tableName: string;
+  /** The topic recording summaries are published to. */
+  public readonly topicArn: string;
+
+  constructor(scope: Construct, id: string, props: NatFlowRecorderProps) {
+    super(scope, id);
+    const provider = props.provider;
+    const prefix = props.namePrefix ?? "flowtap-nat-flow-recorder";
+    const { partition, region, account } = awsContext(this, provider);
+    const retention = props.logRetentionDays ?? 30;
+    const doc = (docId: string, statement: DataAwsIamPolicyDocumentStatement[]) => new DataAwsIamPolicyDocument(this, docId, { provider, statement }).json;
+    const serviceTrust = (service: string, extra: DataAwsIamPolicyDocumentStatementCondition[] = []) =>
+      doc(`${service.split(".")[0]}-trust`, [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: [service] }],
+          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [account] }, ...extra],
+        },
+      ]);
+
+    const flowLogs = new CloudwatchLogGroup(this, "flow-logs", {
+      provider,
+      name: `/flowtap/nat-flow-recorder/${region}`,
+      logGroupClass: "INFREQUENT_ACCESS",
+      retentionInDays: retention,
+      // The recordings are the point: destroying the stack keeps them.
+      skipDestroy: true,
+    });
+    new CloudwatchQueryDefinition(this, "top-talkers", {
+      provider,
+      name: "flowtap/nat-top-talkers",
+      logGroupNames: [flowLogs.name],
+      queryString: TOP_TALKERS_QUERY,
+    });
+
+    const delivery = new IamRole(this, "delivery-role", {
+      provider,
+      name: `${prefix}-delivery`,
+      assumeRolePolicy: serviceTrust("vpc-flow-logs.amazonaws.com", [
+        { test: "ArnLike", variable: "aws:SourceArn", values: [`arn:${partition}:ec2:${region}:${account}:vpc-flow-log/*`] },
+      ]),
+    });
+    new IamRolePolicy(this, "delivery-policy", {
+      provider,
+      role: delivery.name,
+      name: "deliver-flow-logs",
+      policy: doc("delivery-permissions", [
+        { sid: "DeliverToTheRecordingLogGroup", actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], resources: [flowLogs.arn, `${flowLogs.arn}:*`] },
+      ]),
+    });
+
+    const table = new DynamodbTable(this, "recordings", {
+      provider,
+      name: `${prefix}-recordings`,
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: "natGatewayId",
+      attribute: [{ name: "natGatewayId", type: "S" }],
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true },
+    });
+
+    const topic = new SnsTopic(this, "summaries", { provider, name: `${prefix}-summaries`, kmsMasterKeyId: "alias/aws/sns" });
+    const email = props.notificationEmail ?? "";
+    new SnsTopicSubscription(this, "email", {
+      provider,
+      // One subscription when an address is configured, none for "".
+      count: Token.asNumber(Fn.min([Fn.lengthOf(email), 1])),
+      topicArn: topic.arn,
+      protocol: "email",
+      endpoint: email,
+    });
+
+    const summary = new NodejsFunction(this, "summary", {
+      provider,
+      functionName: `${prefix}-summary`,
+      entry: path.join(FUNCTIONS_DIR, "summary.ts"),
+      description: "Summarizes a NAT gateway recording: top talkers by a Logs Insights query",
+      timeout: 120,
+      logRetentionDays: retention,
+      environment: { POWERTOOLS_SERVICE_NAME: "flowtap-nat-flow-recorder" },
+      policyStatements: [
+        { sid: "QueryRecordings", actions: ["logs:StartQuery", "logs:GetQueryResults"], resources: [flowLogs.arn, `${flowLogs.arn}:*`] },
+        { sid: "StopQueries", actions: ["logs:StopQuery"], resources: ["*"] },
+      ],
+    });
+
+    const machineLogs = new CloudwatchLogGroup(this, "state-machine-logs", {
+      provider,
+      name: `/aws/vendedlogs/states/${prefix}`,
+      retentionInDays: retention,
+    });
+    const machineRole = new IamRole(this, "state-machine-role", { provider, name: `${prefix}-state-machine`, assumeRolePolicy: serviceTrust("states.amazonaws.com") });
+    const ec2Arn = (resource: string) => `arn:${partition}:ec2:${region}:${account}:${resource}`;
+    new IamRolePolicy(this, "state-machine-policy", {
+      provider,
+      role: machineRole.name,
+      name: "record",
+      policy: doc("state-machine-permissions", [
+        { sid: "Recordings", actions: ["dynamodb:UpdateItem", "dynamodb:GetItem"], resources: [table.arn] },
+        { sid: "Describe", actions: ["ec2:DescribeNatGateways", "ec2:DescribeFlowLogs"], resources: ["*"] },
+        { sid: "RecordNatInterfaces", actions: ["ec2:CreateFlowLogs"], resources: [ec2Arn("network-interface/*"), ec2Arn("vpc-flow-log/*")] },
+        {
+          sid: "TagFlowLogsOnCreate",
+          actions: ["ec2:CreateTags"],
+          resources: [ec2Arn("vpc-flow-log/*")],
+          condition: [{ test: "StringEquals", variable: "ec2:CreateAction", values: ["CreateFlowLogs"] }],
+        },
+        {
+          sid: "StopOwnFlowLogs",
+          actions: ["ec2:DeleteFlowLogs"],
+          resources: [ec2Arn("vpc-flow-log/*")],
+          condition: [{ test: "StringEquals", variable: "aws:ResourceTag/ManagedBy", values: ["flowtap"] }],
+        },
+        {
+          sid: "PassDeliveryRole",
+          actions: ["iam:PassRole"],
+          resources: [delivery.arn],
+          condition: [{ test: "StringEquals", variable: "iam:PassedToService", values: ["vpc-flow-logs.amazonaws.com"] }],
+        },
+        { sid: "Summarize", actions: ["lambda:InvokeFunction"], resources: [summary.functionArn] },
+        { sid: "Notify", actions: ["sns:Publish"], resources: [topic.arn] },
+        {
+          sid: "ExecutionLogs",
+          actions: ["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"],
+          resources: ["*"],
+        },
+        { sid: "Tracing", actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"], resources: ["*"] },
+      ]),
+    });
+    const machine = new SfnStateMachine(this, "state-machine", {
+      provider,
+      name: prefix,
+      type: "STANDARD",
+      roleArn: machineRole.arn,
+      definition: JSON.stringify(natFlowRecorderDefinition()),
+      loggingConfiguration: { logDestination: `${machineLogs.arn}:*`, includeExecutionData: true, level: "ALL" },
+      tracingConfiguration: { enabled: true },
+    });
+
+    const callback = new NodejsFunction(this, "callback", {
+      provider,
+      functionName: `${prefix}-callback`,
+      entry: path.join(FUNCTIONS_DIR, "callback.ts"),
+      description: "Resumes a NAT gateway recording when its traffic alarm returns to OK",
+      timeout: 30,
+      logRetentionDays: retention,
+      environment: { TABLE_NAME: table.name, POWERTOOLS_SERVICE_NAME: "flowtap-nat-flow-recorder" },
+      policyStatements: [
+        { sid: "ReadToken", actions: ["dynamodb:GetItem"], resources: [table.arn] },
+        // SendTaskSuccess takes no resource: the task token is the authorization.
+        { sid: "Resume", actions: ["states:SendTaskSuccess"], resources: ["*"] },
+      ],
+    });
+    callback.addTrigger({
+      name: "alarm-ok",
+      description: "A flowtap NAT traffic alarm returning to OK",
+      eventPattern: {
+        source: ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        detail: { alarmName: [{ prefix: ALARM_NAME_PREFIX }], state: { value: ["OK"] } },
+      },
+    });
+
+    // Starting the recording: the ALARM event, with the workspace's settings, becomes the execution input.
+    const startFailures = new SqsQueue(this, "start-failures", { provider, name: `${prefix}-start-failures`, sqsManagedSseEnabled: true, messageRetentionSeconds: 14 * 86400 });
+    const startRule = new CloudwatchEventRule(this, "alarm-rule", {
+      provider,
+      name: `${prefix}-alarm`,
+      description: "A flowtap NAT traffic alarm entering ALARM starts a recording",
+      eventPattern: JSON.stringify({
+        source: ["aws.cloudwatch"],
+        "detail-type": ["CloudWatch Alarm State Change"],
+        detail: { alarmName: [{ prefix: ALARM_NAME_PREFIX }], state: { value: ["ALARM"] } },
+      }),
+    });
+    new SqsQueuePolicy(this, "start-failures-policy", {
+      provider,
+      queueUrl: startFailures.url,
+      policy: doc("start-failures-permissions", [
+        {
+          sid: "EventBridgeDeadLetters",
+          actions: ["sqs:SendMessage"],
+          resources: [startFailures.arn],
+          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+          condition: [{ test: "ArnEquals", variable: "aws:SourceArn", values: [startRule.arn] }],
+        },
+        {
+          sid: "TlsOnly",
+          effect: "Deny",
+          actions: ["sqs:*"],
+          resources: [startFailures.arn],
+          principals: [{ type: "*", identifiers: ["*"] }],
+          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+        },
+      ]),
+    });
+    const eventsRole = new IamRole(this, "events-role", { provider, name: `${prefix}-events`, assumeRolePolicy: serviceTrust("events.amazonaws.com") });
+    new IamRolePolicy(this, "events-policy", {
+      provider,
+      role: eventsRole.name,
+      name: "start-recordings",
+      policy: doc("events-permissions", [{ sid: "StartRecordings", actions: ["states:StartExecution"], resources: [machine.arn] }]),
+    });
+    const settings = [
+      `"table":"${table.name}"`,
+      `"logGroupName":"${flowLogs.name}"`,
+      `"deliverLogsRoleArn":"${delivery.arn}"`,
+      `"recordingSeconds":${Token.asString(props.recordingSeconds ?? 3600)}`,
+      `"maxRecordings":${Token.asString(props.maxRecordings ?? 1_000_000_000)}`,
+      `"topicArn":"${topic.arn}"`,
+      `"summaryFunction":"${summary.functionArn}"`,
+    ].join(",");
+    new CloudwatchEventTarget(this, "alarm-target", {
+      provider,
+      rule: startRule.name,
+      arn: machine.arn,
+      roleArn: eventsRole.arn,
+      inputTransformer: {
+        inputPaths: { alarmName: "$.detail.alarmName", alarmTime: "$.time" },
+        inputTemplate: `{"alarmName":<alarmName>,"alarmTime":<alarmTime>,"settings":{${settings}}}`,
+      },
+      retryPolicy: { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 },
+      deadLetterConfig: { arn: startFailures.arn },
+    });
+
+    // One alarm per NAT gateway, on the sum of bytes to and from destinations: a static
+    // threshold, or an anomaly-detection band for teams that cannot guess a number.
+    const anomaly = props.anomalyDetection ?? false;
+    const period = props.periodSeconds ?? 60;
+    const bytes = (queryId: string, metricName: string, natGatewayId: string): CloudwatchMetricAlarmMetricQuery => ({
+      id: queryId,
+      returnData: false,
+      metric: { namespace: "AWS/NATGateway", metricName, dimensions: { NatGatewayId: natGatewayId }, stat: "Sum", period },
+    });
+    const queries = (natGatewayId: string): CloudwatchMetricAlarmMetricQuery[] => [
+      bytes("m1", "BytesOutToDestination", natGatewayId),
+      bytes("m2", "BytesInFromDestination", natGatewayId),
+      { id: "total", expression: "m1 + m2", label: "Bytes to and from destinations", returnData: true },
+    ];
+    const common = {
+      provider,
+      evaluationPeriods: props.evaluationPeriods ?? 5,
+      datapointsToAlarm: props.datapointsToAlarm ?? 3,
+      treatMissingData: "notBreaching",
+      alarmDescription: "flowtap nat-flow-recorder: traffic through this NAT gateway is abnormal; flow logs record while this alarm is in ALARM",
+    };
+    const staticGateways = TerraformIterator.fromList(Fn.conditional(anomaly, [], props.natGatewayIds));
+    new CloudwatchMetricAlarm(this, "traffic-alarm", {
+      ...common,
+      forEach: staticGateways,
+      alarmName: `${ALARM_NAME_PREFIX}${staticGateways.value}`,
+      comparisonOperator: "GreaterThanThreshold",
+      threshold: props.thresholdBytes,
+      metricQuery: queries(Token.asString(staticGateways.value)),
+    });
+    const bandGateways = TerraformIterator.fromList(Fn.conditional(anomaly, props.natGatewayIds, []));
+    new CloudwatchMetricAlarm(this, "traffic-anomaly-alarm", {
+      ...common,
+      forEach: bandGateways,
+      alarmName: `${ALARM_NAME_PREFIX}${bandGateways.value}`,
+      comparisonOperator: "GreaterThanUpperThreshold",
+      thresholdMetricId: "band",
+      metricQuery: [
+        ...queries(Token.asString(bandGateways.value)),
+        { id: "band", expression: `ANOMALY_DETECTION_BAND(total, ${Token.asString(props.anomalyBandWidth ?? 2)})`, label: "Expected bytes", returnData: true },
+      ],
+    });
+
+    this.logGroupName = flowLogs.name;
+    this.stateMachineArn = machine.arn;
+    this.tableName = table.name;
+    this.topicArn = topic.arn;
+  }
+}
