@@ -86,6 +86,16 @@ accounts:
     ]);
   });
 
+  it("asks for the NAT gateways of each region nat-flow-recorder runs in, and for a threshold or anomaly detection", () => {
+    const nat = valid.replace("features: [ec2-mirroring]}", "features: [nat-flow-recorder]}");
+    expect(problemsOf(nat)).toEqual([
+      expect.stringMatching(/accounts\[0\]\.regions\[0\]: nat-flow-recorder is enabled here but no NAT gateway is listed for us-east-1: add accounts\[0\]\.natFlowRecorder\.natGatewayIds\.us-east-1$/),
+      expect.stringMatching(/accounts\[0\]\.features: nat-flow-recorder needs thresholdBytes, or anomalyDetection: true$/),
+    ]);
+    const withNat = nat.replace("features: [nat-flow-recorder]}", "features: [nat-flow-recorder], natFlowRecorder: {natGatewayIds: {us-east-1: [nat-0a1b2c3d4e5f60001]}, anomalyDetection: true, datapointsToAlarm: 9}}");
+    expect(problemsOf(withNat)).toEqual([expect.stringMatching(/natFlowRecorder: datapointsToAlarm \(9\) cannot exceed evaluationPeriods \(5\)$/)]);
+  });
+
   it("reports YAML syntax errors with their position", () => {
     expect(problemsOf("organization: {id: o-a1b2c3d4e5\naccounts: [")[0]).toMatch(/^org\.yaml:\d+:\d+: invalid YAML: /);
   });

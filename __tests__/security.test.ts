@@ -1,6 +1,7 @@
 import { Testing, TerraformStack } from "cdktf";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
@@ -32,6 +33,7 @@ describe("the security checks themselves", () => {
     new SqsQueue(stack, "plain", { name: "plain" });
     new S3Bucket(stack, "open", { bucket: "open-bucket" });
     new RamResourceShare(stack, "share", { name: "anyone" });
+    new DynamodbTable(stack, "table", { name: "plain", hashKey: "id", attribute: [{ name: "id", type: "S" }], billingMode: "PAY_PER_REQUEST" });
     const trust = new DataAwsIamPolicyDocument(stack, "trust", {
       statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "AWS", identifiers: ["arn:aws:iam::999999999999:root"] }] }],
     });
@@ -58,6 +60,8 @@ describe("the security checks themselves", () => {
         expect.stringMatching(/bucket .* does not block all public access/),
         expect.stringMatching(/bucket .* accepts requests without TLS/),
         expect.stringMatching(/RAM share .* admits principals outside the organization/),
+        expect.stringMatching(/DynamoDB table .* is not encrypted with a KMS key/),
+        expect.stringMatching(/DynamoDB table .* has no point-in-time recovery/),
       ]),
     );
     // DescribeInstances only ever takes "*": not a finding.

@@ -119,6 +119,10 @@ export async function securityFindings(name: string, tf: TerraformDocument): Pro
     }
   }
 
+  for (const [id, table] of resources(tf, "aws_dynamodb_table")) {
+    if (table.server_side_encryption?.enabled !== true) findings.push(`${name}: DynamoDB table ${id} is not encrypted with a KMS key (server_side_encryption)`);
+    if (table.point_in_time_recovery?.enabled !== true) findings.push(`${name}: DynamoDB table ${id} has no point-in-time recovery`);
+  }
   for (const [id, share] of resources(tf, "aws_ram_resource_share")) {
     if (share.allow_external_principals !== false) findings.push(`${name}: RAM share ${id} admits principals outside the organization`);
   }
