@@ -1,4 +1,4 @@
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type AttributeValue } from "@aws-sdk/client-dynamodb";
 import { SendTaskSuccessCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { mockClient } from "aws-sdk-client-mock";
 import { readFileSync } from "node:fs";
@@ -41,7 +41,7 @@ function sdkError(service: string, err: unknown): Error {
 async function dynamoTask<T>(command: new (input: never) => unknown, input: unknown): Promise<T> {
   try {
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    const { $metadata: _, ...output } = (await db.client.send(new (command as any)(input))) as Record<string, unknown>;
+    const { $metadata: _, ...output } = (await db.client.send(new (command as any)(input))) as unknown as Record<string, unknown>;
     return output as T;
   } catch (err) {
     throw sdkError("DynamoDB", err);
@@ -128,9 +128,10 @@ function startRecording(name: string, options: { recordingSeconds?: number; maxR
       summaryFunction: "arn:aws:lambda:us-east-1:222222222222:function:flowtap-nat-flow-recorder-summary",
     },
   };
-  const waiting = Promise.withResolvers<unknown>();
+  let resumeWaiting!: (output: unknown) => void;
+  const alarmCleared = new Promise<unknown>((resolve) => (resumeWaiting = resolve));
   sfnMock.on(SendTaskSuccessCommand, { taskToken: `token-of-${name}` }).callsFake((cmd) => {
-    waiting.resolve(JSON.parse(cmd.output));
+    resumeWaiting(JSON.parse(cmd.output));
     return {};
   });
   const { result } = machine.run(input as never, {
@@ -142,13 +143,13 @@ function startRecording(name: string, options: { recordingSeconds?: number; maxR
         ReleaseClaim: (p) => dynamoTask(UpdateItemCommand, p),
         WaitForAlarmToClear: async (p) => {
           await dynamoTask(UpdateItemCommand, p);
-          return (await waiting.promise) as never;
+          return (await alarmCleared) as never;
         },
         FindNatInterfaces: (p) => ec2.describeNatGateways(p as never) as never,
         StartFlowLogs: (p) => ec2.createFlowLogs(p as never) as never,
         FindRecordingFlowLogs: (p) => ec2.describeFlowLogs(p as never) as never,
         StopFlowLogs: (p) => ec2.deleteFlowLogs(p as never) as never,
-        Summarize: async (p) => ({ Payload: (options.summary ?? ((i) => recordingSummary({ ...(i as never), talkers: [] })))((p as { Payload: Record<string, string> }).Payload) }) as never,
+        Summarize: async (p) => ({ Payload: (options.summary ?? ((i) => recordingSummary({ ...(i as unknown as Parameters<typeof recordingSummary>[0]), talkers: [] })))((p as { Payload: Record<string, string> }).Payload) }) as never,
         Notify: (p) => (published.push(p as never), {}),
         NotifyFailure: (p) => (published.push(p as never), {}),
         NotifyCleanupFailure: (p) => (published.push(p as never), {}),
