@@ -50,8 +50,19 @@ export function partitionOf(region: string): string {
   return "aws";
 }
 
-/** Every workspace of the organization, in config order: accounts, then their regions. */
+const resolved = new WeakMap<OrgConfig, Workspace[]>();
+
+/** Every workspace of the organization, in config order: accounts, then their regions. Resolved once per config. */
 export function workspacesOf(config: OrgConfig): Workspace[] {
+  let workspaces = resolved.get(config);
+  if (!workspaces) {
+    workspaces = resolveWorkspaces(config);
+    resolved.set(config, workspaces);
+  }
+  return workspaces;
+}
+
+function resolveWorkspaces(config: OrgConfig): Workspace[] {
   return config.accounts.flatMap((account) =>
     account.regions.map((region): Workspace => {
       const partition = partitionOf(region);

@@ -22,6 +22,7 @@ import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 import { ALARM_NAME_PREFIX, TOP_TALKERS_QUERY } from "../functions/lib/nat-recorder/recording";
 import { natFlowRecorderDefinition } from "../functions/lib/nat-recorder/state-machine";
 import { awsContext } from "./aws-context";
+import { bundleHandlers } from "./bundle";
 import { NodejsFunction } from "./nodejs-function";
 
 export interface NatFlowRecorderProps extends Pick<TerraformMetaArguments, "provider"> {
@@ -138,6 +139,11 @@ export class NatFlowRecorder extends Construct {
       endpoint: email,
     });
 
+    // The two functions share their runtime code: bundle them in one esbuild run.
+    bundleHandlers([
+      { entry: path.join(FUNCTIONS_DIR, "summary.ts"), name: `${prefix}-summary` },
+      { entry: path.join(FUNCTIONS_DIR, "callback.ts"), name: `${prefix}-callback` },
+    ]);
     const summary = new NodejsFunction(this, "summary", {
       provider,
       functionName: `${prefix}-summary`,
