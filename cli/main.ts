@@ -28,7 +28,7 @@ const FLAG_NAMES = {
   PACKET_LENGTH: "--packet-length",
 };
 
-/** The `flowtap` command. Exported for tests; `bin/flowtap.cjs` runs it. */
+/** The `flowtap` command; `bin/flowtap.cjs` runs it (`npx flowtap`). */
 export function flowtapProgram(): Command {
   const program = new Command("flowtap")
     .description("Network visibility for a whole AWS Organization")
@@ -110,13 +110,4 @@ export function flowtapProgram(): Command {
     });
 
   return program;
-}
-
-if (require.main === module) {
-  flowtapProgram()
-    .parseAsync(process.argv)
-    .catch((err: Error) => {
-      console.error(`flowtap: ${err.message}`);
-      process.exitCode = 1;
-    });
 }

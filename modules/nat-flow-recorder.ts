@@ -17,12 +17,11 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
-import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
-import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 import { ALARM_NAME_PREFIX, TOP_TALKERS_QUERY } from "../functions/lib/nat-recorder/recording";
 import { natFlowRecorderDefinition } from "../functions/lib/nat-recorder/state-machine";
 import { awsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
+import { DeadLetterQueue } from "./dead-letter-queue";
 import { NodejsFunction } from "./nodejs-function";
 
 export interface NatFlowRecorderProps extends Pick<TerraformMetaArguments, "provider"> {
@@ -236,7 +235,6 @@ export class NatFlowRecorder extends Construct {
     });
 
     // Starting the recording: the ALARM event, with the workspace's settings, becomes the execution input.
-    const startFailures = new SqsQueue(this, "start-failures", { provider, name: `${prefix}-start-failures`, sqsManagedSseEnabled: true, messageRetentionSeconds: 14 * 86400 });
     const startRule = new CloudwatchEventRule(this, "alarm-rule", {
       provider,
       name: `${prefix}-alarm`,
@@ -247,26 +245,10 @@ export class NatFlowRecorder extends Construct {
         detail: { alarmName: [{ prefix: ALARM_NAME_PREFIX }], state: { value: ["ALARM"] } },
       }),
     });
-    new SqsQueuePolicy(this, "start-failures-policy", {
+    const startFailures = new DeadLetterQueue(this, "start-failures", {
       provider,
-      queueUrl: startFailures.url,
-      policy: doc("start-failures-permissions", [
-        {
-          sid: "EventBridgeDeadLetters",
-          actions: ["sqs:SendMessage"],
-          resources: [startFailures.arn],
-          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
-          condition: [{ test: "ArnEquals", variable: "aws:SourceArn", values: [startRule.arn] }],
-        },
-        {
-          sid: "TlsOnly",
-          effect: "Deny",
-          actions: ["sqs:*"],
-          resources: [startFailures.arn],
-          principals: [{ type: "*", identifiers: ["*"] }],
-          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
-        },
-      ]),
+      queueName: `${prefix}-start-failures`,
+      eventBridgeRuleArn: startRule.arn,
     });
     const eventsRole = new IamRole(this, "events-role", { provider, name: `${prefix}-events`, assumeRolePolicy: serviceTrust("events.amazonaws.com") });
     new IamRolePolicy(this, "events-policy", {
@@ -294,7 +276,7 @@ export class NatFlowRecorder extends Construct {
         inputTemplate: `{"alarmName":<alarmName>,"alarmTime":<alarmTime>,"settings":{${settings}}}`,
       },
       retryPolicy: { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 },
-      deadLetterConfig: { arn: startFailures.arn },
+      deadLetterConfig: { arn: startFailures.queueArn },
     });
 
     // One alarm per NAT gateway, on the sum of bytes to and from destinations: a static

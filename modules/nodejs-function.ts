@@ -12,10 +12,9 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
-import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
-import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 import { awsContext } from "./aws-context";
 import { bundleHandler } from "./bundle";
+import { DeadLetterQueue } from "./dead-letter-queue";
 
 export interface NodejsFunctionProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The function's name; also names its role, log group, failure queue and triggers. 1-50 characters. */
@@ -102,34 +101,12 @@ export class NodejsFunction extends Construct {
       retentionInDays: props.logRetentionDays ?? 30,
     });
 
-    const failureQueue = new SqsQueue(this, "failures", {
+    const failureQueue = new DeadLetterQueue(this, "failures", {
       provider,
-      name: `${name}-failures`,
-      sqsManagedSseEnabled: true,
-      messageRetentionSeconds: (props.failureRetentionDays ?? 14) * 86400,
+      queueName: `${name}-failures`,
+      eventBridgeRuleArn: `arn:${partition}:events:${region}:${account}:rule/${name}-*`,
+      retentionDays: props.failureRetentionDays,
     });
-    const ruleArnPattern = `arn:${partition}:events:${region}:${account}:rule/${name}-*`;
-    const queuePolicy = new DataAwsIamPolicyDocument(this, "failures-policy", {
-      provider,
-      statement: [
-        {
-          sid: "EventBridgeDeadLetters",
-          actions: ["sqs:SendMessage"],
-          resources: [failureQueue.arn],
-          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
-          condition: [{ test: "ArnLike", variable: "aws:SourceArn", values: [ruleArnPattern] }],
-        },
-        {
-          sid: "TlsOnly",
-          effect: "Deny",
-          actions: ["sqs:*"],
-          resources: [failureQueue.arn],
-          principals: [{ type: "*", identifiers: ["*"] }],
-          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
-        },
-      ],
-    });
-    new SqsQueuePolicy(this, "failures-queue-policy", { provider, queueUrl: failureQueue.url, policy: queuePolicy.json });
 
     const trust = new DataAwsIamPolicyDocument(this, "trust", {
       provider,
@@ -144,7 +121,7 @@ export class NodejsFunction extends Construct {
           actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
           resources: [`${logGroup.arn}:*`],
         },
-        { sid: "FailureQueue", actions: ["sqs:SendMessage"], resources: [failureQueue.arn] },
+        { sid: "FailureQueue", actions: ["sqs:SendMessage"], resources: [failureQueue.queueArn] },
         ...(props.tracing
           ? [{ sid: "Tracing", actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources: ["*"] }]
           : []),
@@ -178,7 +155,7 @@ export class NodejsFunction extends Construct {
       provider,
       functionName: lambda.functionName,
       maximumRetryAttempts: asyncRetryAttempts,
-      destinationConfig: { onFailure: { destination: failureQueue.arn } },
+      destinationConfig: { onFailure: { destination: failureQueue.queueArn } },
     });
 
     this.functionName = lambda.functionName;
@@ -186,8 +163,8 @@ export class NodejsFunction extends Construct {
     this.roleName = role.name;
     this.roleArn = role.arn;
     this.logGroupName = logGroup.name;
-    this.failureQueueArn = failureQueue.arn;
-    this.failureQueueUrl = failureQueue.url;
+    this.failureQueueArn = failureQueue.queueArn;
+    this.failureQueueUrl = failureQueue.queueUrl;
   }
 
   /**

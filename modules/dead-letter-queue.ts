@@ -1,0 +1,58 @@
+import type { TerraformMetaArguments } from "cdktf";
+import { Construct } from "constructs";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
+import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
+
+export interface DeadLetterQueueProps extends Pick<TerraformMetaArguments, "provider"> {
+  readonly queueName: string;
+  /** EventBridge rules that may send events they could not deliver (an ARN, or a pattern with `*`). */
+  readonly eventBridgeRuleArn: string;
+  /** Days a message stays. @default 14 - the most SQS keeps */
+  readonly retentionDays?: number;
+}
+
+/**
+ * An encrypted, TLS-only SQS queue that keeps what could not be processed or delivered: events
+ * EventBridge gave up on (the given rules only) and, through its consumer's role, failed invocations.
+ */
+export class DeadLetterQueue extends Construct {
+  /** The queue's ARN. */
+  public readonly queueArn: string;
+  /** The queue's URL. */
+  public readonly queueUrl: string;
+
+  constructor(scope: Construct, id: string, props: DeadLetterQueueProps) {
+    super(scope, id);
+    const provider = props.provider;
+    const queue = new SqsQueue(this, "queue", {
+      provider,
+      name: props.queueName,
+      sqsManagedSseEnabled: true,
+      messageRetentionSeconds: (props.retentionDays ?? 14) * 86400,
+    });
+    const policy = new DataAwsIamPolicyDocument(this, "policy", {
+      provider,
+      statement: [
+        {
+          sid: "EventBridgeDeadLetters",
+          actions: ["sqs:SendMessage"],
+          resources: [queue.arn],
+          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+          condition: [{ test: "ArnLike", variable: "aws:SourceArn", values: [props.eventBridgeRuleArn] }],
+        },
+        {
+          sid: "TlsOnly",
+          effect: "Deny",
+          actions: ["sqs:*"],
+          resources: [queue.arn],
+          principals: [{ type: "*", identifiers: ["*"] }],
+          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+        },
+      ],
+    });
+    new SqsQueuePolicy(this, "queue-policy", { provider, queueUrl: queue.url, policy: policy.json });
+    this.queueArn = queue.arn;
+    this.queueUrl = queue.url;
+  }
+}
