@@ -1,0 +1,166 @@
+import fc from "fast-check";
+import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
+import { DEFAULT_FORMAT, FLOW_LOG_FIELDS, type FlowLogField } from "../functions/lib/flowlogs/fields";
+import { headerFormat, parseLogFormat } from "../functions/lib/flowlogs/format";
+import { emptyCounts, readFlowLogs, type ReadItem } from "../functions/lib/flowlogs/input";
+import { parseRecord } from "../functions/lib/flowlogs/record";
+
+// Records from AWS's flow log documentation.
+const ACCEPTED = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK";
+const REJECTED = "2 123456789010 eni-1235b8ca123456789 172.31.9.69 172.31.9.12 49761 3389 6 20 4249 1418530010 1418530070 REJECT OK";
+const NODATA = "2 123456789010 eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA";
+const SKIPDATA = "2 123456789010 eni-11111111aaaaaaaaa - - - - - - - 1431280876 1431280934 - SKIPDATA";
+const IPV6 = "2 123456789010 eni-1235b8ca123456789 2001:db8:1234:a100:8d6e:3477:df66:f105 2001:db8:1234:a102:3304:8879:34cf:4071 34892 22 6 54 8855 1477913708 1477913820 ACCEPT OK";
+const HEADER = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
+
+async function readAll(input: Buffer | string, format: readonly FlowLogField[] = DEFAULT_FORMAT) {
+  const counts = emptyCounts();
+  const items: ReadItem[] = [];
+  for await (const item of readFlowLogs(Readable.from([Buffer.from(input)]), format, counts)) items.push(item);
+  return { items, counts, records: items.flatMap((i) => (i.kind === "record" ? [i.record] : [])) };
+}
+
+describe("flow log format strings", () => {
+  it("reads the format as given to CreateFlowLogs, in any order", () => {
+    expect(parseLogFormat("${version} ${srcaddr} ${pkt-dst-aws-service} ${traffic-path}")).toEqual({ ok: true, fields: ["version", "srcaddr", "pkt-dst-aws-service", "traffic-path"] });
+    expect(parseLogFormat(undefined)).toEqual({ ok: true, fields: DEFAULT_FORMAT });
+  });
+
+  it.each([
+    ["${srcaddr} ${no-such-field}", "${no-such-field} is not a VPC flow log field"],
+    ["${srcaddr} srcport", '"srcport" is not a field reference such as ${srcaddr}'],
+    ["${srcaddr} ${srcaddr}", "${srcaddr} appears twice"],
+  ])("refuses %s", (format, reason) => {
+    expect(parseLogFormat(format)).toEqual({ ok: false, reason });
+  });
+
+  it("recognizes the header line S3 delivery writes, and only that", () => {
+    expect(headerFormat(HEADER)).toEqual(DEFAULT_FORMAT);
+    expect(headerFormat(ACCEPTED)).toBeUndefined();
+  });
+});
+
+describe("flow log records", () => {
+  it("parses AWS's documented default-format record", () => {
+    expect(parseRecord(ACCEPTED, DEFAULT_FORMAT)).toEqual({
+      ok: true,
+      record: {
+        version: 2, "account-id": "123456789010", "interface-id": "eni-1235b8ca123456789", srcaddr: "172.31.16.139", dstaddr: "172.31.16.21",
+        srcport: 20641, dstport: 22, protocol: 6, packets: 20, bytes: 4249, start: 1418530010, end: 1418530070, action: "ACCEPT", "log-status": "OK",
+      },
+    });
+  });
+
+  it("keeps NODATA and SKIPDATA records, their missing fields left out", () => {
+    expect(parseRecord(NODATA, DEFAULT_FORMAT)).toEqual({
+      ok: true,
+      record: { version: 2, "account-id": "123456789010", "interface-id": "eni-1235b8ca123456789", start: 1431280876, end: 1431280934, "log-status": "NODATA" },
+    });
+    expect(parseRecord(SKIPDATA, DEFAULT_FORMAT)).toMatchObject({ ok: true, record: { "log-status": "SKIPDATA" } });
+  });
+
+  it("parses IPv6 addresses and custom formats with v3-v8 fields, separated by any run of whitespace", () => {
+    expect(parseRecord(IPV6, DEFAULT_FORMAT)).toMatchObject({ ok: true, record: { srcaddr: "2001:db8:1234:a100:8d6e:3477:df66:f105" } });
+    const format = parseLogFormat("${version} ${vpc-id} ${subnet-id} ${instance-id} ${interface-id} ${account-id} ${type} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${pkt-srcaddr} ${pkt-dstaddr} ${tcp-flags} ${flow-direction} ${traffic-path} ${reject-reason}");
+    if (!format.ok) throw new Error(format.reason);
+    const line = "5 vpc-abcdefab012345678\tsubnet-aaaaaaaa012345678 i-01234567890123456  eni-1235b8ca123456789 123456789010 IPv4 52.213.180.42 10.0.0.62 43416 5001 52.213.180.42 10.0.0.62 2 ingress 1 -";
+    expect(parseRecord(line, format.fields)).toMatchObject({ ok: true, record: { type: "IPv4", "tcp-flags": 2, "flow-direction": "ingress", "traffic-path": 1, "pkt-srcaddr": "52.213.180.42" } });
+  });
+
+  it.each([
+    [ACCEPTED.replace(" OK", ""), "expected 14 fields, found 13"],
+    [ACCEPTED.replace("20641", "2064x"), 'srcport "2064x" is not a whole number'],
+    [ACCEPTED.replace("20641", "70000"), "srcport 70000 is out of range (0-65535)"],
+    [ACCEPTED.replace("172.31.16.139", "172.31.16.300"), 'srcaddr "172.31.16.300" is not an IPv4 or IPv6 address'],
+    [ACCEPTED.replace("ACCEPT", "ALLOW"), 'action "ALLOW" is not one of ACCEPT, REJECT'],
+  ])("reports a malformed record with the reason: %s", (line, reason) => {
+    expect(parseRecord(line, DEFAULT_FORMAT)).toEqual({ ok: false, reason });
+  });
+});
+
+describe("reading flow log inputs", () => {
+  const text = [HEADER, ACCEPTED, "garbage line", REJECTED, NODATA, SKIPDATA, ""].join("\n");
+
+  it("reads plain text, takes the format from the header line, and reports a malformed line by number without losing the next", async () => {
+    const { items, counts } = await readAll(text);
+    expect(items.map((i) => (i.kind === "record" ? `${i.line}:${i.record.action ?? i.record["log-status"]}` : `${i.line}:malformed`))).toEqual([
+      "2:ACCEPT", "3:malformed", "4:REJECT", "5:NODATA", "6:SKIPDATA",
+    ]);
+    expect(items[1]).toEqual({ kind: "malformed", line: 3, reason: "expected 14 fields, found 2", text: "garbage line" });
+    expect(counts).toEqual({ read: 5, records: 4, malformed: 1, nodata: 1, skipdata: 1 });
+  });
+
+  it("reads gzip the same as plain text", async () => {
+    expect((await readAll(gzipSync(text))).counts).toEqual((await readAll(text)).counts);
+  });
+
+  it("reads the JSON lines Firehose direct delivery writes", async () => {
+    const { records } = await readAll([ACCEPTED, REJECTED].map((message) => JSON.stringify({ message })).join("\n"));
+    expect(records.map((r) => r.action)).toEqual(["ACCEPT", "REJECT"]);
+  });
+
+  it("reads CloudWatch Logs subscription payloads, gzip'd and concatenated, and ignores control messages", async () => {
+    const envelope = (messages: string[]) =>
+      JSON.stringify({
+        messageType: "DATA_MESSAGE", owner: "123456789010", logGroup: "/flowtap/flow-logs", logStream: "eni-1235b8ca123456789-all",
+        subscriptionFilters: ["flowtap"], logEvents: messages.map((message, i) => ({ id: String(i), timestamp: 1418530070000, message })),
+      });
+    const control = JSON.stringify({ messageType: "CONTROL_MESSAGE", owner: "CloudwatchLogs", logGroup: "", logStream: "", subscriptionFilters: [], logEvents: [{ id: "", timestamp: 1, message: "CWL CONTROL MESSAGE: Checking health of destination Firehose." }] });
+    const { records, counts } = await readAll(gzipSync(envelope([ACCEPTED, REJECTED]) + control + envelope([IPV6])));
+    expect(records.map((r) => r.srcaddr)).toEqual(["172.31.16.139", "172.31.9.69", "2001:db8:1234:a100:8d6e:3477:df66:f105"]);
+    expect(counts.malformed).toBe(0);
+  });
+
+  it("reads a base64 CloudWatch Logs payload, as a Lambda subscription receives it", async () => {
+    const payload = gzipSync(JSON.stringify({ messageType: "DATA_MESSAGE", logEvents: [{ id: "1", timestamp: 1, message: ACCEPTED }] })).toString("base64");
+    expect((await readAll(payload)).records).toHaveLength(1);
+  });
+});
+
+describe("parsing, property-based", () => {
+  const valueOf: Record<string, fc.Arbitrary<string>> = {
+    int: fc.nat({ max: 65535 }).map(String),
+    ip: fc.oneof(fc.ipV4(), fc.ipV6()),
+    text: fc.stringMatching(/^[a-z0-9:/-]{1,20}$/),
+  };
+  const fieldArb = fc.shuffledSubarray(Object.keys(FLOW_LOG_FIELDS) as FlowLogField[], { minLength: 1 });
+  const valueFor = (field: FlowLogField): fc.Arbitrary<string> => {
+    if (field === "action") return fc.constantFrom("ACCEPT", "REJECT");
+    if (field === "log-status") return fc.constantFrom("OK", "NODATA", "SKIPDATA");
+    if (field === "type") return fc.constantFrom("IPv4", "IPv6", "EFA");
+    if (field === "flow-direction") return fc.constantFrom("ingress", "egress");
+    if (field === "sublocation-type") return fc.constantFrom("wavelength", "outpost", "localzone");
+    if (field === "traffic-path") return fc.integer({ min: 1, max: 8 }).map(String);
+    if (field === "encryption-status") return fc.integer({ min: 0, max: 3 }).map(String);
+    if (field === "protocol" || field === "tcp-flags") return fc.integer({ min: 0, max: 255 }).map(String);
+    return fc.oneof({ weight: 9, arbitrary: valueOf[FLOW_LOG_FIELDS[field]] }, { weight: 1, arbitrary: fc.constant("-") });
+  };
+  const recordArb = fieldArb.chain((fields) => fc.tuple(fc.constant(fields), fc.tuple(...fields.map(valueFor))));
+
+  it("parses every well-formed record of any format back to its values", () => {
+    fc.assert(
+      fc.property(recordArb, fc.constantFrom(" ", "\t", "  "), ([fields, values], separator) => {
+        const parsed = parseRecord(values.join(separator), fields);
+        expect(parsed.ok).toBe(true);
+        if (!parsed.ok) return;
+        fields.forEach((field, i) => {
+          const expected = values[i] === "-" ? undefined : FLOW_LOG_FIELDS[field] === "int" ? Number(values[i]) : values[i];
+          expect(parsed.record[field]).toEqual(expected);
+        });
+      }),
+    );
+  });
+
+  it("never throws on a mutated record, and a malformed line never changes how the next one parses", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.string({ maxLength: 120 }), fc.nat({ max: ACCEPTED.length }), async (garbage, at) => {
+        const mutated = ACCEPTED.slice(0, at) + garbage + ACCEPTED.slice(at);
+        expect(() => parseRecord(mutated, DEFAULT_FORMAT)).not.toThrow();
+        const { items } = await readAll(`${mutated.replace(/\n/g, " ")}\n${REJECTED}\n`);
+        expect(items.at(-1)).toMatchObject({ kind: "record", record: { action: "REJECT", srcaddr: "172.31.9.69" } });
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
