@@ -4,6 +4,7 @@ import { settingsFromEnvironment } from "../functions/lib/mirroring/settings";
 import { runBackfill } from "./backfill";
 import { runRollout } from "./rollout";
 import { runAccounts } from "./accounts-command";
+import { runEnrich } from "./enrich";
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -89,6 +90,22 @@ export function flowtapProgram(): Command {
       process.exitCode = await runRollout(
         { action, manifestPath: opts.manifest, stack: opts.stack, accounts: opts.accounts, ou: opts.ou, parallel: opts.parallel },
         { stdout: process.stdout, stderr: process.stderr, env: process.env },
+      );
+    });
+
+  program
+    .command("enrich")
+    .description("Enrich VPC flow log records (plain, gzip, Firehose JSON lines or CloudWatch Logs payloads) with what is on both ends; one JSON object per line")
+    .argument("[files...]", "flow log files; standard input when none")
+    .option("--format <format>", "the log format string as given to CreateFlowLogs, e.g. '${version} ${srcaddr} ...' (default: the v2 format; an S3 header line overrides it)")
+    .option("--inventory <dir>", "inventory directory (see flowtap inventory); without one, only AWS ranges and private addresses are told apart")
+    .addOption(new Option("--window <seconds>", "aggregate into windows of this many seconds").choices(["60", "300", "3600"]))
+    .addOption(new Option("--output <kind>", "jsonl or parquet").choices(["jsonl", "parquet"]).default("jsonl"))
+    .option("--out <file>", "write here instead of standard output (required for parquet)")
+    .action(async (files: string[], opts) => {
+      process.exitCode = await runEnrich(
+        { format: opts.format, inventoryDir: opts.inventory, windowSeconds: opts.window ? Number(opts.window) : undefined, output: opts.output, outFile: opts.out, files },
+        { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
       );
     });
 

@@ -1,0 +1,142 @@
+import type { Instance, NetworkInterface, SecurityGroup, Subnet } from "@aws-sdk/client-ec2";
+import { AwsIpRanges, type IpRangesDocument } from "./ip-ranges";
+
+/** The `Type` vocabulary of an enriched side: closed, as DESIGN.md fixes it. */
+export type EndpointType =
+  | "ec2:instance"
+  | "lambda:function"
+  | "rds:db"
+  | "elasticloadbalancing:loadbalancer"
+  | "ec2:natgateway"
+  | "ec2:vpc-endpoint"
+  | "elasticache:cluster"
+  | "ecs:task"
+  | "elasticfilesystem:file-system"
+  | "ec2:transit-gateway-attachment"
+  | "ec2:network-interface"
+  | "aws:service"
+  | "internet"
+  | "unknown";
+
+/** What an ENI in the inventory tells about the resource that holds an address. */
+export interface Holder {
+  readonly type: EndpointType;
+  readonly arn?: string;
+  readonly interfaceId: string;
+  readonly subnetId?: string;
+  readonly vpcId?: string;
+  readonly accountId?: string;
+  readonly securityGroupIds: readonly string[];
+  readonly availabilityZone?: string;
+  readonly region?: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** The AWS CLI JSON files of an inventory directory, parsed; each is optional but the ENIs. */
+export interface InventoryDocuments {
+  readonly networkInterfaces: { NetworkInterfaces?: NetworkInterface[] };
+  readonly securityGroups?: { SecurityGroups?: SecurityGroup[] };
+  readonly subnets?: { Subnets?: Subnet[] };
+  readonly instances?: { Reservations?: { Instances?: Instance[] }[] };
+  readonly resources?: { ResourceTagMappingList?: { ResourceARN?: string; Tags?: { Key?: string; Value?: string }[] }[] };
+  readonly managedPrefixLists?: { PrefixLists?: { PrefixListId?: string; PrefixListName?: string }[] };
+  readonly ipRanges?: IpRangesDocument;
+}
+
+const tags = (list: readonly { Key?: string; Value?: string }[] | undefined): Record<string, string> =>
+  Object.fromEntries((list ?? []).flatMap((t) => (t.Key === undefined ? [] : [[t.Key, t.Value ?? ""]])));
+
+const regionOfZone = (zone: string | undefined) => zone?.replace(/[a-z]$/, "");
+
+/**
+ * What resource an ENI belongs to, from its interface type, requester and description (the
+ * only place AWS writes it for managed ENIs), and that resource's ARN when the ENI names it.
+ */
+export function classifyInterface(eni: NetworkInterface): { type: EndpointType; resource?: string; service?: string } {
+  const description = eni.Description ?? "";
+  const type = eni.InterfaceType ?? "interface";
+  const instanceId = eni.Attachment?.InstanceId;
+  let match: RegExpExecArray | null;
+  if (type === "natGateway" || /^Interface for NAT Gateway nat-/.test(description)) {
+    const id = /(nat-[0-9a-f]+)/.exec(description)?.[1];
+    return { type: "ec2:natgateway", resource: id && `natgateway/${id}`, service: "ec2" };
+  }
+  if (type === "transit_gateway" || /^Network Interface for Transit Gateway Attachment tgw-attach-/.test(description)) {
+    const id = /(tgw-attach-[0-9a-f]+)/.exec(description)?.[1];
+    return { type: "ec2:transit-gateway-attachment", resource: id && `transit-gateway-attachment/${id}`, service: "ec2" };
+  }
+  if (type === "vpc_endpoint" || type === "gateway_load_balancer_endpoint" || /^VPC Endpoint Interface (vpce-[0-9a-f]+)/.test(description)) {
+    const id = /(vpce-[0-9a-f]+)/.exec(description)?.[1];
+    return { type: "ec2:vpc-endpoint", resource: id && `vpc-endpoint/${id}`, service: "ec2" };
+  }
+  if ((match = /^ELB ((?:app|net|gwy)\/[^/]+\/[0-9a-f]+)$/.exec(description) ?? /^ELB ([A-Za-z0-9-]+)$/.exec(description))) {
+    return { type: "elasticloadbalancing:loadbalancer", resource: `loadbalancer/${match[1]}`, service: "elasticloadbalancing" };
+  }
+  if (type === "lambda" || description.startsWith("AWS Lambda VPC ENI-")) {
+    const name = /^AWS Lambda VPC ENI-(.+)-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.exec(description)?.[1];
+    return { type: "lambda:function", resource: name && `function:${name}`, service: "lambda" };
+  }
+  if (description === "RDSNetworkInterface") return { type: "rds:db" };
+  if ((match = /^ElastiCache ([a-z0-9-]+)$/.exec(description))) return { type: "elasticache:cluster", resource: `cluster:${match[1]}`, service: "elasticache" };
+  if ((match = /^EFS mount target for (fs-[0-9a-f]+)/.exec(description))) {
+    return { type: "elasticfilesystem:file-system", resource: `file-system/${match[1]}`, service: "elasticfilesystem" };
+  }
+  if (/^arn:aws[a-z-]*:ecs:/.test(description) || eni.RequesterId === "578734482556" || type === "branch") return { type: "ecs:task" };
+  if (instanceId && !eni.RequesterManaged) return { type: "ec2:instance", resource: `instance/${instanceId}`, service: "ec2" };
+  return { type: "ec2:network-interface", resource: eni.NetworkInterfaceId && `network-interface/${eni.NetworkInterfaceId}`, service: "ec2" };
+}
+
+/**
+ * The inventory an enrichment runs against: every address an ENI holds (private, public/Elastic IP,
+ * IPv6) to what holds it, security groups by id, and AWS's published ranges for the rest.
+ */
+export class Inventory {
+  readonly byAddress = new Map<string, Holder>();
+  readonly byInterface = new Map<string, Holder>();
+  readonly securityGroups = new Map<string, SecurityGroup>();
+  readonly prefixListNames = new Map<string, string>();
+  readonly ipRanges?: AwsIpRanges;
+
+  constructor(docs: InventoryDocuments) {
+    const resourceTags = new Map<string, Record<string, string>>();
+    for (const mapping of docs.resources?.ResourceTagMappingList ?? []) {
+      if (mapping.ResourceARN) resourceTags.set(mapping.ResourceARN, tags(mapping.Tags));
+    }
+    const instanceTags = new Map<string, Record<string, string>>();
+    for (const r of docs.instances?.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) instanceTags.set(i.InstanceId, tags(i.Tags));
+    const subnetZones = new Map((docs.subnets?.Subnets ?? []).flatMap((s) => (s.SubnetId ? [[s.SubnetId, s.AvailabilityZone]] : [])));
+    for (const sg of docs.securityGroups?.SecurityGroups ?? []) if (sg.GroupId) this.securityGroups.set(sg.GroupId, sg);
+    for (const pl of docs.managedPrefixLists?.PrefixLists ?? []) if (pl.PrefixListId) this.prefixListNames.set(pl.PrefixListId, pl.PrefixListName ?? pl.PrefixListId);
+    if (docs.ipRanges) this.ipRanges = new AwsIpRanges(docs.ipRanges);
+
+    for (const eni of docs.networkInterfaces.NetworkInterfaces ?? []) {
+      if (!eni.NetworkInterfaceId) continue;
+      const zone = eni.AvailabilityZone ?? (eni.SubnetId ? subnetZones.get(eni.SubnetId) : undefined);
+      const region = regionOfZone(zone);
+      const { type, resource, service } = classifyInterface(eni);
+      const arn = resource && service && region && eni.OwnerId ? `arn:aws:${service}:${region}:${eni.OwnerId}:${resource}` : undefined;
+      const instanceId = eni.Attachment?.InstanceId;
+      const holder: Holder = {
+        type,
+        arn,
+        interfaceId: eni.NetworkInterfaceId,
+        subnetId: eni.SubnetId,
+        vpcId: eni.VpcId,
+        accountId: eni.OwnerId,
+        securityGroupIds: (eni.Groups ?? []).flatMap((g) => (g.GroupId ? [g.GroupId] : [])),
+        availabilityZone: zone,
+        region,
+        // The owning resource's tags (the instance's, or what the tagging API has for its ARN), else the ENI's.
+        tags: (type === "ec2:instance" && instanceId && instanceTags.get(instanceId)) || (arn && resourceTags.get(arn)) || tags(eni.TagSet),
+      };
+      this.byInterface.set(eni.NetworkInterfaceId, holder);
+      for (const a of eni.PrivateIpAddresses ?? []) {
+        if (a.PrivateIpAddress) this.byAddress.set(a.PrivateIpAddress, holder);
+        if (a.Association?.PublicIp) this.byAddress.set(a.Association.PublicIp, holder);
+      }
+      if (eni.PrivateIpAddress) this.byAddress.set(eni.PrivateIpAddress, holder);
+      if (eni.Association?.PublicIp) this.byAddress.set(eni.Association.PublicIp, holder);
+      for (const a of eni.Ipv6Addresses ?? []) if (a.Ipv6Address) this.byAddress.set(a.Ipv6Address, holder);
+    }
+  }
+}
