@@ -135,10 +135,11 @@ export function enrichRecord(r: FlowLogRecord, inventory: Inventory): EnrichedRe
   base.Uploaded = clientIsSource ? bytes : 0;
   base.Downloaded = clientIsSource ? 0 : bytes;
 
-  // The rules of the side the traffic reached: the destination's inbound rules for ingress, the source's outbound for egress.
+  // The rules of the side the traffic reached: the destination's inbound rules for ingress, the source's
+  // outbound for egress. Security groups are stateful, so only the direction that opened the connection is judged.
   const logged = base.InterfaceId;
   const direction = r["flow-direction"] ?? (destination.InterfaceId === logged ? "ingress" : source.InterfaceId === logged ? "egress" : undefined);
-  if (protocol !== undefined && direction !== undefined) {
+  if (clientIsSource && protocol !== undefined && direction !== undefined) {
     const reached = direction === "ingress" ? destination : source;
     const peer = direction === "ingress" ? source : destination;
     if (reached.SecurityGroupIds) {
