@@ -1,0 +1,219 @@
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { PassThrough, Readable } from "node:stream";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { runEnrich } from "../cli/enrich";
+import { loadInventory } from "../cli/inventory-files";
+import { WindowAggregator } from "../functions/lib/flowlogs/aggregate";
+import { enrichRecord, FlowMerger, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
+import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
+import { parseLogFormat } from "../functions/lib/flowlogs/format";
+import { AwsIpRanges, isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
+import { parseRecord, type FlowLogRecord } from "../functions/lib/flowlogs/record";
+
+const SAMPLES = path.join(__dirname, "..", "samples");
+const inventory = loadInventory(path.join(SAMPLES, "inventory"));
+const ACCOUNT = "123456789010";
+// Addresses of the sample inventory (samples/generate.ts): one ENI of each kind, then instances.
+const ALB = "10.0.0.4";
+const NAT_PRIVATE = "10.1.0.5";
+const NAT_EIP = "54.210.0.10";
+const LAMBDA = "10.0.0.6";
+const RDS = "10.1.0.7";
+const CACHE = "10.0.0.8";
+const EFS = "10.1.0.9";
+const ENDPOINT = "10.0.0.10";
+const TGW = "10.1.0.11";
+const TASK = "10.0.0.12";
+const WEB_INSTANCE = "10.0.0.16"; // i-...0c, security group web, us-east-1a
+const APP_INSTANCE = "10.1.0.13"; // i-...09, security group app, us-east-1b
+
+function record(line: string, format = DEFAULT_FORMAT): FlowLogRecord {
+  const parsed = parseRecord(line, format);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return parsed.record;
+}
+const v2 = (eni: string, src: string, dst: string, sport: number | "-", dport: number | "-", protocol = 6, bytes = 1000, start = 1732204800) =>
+  record(`2 ${ACCOUNT} ${eni} ${src} ${dst} ${sport} ${dport} ${protocol} 10 ${bytes} ${start} ${start + 60} ACCEPT OK`);
+const eniOf = (address: string) => inventory.byAddress.get(address)!.interfaceId;
+
+describe("resolving addresses to what holds them", () => {
+  it.each([
+    [ALB, "elasticloadbalancing:loadbalancer", `arn:aws:elasticloadbalancing:us-east-1:${ACCOUNT}:loadbalancer/app/web/50dc6c495c0c9188`],
+    [NAT_PRIVATE, "ec2:natgateway", `arn:aws:ec2:us-east-1:${ACCOUNT}:natgateway/nat-0a1b2c3d4e5f60001`],
+    [LAMBDA, "lambda:function", `arn:aws:lambda:us-east-1:${ACCOUNT}:function:orders-api`],
+    [RDS, "rds:db", undefined],
+    [CACHE, "elasticache:cluster", `arn:aws:elasticache:us-east-1:${ACCOUNT}:cluster:sessions-001`],
+    [EFS, "elasticfilesystem:file-system", `arn:aws:elasticfilesystem:us-east-1:${ACCOUNT}:file-system/fs-0a1b2c3d4e5f60001`],
+    [ENDPOINT, "ec2:vpc-endpoint", `arn:aws:ec2:us-east-1:${ACCOUNT}:vpc-endpoint/vpce-0a1b2c3d4e5f60001`],
+    [TGW, "ec2:transit-gateway-attachment", `arn:aws:ec2:us-east-1:${ACCOUNT}:transit-gateway-attachment/tgw-attach-0a1b2c3d4e5f60001`],
+    [TASK, "ecs:task", undefined],
+    [WEB_INSTANCE, "ec2:instance", `arn:aws:ec2:us-east-1:${ACCOUNT}:instance/i-0000000000000000c`],
+  ])("resolves %s to a %s with its ARN", (address, type, arn) => {
+    const holder = inventory.byAddress.get(address);
+    expect(holder?.type).toBe(type);
+    expect(holder?.arn).toBe(arn);
+  });
+
+  it("takes tags from the owning resource, not the ENI: the instance's, or the tagging API's for its ARN", () => {
+    expect(inventory.byAddress.get(WEB_INSTANCE)?.tags).toEqual({ app: "DataProcessor", Name: "node-3" });
+    expect(inventory.byAddress.get(ALB)?.tags).toEqual({ app: "Storefront" });
+  });
+
+  it("treats a public address an ENI holds (an Elastic IP) as that resource, not as the internet", () => {
+    const e = enrichRecord(v2(eniOf(NAT_PRIVATE), NAT_EIP, "198.51.100.7", 40000, 443), inventory);
+    expect(e.Client).toMatchObject({ Addr: NAT_EIP, Type: "ec2:natgateway", Rfc1918: false });
+  });
+
+  it.each([
+    ["52.217.44.20", { Type: "aws:service", AwsService: "S3", Region: "us-east-1" }],
+    ["3.85.12.7", { Type: "aws:service", AwsService: "EC2" }],
+    ["52.94.1.2", { Type: "aws:service", AwsService: "AMAZON" }],
+    ["2600:1f18::10", { Type: "aws:service", AwsService: "EC2" }],
+    ["198.51.100.7", { Type: "internet" }],
+    ["10.9.9.9", { Type: "unknown", Rfc1918: true }],
+  ])("classifies %s by AWS's published ranges, the most specific service first", (address, expected) => {
+    const e = enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, address, 40000, 443), inventory);
+    expect(e.Server).toMatchObject(expected);
+  });
+
+  it("matches the longest prefix, preferring a named service over AMAZON", () => {
+    const ranges = new AwsIpRanges({
+      prefixes: [
+        { ip_prefix: "52.0.0.0/8", region: "us-east-1", service: "EC2" },
+        { ip_prefix: "52.216.0.0/15", region: "us-west-2", service: "AMAZON" },
+      ],
+    });
+    expect(ranges.lookup("52.216.1.1")).toEqual({ service: "EC2", region: "us-east-1" });
+    expect(ranges.lookup("53.0.0.1")).toBeUndefined();
+  });
+
+  it("flags RFC 1918 and IPv6 unique-local addresses as private", () => {
+    expect(["10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.0.1", "fd00::1"].map(isPrivateAddress)).toEqual([true, true, true, true, true]);
+    expect(["172.32.0.1", "8.8.8.8", "2600:1f18::1"].map(isPrivateAddress)).toEqual([false, false, false]);
+  });
+});
+
+describe("orientation, merging and windows", () => {
+  it("makes the side that sent SYN without ACK the client, whatever the ports", () => {
+    const format = parseLogFormat("${version} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${bytes} ${start} ${tcp-flags}");
+    if (!format.ok) throw new Error(format.reason);
+    const synAck = record(`5 ${eniOf(WEB_INSTANCE)} ${WEB_INSTANCE} ${APP_INSTANCE} 80 50000 6 300 1732204800 18`, format.fields);
+    expect(enrichRecord(synAck, inventory)).toMatchObject({ Client: { Addr: APP_INSTANCE, Port: 50000 }, Server: { Addr: WEB_INSTANCE, Port: 80 }, Uploaded: 0, Downloaded: 300 });
+    const syn = record(`5 ${eniOf(WEB_INSTANCE)} ${WEB_INSTANCE} ${APP_INSTANCE} 50000 80 6 200 1732204800 2`, format.fields);
+    expect(enrichRecord(syn, inventory)).toMatchObject({ Client: { Addr: WEB_INSTANCE }, Uploaded: 200 });
+  });
+
+  it("without flags, makes the side on a port below 1024, or one its security group admits, the server", () => {
+    expect(enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, APP_INSTANCE, 443, 50000), inventory)).toMatchObject({ Server: { Addr: WEB_INSTANCE, Port: 443 } });
+    // The app group admits 8080 from the web group: the app instance serves, though 8080 > the client's port.
+    expect(enrichRecord(v2(eniOf(APP_INSTANCE), WEB_INSTANCE, APP_INSTANCE, 2000, 8080), inventory)).toMatchObject({ Server: { Addr: APP_INSTANCE, Port: 8080 } });
+    expect(enrichRecord(v2(eniOf(APP_INSTANCE), APP_INSTANCE, WEB_INSTANCE, 8080, 2000), inventory)).toMatchObject({ Server: { Addr: APP_INSTANCE, Port: 8080 } });
+    // Neither: the lower port serves.
+    expect(enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "198.51.100.7", 30000, 9000), inventory)).toMatchObject({ Server: { Port: 9000 } });
+  });
+
+  it("takes an ICMP record's source as the client and leaves ports out", () => {
+    const e = enrichRecord(v2(eniOf(WEB_INSTANCE), "198.51.100.7", WEB_INSTANCE, 0, 0, 1), inventory);
+    expect(e).toMatchObject({ Protocol: "icmp", Client: { Addr: "198.51.100.7" }, Server: { Addr: WEB_INSTANCE } });
+    expect(e.Client).not.toHaveProperty("Port");
+  });
+
+  it("uses pkt-srcaddr/pkt-dstaddr when present, as the real ends behind a NAT gateway", () => {
+    const format = parseLogFormat("${version} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${bytes} ${start} ${pkt-srcaddr} ${pkt-dstaddr}");
+    if (!format.ok) throw new Error(format.reason);
+    const r = record(`5 ${eniOf(NAT_PRIVATE)} ${NAT_PRIVATE} 52.217.44.20 40000 443 6 900 1732204800 ${WEB_INSTANCE} 52.217.44.20`, format.fields);
+    expect(enrichRecord(r, inventory)).toMatchObject({ InterfaceId: eniOf(NAT_PRIVATE), Client: { Addr: WEB_INSTANCE, Type: "ec2:instance" }, Server: { AwsService: "S3" } });
+  });
+
+  it("merges a flow's two directions logged by one ENI into Uploaded and Downloaded", () => {
+    const merger = new FlowMerger();
+    const out = [
+      ...merger.push(enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", 40000, 443, 6, 4249), inventory)),
+      ...merger.push(enrichRecord(v2(eniOf(WEB_INSTANCE), "52.217.44.20", WEB_INSTANCE, 443, 40000, 6, 332), inventory)),
+      ...merger.flush(),
+    ];
+    expect(out).toHaveLength(1);
+    expect(out[0]).toMatchObject({ Uploaded: 4249, Downloaded: 332, Packets: 20 });
+  });
+
+  it("keeps the same flow logged by two ENIs as two records, each with its own InterfaceId", () => {
+    const merger = new FlowMerger();
+    const out = [
+      ...merger.push(enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, APP_INSTANCE, 40000, 8080), inventory)),
+      ...merger.push(enrichRecord(v2(eniOf(APP_INSTANCE), WEB_INSTANCE, APP_INSTANCE, 40000, 8080), inventory)),
+      ...merger.flush(),
+    ];
+    expect(out.map((r) => r.InterfaceId).sort()).toEqual([eniOf(WEB_INSTANCE), eniOf(APP_INSTANCE)].sort());
+    expect(out.every((r) => r.Downloaded === 0)).toBe(true);
+  });
+
+  it("says CrossAz only when both sides have a zone", () => {
+    expect(enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, APP_INSTANCE, 40000, 8080), inventory).CrossAz).toBe(true);
+    expect(enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "198.51.100.7", 40000, 443), inventory)).not.toHaveProperty("CrossAz");
+  });
+
+  it("shows which security group rules admitted the flow on the side it reached: another group, a prefix list", () => {
+    const fromAlb = enrichRecord(v2(eniOf(APP_INSTANCE), ALB, APP_INSTANCE, 40000, 8080), inventory);
+    expect(fromAlb.Server?.SecurityGroupRules).toEqual(['sg-0a1b2c3d4e5f6app0 inbound tcp 8080 from sg-0a1b2c3d4e5f6web0 "from the load balancer"']);
+    const ssh = enrichRecord(v2(eniOf(APP_INSTANCE), "203.0.113.9", APP_INSTANCE, 40000, 22), inventory);
+    expect(ssh.Server?.SecurityGroupRules).toEqual(["sg-0a1b2c3d4e5f6app0 inbound tcp 22 from pl-0a1b2c3d4e5f60001 (corporate-vpn, may admit)"]);
+    const denied = enrichRecord(v2(eniOf(RDS) ?? "", "198.51.100.7", RDS, 40000, 5432), inventory);
+    expect(denied.Server?.SecurityGroupRules).toEqual([]);
+  });
+
+  it("keeps NODATA records, with what is known", () => {
+    expect(enrichRecord(record(`2 ${ACCOUNT} eni-1235b8ca123456789 - - - - - - - 1431280876 1431280934 - NODATA`), inventory)).toEqual({
+      Version: 2, AccountId: ACCOUNT, InterfaceId: "eni-1235b8ca123456789", Start: 1431280876, End: 1431280934, LogStatus: "NODATA", Uploaded: 0, Downloaded: 0, Packets: 0,
+    });
+  });
+
+  it("aggregates per window and (client, server, server port, protocol, action), saying the window", () => {
+    const aggregator = new WindowAggregator(300);
+    const flows: EnrichedRecord[] = [0, 60, 120].map((offset) => enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", 40000 + offset, 443, 6, 100, 1732204800 + offset), inventory));
+    const out = [...flows.flatMap((f) => aggregator.push(f)), ...aggregator.flush()];
+    expect(out).toEqual([expect.objectContaining({ Window: { Start: 1732204800, End: 1732205100, Seconds: 300 }, Flows: 3, Uploaded: 300 })]);
+    expect(out[0].Client).not.toHaveProperty("Port");
+  });
+});
+
+describe("flowtap enrich", () => {
+  const io = () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = "";
+    let err = "";
+    stdout.on("data", (c) => (out += c));
+    stderr.on("data", (c) => (err += c));
+    return { io: { stdin: Readable.from([]), stdout, stderr }, out: () => out, err: () => err };
+  };
+
+  it("enriches the sample flow logs with the sample inventory and sums up on stderr", async () => {
+    const t = io();
+    const status = await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")] }, t.io);
+    expect(status).toBe(0);
+    const lines = t.out().trim().split("\n").map((l) => JSON.parse(l));
+    expect(lines.length).toBeGreaterThan(100);
+    expect(lines.every((l) => l.Client && l.Server)).toBe(true);
+    expect(t.err()).toMatch(/^flowtap enrich: 400 records read, 400 enriched, 0 without traffic \(NODATA\/SKIPDATA\), 0 malformed, 0 with an unknown private address; \d+ written\n$/);
+  });
+
+  it("exits 1 when nothing at all could be read", async () => {
+    const t = io();
+    const status = await runEnrich({ output: "jsonl", files: [], }, { ...t.io, stdin: Readable.from(["not a record\n"]) });
+    expect(status).toBe(1);
+    expect(t.err()).toContain("stdin:1: skipped: expected 14 fields, found 3");
+  });
+
+  it("writes Parquet that DuckDB reads back", async () => {
+    const out = path.join(mkdtempSync(path.join(tmpdir(), "flowtap-parquet-")), "enriched.parquet");
+    const t = io();
+    expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "parquet", outFile: out, files: [path.join(SAMPLES, "flow-logs.log.gz")] }, t.io)).toBe(0);
+    const db = await (await DuckDBInstance.create(":memory:")).connect();
+    const rows = (await db.runAndReadAll(`SELECT count(*) AS n, count(DISTINCT Client.Type) AS types FROM read_parquet('${out}')`)).getRowObjects();
+    expect(Number(rows[0].n)).toBeGreaterThan(100);
+    db.closeSync();
+    expect(readFileSync(out).subarray(0, 4).toString()).toBe("PAR1");
+  });
+});
