@@ -25,7 +25,7 @@ export function loadInventory(dir: string | undefined): Inventory {
     try {
       return JSON.parse(readFileSync(full, "utf8"));
     } catch (err) {
-      throw new Error(`${full} is not JSON as the AWS CLI writes it: ${(err as Error).message}`);
+      throw new Error(`${full} is not JSON as the AWS CLI writes it: ${(err as Error).message}`, { cause: err });
     }
   };
   const docs = Object.fromEntries(
