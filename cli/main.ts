@@ -5,6 +5,7 @@ import { runBackfill } from "./backfill";
 import { runRollout } from "./rollout";
 import { runAccounts } from "./accounts-command";
 import { runEnrich } from "./enrich";
+import { runQuery } from "./query";
 
 function positiveInt(value: string): number {
   const n = Number(value);
@@ -15,7 +16,7 @@ function positiveInt(value: string): number {
 /** Collects repeated `key=value` flags into a record. */
 function collectPairs(value: string, previous: Record<string, string>): Record<string, string> {
   const [key, target, ...rest] = value.split("=");
-  if (!key || !target || rest.length > 0) throw new InvalidArgumentError("expected zone-id=tmt-id");
+  if (!key || !target || rest.length > 0) throw new InvalidArgumentError("expected name=value");
   return { ...previous, [key]: target };
 }
 
@@ -106,6 +107,24 @@ export function flowtapProgram(): Command {
       process.exitCode = await runEnrich(
         { format: opts.format, inventoryDir: opts.inventory, windowSeconds: opts.window ? Number(opts.window) : undefined, output: opts.output, outFile: opts.out, files },
         { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+      );
+    });
+
+  program
+    .command("query")
+    .description("Answer a named question (or your own SQL) over enriched records, JSONL or Parquet, with DuckDB; the view is called flows")
+    .argument("[name]", "a named query (see --list)")
+    .argument("[files...]", "enriched JSONL or Parquet files")
+    .option("--list", "name the queries and what they answer", false)
+    .option("--sql <sql>", "run this SQL instead of a named query")
+    .option("--param <name=value...>", "a parameter of the query (repeatable)", collectPairs, {})
+    .option("--json", "one JSON object per row instead of a table", false)
+    .action(async (name: string | undefined, files: string[], opts) => {
+      // With --sql, every argument is a file.
+      const all = opts.sql && name ? [name, ...files] : files;
+      process.exitCode = await runQuery(
+        { name: opts.sql ? undefined : name, sql: opts.sql, list: opts.list, json: opts.json, parameters: opts.param, files: all },
+        { stdout: process.stdout, stderr: process.stderr },
       );
     });
 

@@ -144,12 +144,15 @@ export function sampleFlowLogLines(count: number, enis: number, seed = 7): strin
   const instances = all.filter((e) => e.instanceId);
   const lines: string[] = [];
   const publicPeers = ["52.217.44.20", "3.85.12.7", "198.51.100.7", "52.94.1.2"];
+  const [alb, , lambda, rds] = all;
   for (let i = 0; lines.length < count; i++) {
     const start = 1732204800 + Math.floor(i / 40) * 60;
-    const client = pick(instances);
-    const server = next() < 0.6 ? pick(all) : undefined;
+    // Mostly instances calling out; some load balancer to instance, and Lambda to RDS, traffic.
+    const roll = next();
+    const client = roll < 0.1 ? alb : roll < 0.15 ? lambda : pick(instances);
+    const server = client === alb ? pick(instances) : client === lambda ? rds : next() < 0.6 ? pick(all) : undefined;
     const serverAddr = server?.address ?? pick(publicPeers);
-    const serverPort = server ? pick([443, 8080, 5432, 6379, 2049]) : 443;
+    const serverPort = client === alb ? 8080 : client === lambda ? 5432 : server ? pick([443, 8080, 5432, 6379, 2049]) : 443;
     const clientPort = 32768 + Math.floor(next() * 28000);
     const up = 200 + Math.floor(next() * 50000);
     const down = 100 + Math.floor(next() * 500000);

@@ -1,0 +1,93 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { PassThrough, Readable } from "node:stream";
+import { runEnrich } from "../cli/enrich";
+import { runQuery, type QueryOptions } from "../cli/query";
+import { NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
+
+const SAMPLES = path.join(__dirname, "..", "samples");
+const dir = mkdtempSync(path.join(tmpdir(), "flowtap-query-"));
+const jsonl = path.join(dir, "enriched.jsonl");
+const parquet = path.join(dir, "enriched.parquet");
+
+function sink() {
+  const stream = new PassThrough();
+  let text = "";
+  stream.on("data", (c) => (text += c));
+  return { stream, text: () => text };
+}
+
+async function query(options: Partial<QueryOptions>) {
+  const out = sink();
+  const err = sink();
+  const status = await runQuery({ list: false, json: true, parameters: {}, files: [jsonl], ...options }, { stdout: out.stream, stderr: err.stream });
+  const json = options.json ?? true;
+  const rows = json && !options.list ? out.text().trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];
+  return { status, rows, err: err.text(), out: out.text() };
+}
+
+beforeAll(async () => {
+  const common = { inventoryDir: path.join(SAMPLES, "inventory"), files: [path.join(SAMPLES, "flow-logs.log.gz")] };
+  const io = { stdin: Readable.from([]), stdout: sink().stream, stderr: sink().stream };
+  await runEnrich({ ...common, output: "jsonl", outFile: jsonl }, io);
+  await runEnrich({ ...common, output: "parquet", outFile: parquet }, io);
+});
+
+describe("flowtap query", () => {
+  it("lists every named query with its parameters", async () => {
+    const { out } = await query({ list: true, json: false });
+    for (const q of NAMED_QUERIES) expect(out).toContain(q.name);
+    expect(out).toContain("--param app=…");
+  });
+
+  it("finds the bytes that crossed availability zones, by resource pair", async () => {
+    const { status, rows } = await query({ name: "cross-az-bytes" });
+    expect(status).toBe(0);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) expect(row.client_zone).not.toBe(row.server_zone);
+  });
+
+  it("finds which applications an application connected to, by app tag", async () => {
+    const { rows } = await query({ name: "app-connections", parameters: { app: "DataProcessor" } });
+    expect(rows.map((r) => r.connected_to)).toEqual(expect.arrayContaining(["Storefront"]));
+  });
+
+  it("finds instances calling instances directly on a port a load balancer fronts", async () => {
+    const { rows } = await query({ name: "instances-bypassing-load-balancers" });
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row.client).toMatch(/:instance\//);
+      expect(row.port).toBe(8080);
+    }
+  });
+
+  it("finds Lambda functions connecting to RDS without RDS Proxy", async () => {
+    const { rows } = await query({ name: "lambda-to-rds-without-proxy" });
+    expect(rows).toEqual([expect.objectContaining({ function: "arn:aws:lambda:us-east-1:123456789010:function:orders-api", database_address: "10.1.0.7", port: 5432 })]);
+  });
+
+  it("ranks top destinations with their growth between the two halves of the data", async () => {
+    const { rows } = await query({ name: "top-destinations" });
+    expect(rows.length).toBe(20);
+    expect(Number(rows[0].bytes)).toBeGreaterThanOrEqual(Number(rows[1].bytes));
+    expect(Number(rows[0].bytes)).toBe(Number(rows[0].earlier_bytes) + Number(rows[0].later_bytes));
+  });
+
+  it("answers the same over Parquet as over JSONL", async () => {
+    const fromJsonl = await query({ name: "lambda-to-rds-without-proxy" });
+    const fromParquet = await query({ name: "lambda-to-rds-without-proxy", files: [parquet] });
+    expect(fromParquet.rows).toEqual(fromJsonl.rows);
+  });
+
+  it("runs your own SQL over the flows view", async () => {
+    const { rows } = await query({ sql: "SELECT count(*) AS n FROM flows WHERE Server.Type = 'aws:service'" });
+    expect(Number(rows[0].n)).toBeGreaterThan(0);
+  });
+
+  it("says what is missing instead of failing obscurely", async () => {
+    expect(await query({ name: "app-connections" })).toMatchObject({ status: 2, err: "flowtap query: app-connections needs --param app=…\n" });
+    expect(await query({ name: "nope" })).toMatchObject({ status: 2 });
+    expect((await query({ sql: "SELECT nonsense FROM flows" })).status).toBe(1);
+  });
+});
