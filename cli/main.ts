@@ -5,6 +5,7 @@ import { runBackfill } from "./backfill";
 import { runRollout } from "./rollout";
 import { runAccounts } from "./accounts-command";
 import { runEnrich } from "./enrich";
+import { runInventory } from "./inventory";
 import { runQuery } from "./query";
 
 function positiveInt(value: string): number {
@@ -108,6 +109,16 @@ export function flowtapProgram(): Command {
         { format: opts.format, inventoryDir: opts.inventory, windowSeconds: opts.window ? Number(opts.window) : undefined, output: opts.output, outFile: opts.out, files },
         { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
       );
+    });
+
+  program
+    .command("inventory")
+    .description("Write the inventory flowtap enrich reads (the AWS CLI's JSON, one file per call) from a live account")
+    .requiredOption("--out <dir>", "directory to write the files to")
+    .option("--region <region>", "one region (default: every region enabled for the account, merged)")
+    .option("--profile <profile>", "AWS shared-config profile (default: the credential chain's)")
+    .action(async (opts) => {
+      process.exitCode = await runInventory({ outDir: opts.out, region: opts.region, profile: opts.profile }, { stderr: process.stderr });
     });
 
   program
