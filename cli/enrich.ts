@@ -53,10 +53,22 @@ export async function runEnrich(options: EnrichOptions, io: EnrichIo): Promise<n
   const scratch = options.output === "parquet" ? mkdtempSync(path.join(tmpdir(), "flowtap-enrich-")) : undefined;
   const jsonlPath = scratch ? path.join(scratch, "enriched.jsonl") : options.outFile;
   const sink: NodeJS.WritableStream = jsonlPath ? createWriteStream(jsonlPath) : io.stdout;
-  const write = async (records: readonly EnrichedRecord[]) => {
+  // Lines are gathered and written a megabyte at a time: one stream write per record costs more than the enrichment.
+  let pending: string[] = [];
+  let pendingBytes = 0;
+  const flushPending = async () => {
+    if (pending.length === 0) return;
+    const chunk = pending.join("");
+    pending = [];
+    pendingBytes = 0;
+    if (!sink.write(chunk)) await new Promise((resolve) => sink.once("drain", resolve));
+  };
+  const write = (records: readonly EnrichedRecord[]) => {
     for (const record of records) {
       written++;
-      if (!sink.write(`${JSON.stringify(record)}\n`)) await new Promise((resolve) => sink.once("drain", resolve));
+      const line = `${JSON.stringify(record)}\n`;
+      pending.push(line);
+      pendingBytes += line.length;
     }
   };
   const merger = new FlowMerger();
@@ -82,11 +94,13 @@ export async function runEnrich(options: EnrichOptions, io: EnrichIo): Promise<n
       const record = enrichRecord(item.record, inventory);
       if (record.Client?.Type === "unknown" || record.Server?.Type === "unknown") unknown++;
       if (record.Client) enriched++;
-      await emit(merger.push(record));
+      emit(merger.push(record));
+      if (pendingBytes > 1 << 20) await flushPending();
     }
   }
-  await emit(merger.flush());
-  if (aggregator) await write(aggregator.flush());
+  emit(merger.flush());
+  if (aggregator) write(aggregator.flush());
+  await flushPending();
   bar?.stop();
   if (jsonlPath) await new Promise<void>((resolve) => (sink as WriteStream).end(resolve));
 

@@ -48,31 +48,55 @@ export function protocolName(protocol: number | undefined): string | undefined {
   return protocol === undefined ? undefined : (PROTOCOL_NAMES[protocol] ?? String(protocol));
 }
 
-function sideOf(address: string, inventory: Inventory, port: number | undefined): Side {
+/**
+ * What is known of an address, without the port: resolved once per address and shared by every
+ * record that names it (its arrays and tags are never modified).
+ */
+const resolvedSides = new WeakMap<Inventory, Map<string, Side>>();
+
+function resolveAddress(address: string, inventory: Inventory): Side {
+  let cache = resolvedSides.get(inventory);
+  if (!cache) {
+    cache = new Map();
+    resolvedSides.set(inventory, cache);
+  }
+  let side = cache.get(address);
+  if (side) return side;
   const holder = inventory.byAddress.get(address);
   const Rfc1918 = isPrivateAddress(address);
-  const at = port === undefined ? { Addr: address } : { Addr: address, Port: port };
-  if (holder) return fromHolder(at, holder, Rfc1918);
-  if (!Rfc1918) {
+  if (holder) side = fromHolder(address, holder, Rfc1918);
+  else if (!Rfc1918) {
     const aws = inventory.ipRanges?.lookup(address);
-    if (aws) return { ...at, Type: "aws:service", AwsService: aws.service, ...(aws.region !== "GLOBAL" ? { Region: aws.region } : {}), Rfc1918 };
-    return { ...at, Type: "internet", Rfc1918 };
-  }
-  return { ...at, Type: "unknown", Rfc1918 };
+    side = aws
+      ? { Addr: address, Type: "aws:service", AwsService: aws.service, ...(aws.region !== "GLOBAL" ? { Region: aws.region } : {}), Rfc1918 }
+      : { Addr: address, Type: "internet", Rfc1918 };
+  } else side = { Addr: address, Type: "unknown", Rfc1918 };
+  // Bounded: a flood of distinct internet addresses must not grow memory without end.
+  if (cache.size > 200_000) cache.clear();
+  cache.set(address, side);
+  return side;
 }
 
-function fromHolder(at: { Addr: string; Port?: number }, h: Holder, Rfc1918: boolean): Side {
-  const side = { ...at, Type: h.type } as Side;
+/** A record's side: the address's shared resolution, with the record's port first after the address. */
+function sideOf(address: string, inventory: Inventory, port: number | undefined): Side {
+  const resolved = resolveAddress(address, inventory);
+  if (port === undefined) return { ...resolved };
+  const { Addr, ...rest } = resolved;
+  return { Addr, Port: port, ...rest } as Side;
+}
+
+function fromHolder(address: string, h: Holder, Rfc1918: boolean): Side {
+  const side = { Addr: address, Type: h.type } as Side;
   if (h.arn) side.Arn = h.arn;
   side.InterfaceId = h.interfaceId;
   if (h.subnetId) side.SubnetId = h.subnetId;
   if (h.vpcId) side.VpcId = h.vpcId;
   if (h.accountId) side.AccountId = h.accountId;
-  if (h.securityGroupIds.length > 0) side.SecurityGroupIds = [...h.securityGroupIds];
+  if (h.securityGroupIds.length > 0) side.SecurityGroupIds = h.securityGroupIds as string[];
   if (h.availabilityZone) side.AvailabilityZone = h.availabilityZone;
   if (h.region) side.Region = h.region;
   side.Rfc1918 = Rfc1918;
-  if (Object.keys(h.tags).length > 0) side.Tags = { ...h.tags };
+  if (Object.keys(h.tags).length > 0) side.Tags = h.tags as Record<string, string>;
   return side;
 }
 
@@ -170,6 +194,9 @@ export function flowKey(e: EnrichedRecord): string | undefined {
  */
 export class FlowMerger {
   private readonly pending = new Map<string, EnrichedRecord>();
+  /** Keys in arrival order with their window start: flushing takes from the front only. */
+  private readonly arrivals: { key: string; start: number }[] = [];
+  private head = 0;
   private latestStart = 0;
 
   constructor(private readonly horizonSeconds = 900) {}
@@ -185,14 +212,23 @@ export class FlowMerger {
       ready.push(merge(waiting, record));
     } else {
       this.pending.set(key, record);
+      this.arrivals.push({ key, start: record.Start! });
     }
     if (record.Start! > this.latestStart) {
       this.latestStart = record.Start!;
-      for (const [k, r] of this.pending) {
-        if (r.Start! < this.latestStart - this.horizonSeconds) {
-          ready.push(r);
-          this.pending.delete(k);
+      const horizon = this.latestStart - this.horizonSeconds;
+      while (this.head < this.arrivals.length && this.arrivals[this.head].start < horizon) {
+        const { key: oldKey } = this.arrivals[this.head++];
+        const old = this.pending.get(oldKey);
+        // A later record of an older window may wait behind the front; it goes out at the next flush.
+        if (old && old.Start! < horizon) {
+          ready.push(old);
+          this.pending.delete(oldKey);
         }
+      }
+      if (this.head > 65_536) {
+        this.arrivals.splice(0, this.head);
+        this.head = 0;
       }
     }
     return ready;
@@ -202,6 +238,8 @@ export class FlowMerger {
   flush(): EnrichedRecord[] {
     const rest = [...this.pending.values()];
     this.pending.clear();
+    this.arrivals.length = 0;
+    this.head = 0;
     return rest;
   }
 }

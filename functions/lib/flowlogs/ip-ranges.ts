@@ -94,6 +94,7 @@ const ULA = ipaddr.parseCIDR("fc00::/7");
 
 /** RFC 1918 private IPv4, or IPv6 unique local (fc00::/7). */
 export function isPrivateAddress(address: string): boolean {
+  if (address.startsWith("10.") || address.startsWith("192.168.")) return true;
   if (!ipaddr.isValid(address)) return false;
   const parsed = ipaddr.parse(address);
   if (parsed.kind() === "ipv4") return PRIVATE_V4.some((range) => (parsed as ipaddr.IPv4).match(range as [ipaddr.IPv4, number]));

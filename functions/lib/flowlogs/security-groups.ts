@@ -13,14 +13,27 @@ function portMatches(rule: IpPermission, port: number | undefined): boolean {
   return port >= rule.FromPort && port <= (rule.ToPort ?? rule.FromPort);
 }
 
-function cidrContains(cidr: string, address: string): boolean {
-  try {
-    const [range, bits] = ipaddr.parseCIDR(cidr);
-    const addr = ipaddr.parse(address);
-    return addr.kind() === range.kind() && addr.match(range, bits);
-  } catch {
-    return false;
+const parsedCidrs = new Map<string, [ipaddr.IPv4 | ipaddr.IPv6, number] | null>();
+const parsedAddresses = new Map<string, ipaddr.IPv4 | ipaddr.IPv6 | null>();
+
+function parsedOnce<T>(cache: Map<string, T | null>, key: string, parse: () => T): T | null {
+  let value = cache.get(key);
+  if (value === undefined) {
+    try {
+      value = parse();
+    } catch {
+      value = null;
+    }
+    if (cache.size > 100_000) cache.clear();
+    cache.set(key, value);
   }
+  return value;
+}
+
+function cidrContains(cidr: string, address: string): boolean {
+  const range = parsedOnce(parsedCidrs, cidr, () => ipaddr.parseCIDR(cidr));
+  const addr = parsedOnce(parsedAddresses, address, () => ipaddr.parse(address));
+  return range !== null && addr !== null && addr.kind() === range[0].kind() && addr.match(range);
 }
 
 function protocolText(rule: IpPermission): string {

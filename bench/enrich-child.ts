@@ -1,0 +1,35 @@
+/**
+ * One measured run for the enrichment benchmark, in its own process so its peak RSS is its own:
+ * `baseline` only reads the input and splits lines and fields; `enrich` runs flowtap enrich.
+ * Prints one JSON line: records, seconds, peak RSS.
+ */
+import { createReadStream } from "node:fs";
+import { PassThrough } from "node:stream";
+import { createInterface } from "node:readline";
+import { runEnrich } from "../cli/enrich";
+import { splitFields } from "../functions/lib/flowlogs/record";
+
+async function main(): Promise<void> {
+  const [mode, inventoryDir, ...files] = process.argv.slice(2);
+  const started = process.hrtime.bigint();
+  let records = 0;
+  if (mode === "baseline") {
+    for (const file of files) {
+      for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
+        if (splitFields(line).length > 0) records++;
+      }
+    }
+  } else {
+    const sink = new PassThrough();
+    sink.resume();
+    const stderr = new PassThrough();
+    let summary = "";
+    stderr.on("data", (c) => (summary += c));
+    await runEnrich({ inventoryDir, output: "jsonl", files }, { stdin: process.stdin, stdout: sink, stderr });
+    records = Number(/(\d+) records read/.exec(summary)?.[1] ?? 0);
+  }
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  console.log(JSON.stringify({ records, seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
+}
+
+void main();
