@@ -149,6 +149,17 @@ describe("orientation, merging and windows", () => {
     expect(out.every((r) => r.Downloaded === 0)).toBe(true);
   });
 
+  it("holds flows only within its horizon: earlier windows come out as time moves on, late records do not wait", () => {
+    const merger = new FlowMerger(900);
+    const at = (start: number, port: number) => enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", port, 443, 6, 100, start), inventory);
+    expect(merger.push(at(1732204800, 40000))).toEqual([]);
+    // Half an hour later the first flow has no reverse coming: it goes out.
+    expect(merger.push(at(1732206600, 40001))).toEqual([expect.objectContaining({ Start: 1732204800 })]);
+    // A record from long before the horizon (a re-read file, say) comes out at once.
+    expect(merger.push(at(1732200000, 40002))).toEqual([expect.objectContaining({ Start: 1732200000 })]);
+    expect(merger.flush()).toEqual([expect.objectContaining({ Start: 1732206600 })]);
+  });
+
   it("says CrossAz only when both sides have a zone", () => {
     expect(enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, APP_INSTANCE, 40000, 8080), inventory).CrossAz).toBe(true);
     expect(enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "198.51.100.7", 40000, 443), inventory)).not.toHaveProperty("CrossAz");

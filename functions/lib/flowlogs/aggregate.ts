@@ -24,6 +24,8 @@ export class WindowAggregator {
   push(record: EnrichedRecord): AggregatedRecord[] {
     if (record.Start === undefined || !record.Client || !record.Server) return [];
     const windowStart = record.Start - (record.Start % this.seconds);
+    // A window that closed already is not reopened: a late record comes out as a window of its own.
+    if (windowStart + 2 * this.seconds <= this.latestStart) return [this.windowRecord(record, windowStart)];
     const windows = this.open.get(windowStart) ?? new Map<string, AggregatedRecord>();
     this.open.set(windowStart, windows);
     const key = `${identity(record.Client)}|${identity(record.Server)}|${record.Server.Port ?? ""}|${record.Protocol}|${record.Action}`;
@@ -34,10 +36,7 @@ export class WindowAggregator {
       current.Packets += record.Packets;
       current.Flows += 1;
     } else {
-      const { Start: _s, End: _e, InterfaceId: _i, LogStatus: _l, ...rest } = record;
-      // The client's port is one of many in a window: it says nothing about the aggregate.
-      const { Port: _p, ...client } = record.Client;
-      windows.set(key, { ...rest, Client: client, Window: { Start: windowStart, End: windowStart + this.seconds, Seconds: this.seconds }, Flows: 1 });
+      windows.set(key, this.windowRecord(record, windowStart));
     }
     const closed: AggregatedRecord[] = [];
     if (record.Start > this.latestStart) {
@@ -50,6 +49,14 @@ export class WindowAggregator {
       }
     }
     return closed;
+  }
+
+  /** A window's first record: the record without what is particular to it (its ENI, times, client port). */
+  private windowRecord(record: EnrichedRecord, windowStart: number): AggregatedRecord {
+    const { Start: _s, End: _e, InterfaceId: _i, LogStatus: _l, ...rest } = record;
+    // The client's port is one of many in a window: it says nothing about the aggregate.
+    const { Port: _p, ...client } = record.Client!;
+    return { ...rest, Client: client, Window: { Start: windowStart, End: windowStart + this.seconds, Seconds: this.seconds }, Flows: 1 };
   }
 
   flush(): AggregatedRecord[] {

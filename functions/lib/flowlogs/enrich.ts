@@ -210,6 +210,9 @@ export class FlowMerger {
     if (waiting) {
       this.pending.delete(key);
       ready.push(merge(waiting, record));
+    } else if (record.Start! < this.latestStart - this.horizonSeconds) {
+      // Late (older than the horizon): its reverse has gone by already, so it does not wait.
+      ready.push(record);
     } else {
       this.pending.set(key, record);
       this.arrivals.push({ key, start: record.Start! });
