@@ -8,7 +8,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { PassThrough } from "node:stream";
+import { collect } from "./helpers/streams";
 import { runAccounts } from "../cli/accounts-command";
 import { EXAMPLE_CONFIG_PATH, parseOrgConfig } from "../config/load";
 import { awsError } from "./helpers/ec2-fixtures";
@@ -55,18 +55,14 @@ function configCopy(): string {
 }
 
 async function accounts(options: { write?: boolean; regions?: string[]; features?: string[] }, file = configCopy()) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (c) => (out += c));
-  stderr.on("data", (c) => (err += c));
+  const stdout = collect();
+  const stderr = collect();
   const status = await runAccounts(
     { configFile: file, newAccountRegions: options.regions ?? [], newAccountFeatures: options.features ?? [], write: options.write ?? false },
-    { stdout, stderr },
+    { stdout: stdout.stream, stderr: stderr.stream },
     new OrganizationsClient({ region: "us-east-1" }),
   );
-  return { status, out, err, file };
+  return { status, out: stdout.text(), err: stderr.text(), file };
 }
 
 describe("flowtap accounts --from-organizations", () => {

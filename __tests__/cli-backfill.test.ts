@@ -7,6 +7,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
 import { PassThrough } from "node:stream";
+import { collect } from "./helpers/streams";
 import { runBackfill } from "../cli/backfill";
 import { flowtapProgram } from "../cli/main";
 import { settingsFromEnvironment } from "../functions/lib/mirroring/settings";
@@ -14,13 +15,6 @@ import { PRIMARY_ENI, SECONDARY_ENI, awsError, describeInstances, mirroringEnvir
 
 const ec2Mock = mockClient(EC2Client);
 const settings = settingsFromEnvironment(mirroringEnvironment);
-
-function collect(): { stream: PassThrough; text: () => string } {
-  const stream = new PassThrough();
-  const chunks: Buffer[] = [];
-  stream.on("data", (c: Buffer) => chunks.push(c));
-  return { stream, text: () => Buffer.concat(chunks).toString("utf8") };
-}
 
 beforeEach(() => {
   ec2Mock.reset();

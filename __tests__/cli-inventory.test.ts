@@ -12,7 +12,7 @@ import { mockClient } from "aws-sdk-client-mock";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { PassThrough } from "node:stream";
+import { collect } from "./helpers/streams";
 import { loadInventory } from "../cli/inventory-files";
 import { runInventory } from "../cli/inventory";
 import { awsError } from "./helpers/ec2-fixtures";
@@ -40,11 +40,9 @@ beforeEach(() => {
 
 async function inventory(region: string | undefined, fetchIpRanges = async () => sample("ip-ranges.json")) {
   const outDir = mkdtempSync(path.join(tmpdir(), "flowtap-inventory-"));
-  const stderr = new PassThrough();
-  let err = "";
-  stderr.on("data", (c) => (err += c));
-  const status = await runInventory({ outDir, region }, { stderr }, { ec2: () => new EC2Client({ region: "us-east-1" }), tagging: () => new ResourceGroupsTaggingAPIClient({ region: "us-east-1" }), fetchIpRanges });
-  return { status, outDir, err };
+  const stderr = collect();
+  const status = await runInventory({ outDir, region }, { stderr: stderr.stream }, { ec2: () => new EC2Client({ region: "us-east-1" }), tagging: () => new ResourceGroupsTaggingAPIClient({ region: "us-east-1" }), fetchIpRanges });
+  return { status, outDir, err: stderr.text() };
 }
 
 describe("flowtap inventory", () => {

@@ -1,26 +1,20 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { PassThrough, Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { runEnrich } from "../cli/enrich";
 import { runQuery, type QueryOptions } from "../cli/query";
 import { NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
+import { collect } from "./helpers/streams";
 
 const SAMPLES = path.join(__dirname, "..", "samples");
 const dir = mkdtempSync(path.join(tmpdir(), "flowtap-query-"));
 const jsonl = path.join(dir, "enriched.jsonl");
 const parquet = path.join(dir, "enriched.parquet");
 
-function sink() {
-  const stream = new PassThrough();
-  let text = "";
-  stream.on("data", (c) => (text += c));
-  return { stream, text: () => text };
-}
-
 async function query(options: Partial<QueryOptions>) {
-  const out = sink();
-  const err = sink();
+  const out = collect();
+  const err = collect();
   const status = await runQuery({ list: false, json: true, parameters: {}, files: [jsonl], ...options }, { stdout: out.stream, stderr: err.stream });
   const json = options.json ?? true;
   const rows = json && !options.list ? out.text().trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)) : [];
@@ -29,7 +23,7 @@ async function query(options: Partial<QueryOptions>) {
 
 beforeAll(async () => {
   const common = { inventoryDir: path.join(SAMPLES, "inventory"), files: [path.join(SAMPLES, "flow-logs.log.gz")] };
-  const io = { stdin: Readable.from([]), stdout: sink().stream, stderr: sink().stream };
+  const io = { stdin: Readable.from([]), stdout: collect().stream, stderr: collect().stream };
   await runEnrich({ ...common, output: "jsonl", outFile: jsonl }, io);
   await runEnrich({ ...common, output: "parquet", outFile: parquet }, io);
 });

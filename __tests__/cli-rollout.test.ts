@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { PassThrough } from "node:stream";
+import { collect } from "./helpers/streams";
 import { rolloutManifest } from "../config/rollout-manifest";
 import { runRollout, type RolloutOptions } from "../cli/rollout";
 import { exampleConfigFile, exampleOrg } from "./helpers/synth";
@@ -27,16 +27,14 @@ function outputDir(): { manifestPath: string; record: string } {
 }
 
 async function rollout(options: Partial<RolloutOptions> & { action: RolloutOptions["action"] }, env: Record<string, string> = {}, out = outputDir()) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let text = "";
-  let errText = "";
-  stdout.on("data", (c) => (text += c));
-  stderr.on("data", (c) => (errText += c));
+  const stdout = collect();
+  const stderr = collect();
   const status = await runRollout(
     { manifestPath: out.manifestPath, parallel: 2, ...options },
-    { stdout, stderr, env: { PATH: `${FAKE_TERRAFORM_DIR}${path.delimiter}${process.env.PATH}`, FAKE_TF_RECORD: out.record, ...env } },
+    { stdout: stdout.stream, stderr: stderr.stream, env: { PATH: `${FAKE_TERRAFORM_DIR}${path.delimiter}${process.env.PATH}`, FAKE_TF_RECORD: out.record, ...env } },
   );
+  const text = stdout.text();
+  const errText = stderr.text();
   const calls: Call[] = (() => {
     try {
       return readFileSync(out.record, "utf8").trim().split("\n").map((l) => JSON.parse(l));

@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { PassThrough, Readable } from "node:stream";
+import { Readable } from "node:stream";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { runEnrich } from "../cli/enrich";
 import { loadInventory } from "../cli/inventory-files";
@@ -11,6 +11,7 @@ import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { AwsIpRanges, isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
 import { parseRecord, type FlowLogRecord } from "../functions/lib/flowlogs/record";
+import { collect } from "./helpers/streams";
 
 const SAMPLES = path.join(__dirname, "..", "samples");
 const inventory = loadInventory(path.join(SAMPLES, "inventory"));
@@ -191,13 +192,9 @@ describe("orientation, merging and windows", () => {
 
 describe("flowtap enrich", () => {
   const io = () => {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = "";
-    let err = "";
-    stdout.on("data", (c) => (out += c));
-    stderr.on("data", (c) => (err += c));
-    return { io: { stdin: Readable.from([]), stdout, stderr }, out: () => out, err: () => err };
+    const stdout = collect();
+    const stderr = collect();
+    return { io: { stdin: Readable.from([]), stdout: stdout.stream, stderr: stderr.stream }, out: stdout.text, err: stderr.text };
   };
 
   it("enriches the sample flow logs with the sample inventory and sums up on stderr", async () => {
