@@ -2,6 +2,7 @@ import { TerraformOutput, Token, type TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { OrgConfig } from "../config/schema";
 import { ec2MirroringWorkspaceMap } from "../config/terraform-maps";
+import { usesCentralTargets } from "../config/rollout-manifest";
 import { workspacesWith } from "../config/workspaces";
 import { Ec2InstanceMirroring } from "../modules/ec2-instance-mirroring";
 import { PassthroughMirrorFilter } from "../modules/passthrough-mirror-filter";
@@ -17,14 +18,12 @@ export interface MirroringStackProps {
 /** `ec2-mirroring`, per member account and region: every eligible EC2 ENI mirrored to the sensors' target. */
 export class Ec2MirroringStack extends MemberStack {
   constructor(scope: Construct, props: MirroringStackProps) {
-    const workspaces = workspacesWith(props.config, "ec2-mirroring");
-    super(scope, { ...props, feature: "ec2-mirroring", workspaces: ec2MirroringWorkspaceMap(workspaces) });
-    const usesCentralTargets = workspaces.some((ws) => ws.ec2Mirroring?.targets.kind === "mirror-target");
+    super(scope, { ...props, feature: "ec2-mirroring", workspaces: ec2MirroringWorkspaceMap(workspacesWith(props.config, "ec2-mirroring")) });
     const provider = this.provider;
     const filter = new PassthroughMirrorFilter(this, "filter", { provider });
     const mirroring = new Ec2InstanceMirroring(this, "mirroring", {
       provider,
-      mirrorTargets: this.mirrorTargets(usesCentralTargets ? props.mirrorTargetStack : undefined),
+      mirrorTargets: this.mirrorTargets(usesCentralTargets(props.config, "ec2-mirroring") ? props.mirrorTargetStack : undefined),
       mirrorFilterId: filter.filterId,
       excludeTagKey: this.setting("exclude_tag_key"),
       excludeTagValue: this.setting("exclude_tag_value"),

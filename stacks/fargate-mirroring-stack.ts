@@ -1,6 +1,7 @@
 import { TerraformOutput, Token } from "cdktf";
 import type { Construct } from "constructs";
 import { fargateMirroringWorkspaceMap } from "../config/terraform-maps";
+import { usesCentralTargets } from "../config/rollout-manifest";
 import { workspacesWith } from "../config/workspaces";
 import { EcsTaskMirroring } from "../modules/ecs-task-mirroring";
 import { PassthroughMirrorFilter } from "../modules/passthrough-mirror-filter";
@@ -10,14 +11,12 @@ import { MemberStack } from "./member-stack";
 /** `fargate-mirroring`, per member account and region: the ENI of every ECS task in scope mirrored as it starts. */
 export class FargateMirroringStack extends MemberStack {
   constructor(scope: Construct, props: MirroringStackProps) {
-    const workspaces = workspacesWith(props.config, "fargate-mirroring");
-    super(scope, { ...props, feature: "fargate-mirroring", workspaces: fargateMirroringWorkspaceMap(workspaces) });
-    const usesCentralTargets = workspaces.some((ws) => ws.fargateMirroring?.targets.kind === "mirror-target");
+    super(scope, { ...props, feature: "fargate-mirroring", workspaces: fargateMirroringWorkspaceMap(workspacesWith(props.config, "fargate-mirroring")) });
     const provider = this.provider;
     const filter = new PassthroughMirrorFilter(this, "filter", { provider });
     const mirroring = new EcsTaskMirroring(this, "mirroring", {
       provider,
-      mirrorTargets: this.mirrorTargets(usesCentralTargets ? props.mirrorTargetStack : undefined),
+      mirrorTargets: this.mirrorTargets(usesCentralTargets(props.config, "fargate-mirroring") ? props.mirrorTargetStack : undefined),
       mirrorFilterId: filter.filterId,
       excludeTagKey: this.setting("exclude_tag_key"),
       excludeTagValue: this.setting("exclude_tag_value"),

@@ -143,7 +143,8 @@ export async function sweepTasks(ctx: TaskMirroringContext, options: { readonly 
       }
     } catch (err) {
       // One cluster's failure (deleted meanwhile, access denied) does not stop the others.
-      outcomes.push({ ...errorOutcome(err, cluster), reason: `cluster ${cluster}: ${errorOutcome(err, cluster).reason}` });
+      const outcome = errorOutcome(err, cluster);
+      outcomes.push({ ...outcome, reason: `cluster ${cluster}: ${outcome.reason}` });
     }
   }
   return outcomes;
