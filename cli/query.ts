@@ -1,6 +1,6 @@
-import { DuckDBInstance } from "@duckdb/node-api";
 import Table from "cli-table3";
 import { FLOWS_COLUMNS, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
+import { sqlString, withDuckDb } from "./duckdb";
 
 export interface QueryOptions {
   readonly name?: string;
@@ -11,15 +11,13 @@ export interface QueryOptions {
   readonly files: readonly string[];
 }
 
-const quote = (s: string) => `'${s.replace(/'/g, "''")}'`;
-
 /** A view `flows` over enriched JSONL or Parquet files (by extension), with the same columns whatever the files hold. */
 function flowsView(files: readonly string[]): string {
   const parquet = files.filter((f) => f.endsWith(".parquet"));
   const json = files.filter((f) => !f.endsWith(".parquet"));
   const records = [
-    ...(parquet.length > 0 ? [`SELECT to_json(p) AS j FROM read_parquet([${parquet.map(quote).join(", ")}], union_by_name = true) p`] : []),
-    ...(json.length > 0 ? [`SELECT json AS j FROM read_json_objects([${json.map(quote).join(", ")}], format = 'newline_delimited')`] : []),
+    ...(parquet.length > 0 ? [`SELECT to_json(p) AS j FROM read_parquet([${parquet.map(sqlString).join(", ")}], union_by_name = true) p`] : []),
+    ...(json.length > 0 ? [`SELECT json AS j FROM read_json_objects([${json.map(sqlString).join(", ")}], format = 'newline_delimited')`] : []),
   ];
   return `CREATE VIEW flows AS SELECT ${FLOWS_COLUMNS} FROM (${records.join(" UNION ALL ")})`;
 }
@@ -52,27 +50,24 @@ export async function runQuery(options: QueryOptions, io: { stdout: NodeJS.Writa
     io.stderr.write(`flowtap query: ${named!.name} needs ${missing.map((p) => `--param ${p}=…`).join(", ")}\n`);
     return 2;
   }
-  const instance = await DuckDBInstance.create(":memory:");
-  const connection = await instance.connect();
   try {
-    await connection.run(flowsView(options.files));
-    const used = Object.fromEntries(Object.entries(options.parameters).filter(([k]) => sql.includes(`$${k}`)));
-    const reader = await connection.runAndReadAll(sql, used);
-    const rows = reader.getRowObjectsJson();
-    if (options.json) {
-      for (const row of rows) io.stdout.write(`${JSON.stringify(row)}\n`);
-    } else {
-      const columns = reader.columnNames();
-      const table = new Table({ head: columns, style: { head: [], border: [] } });
-      for (const row of rows) table.push(columns.map((c) => (row[c] === null ? "" : String(row[c]))));
-      io.stdout.write(`${table.toString()}\n${rows.length} row(s)\n`);
-    }
-    return 0;
+    return await withDuckDb(async (connection) => {
+      await connection.run(flowsView(options.files));
+      const used = Object.fromEntries(Object.entries(options.parameters).filter(([k]) => sql.includes(`$${k}`)));
+      const reader = await connection.runAndReadAll(sql, used);
+      const rows = reader.getRowObjectsJson();
+      if (options.json) {
+        for (const row of rows) io.stdout.write(`${JSON.stringify(row)}\n`);
+      } else {
+        const columns = reader.columnNames();
+        const table = new Table({ head: columns, style: { head: [], border: [] } });
+        for (const row of rows) table.push(columns.map((c) => (row[c] === null ? "" : String(row[c]))));
+        io.stdout.write(`${table.toString()}\n${rows.length} row(s)\n`);
+      }
+      return 0;
+    });
   } catch (err) {
     io.stderr.write(`flowtap query: ${(err as Error).message}\n`);
     return 1;
-  } finally {
-    connection.closeSync();
-    instance.closeSync();
   }
 }
