@@ -5,6 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 
 const ACCOUNT = "123456789010";
@@ -163,12 +164,32 @@ export function sampleFlowLogLines(count: number, enis: number, seed = 7): strin
   return lines;
 }
 
-if (require.main === module) {
-  const dir = path.join(__dirname);
-  mkdirSync(path.join(dir, "inventory"), { recursive: true });
-  for (const [file, content] of Object.entries(sampleInventory(24))) writeFileSync(path.join(dir, "inventory", file), `${JSON.stringify(content, null, 2)}\n`);
-  const lines = sampleFlowLogLines(400, 24);
+/**
+ * Writes `<out>/inventory/` and the flow logs: by default the committed sample (24 ENIs, 400
+ * records, gzip with the header line S3 delivery writes); `--plain` writes `flow-logs.log`,
+ * default format without header, as the benchmarks read it.
+ */
+export function writeSample(out: string, enis: number, records: number, plain: boolean): string {
+  mkdirSync(path.join(out, "inventory"), { recursive: true });
+  for (const [file, content] of Object.entries(sampleInventory(enis))) writeFileSync(path.join(out, "inventory", file), `${JSON.stringify(content, null, 2)}\n`);
+  const lines = sampleFlowLogLines(records, enis);
+  if (plain) {
+    const file = path.join(out, "flow-logs.log");
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    return file;
+  }
   const header = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
-  writeFileSync(path.join(dir, "flow-logs.log.gz"), gzipSync(`${header}\n${lines.join("\n")}\n`, { level: 9 }));
-  console.log(`samples: wrote inventory/ (24 ENIs) and flow-logs.log.gz (${lines.length} records) under ${dir}`);
+  const file = path.join(out, "flow-logs.log.gz");
+  writeFileSync(file, gzipSync(`${header}\n${lines.join("\n")}\n`, { level: 9 }));
+  return file;
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({
+    options: { out: { type: "string" }, enis: { type: "string" }, records: { type: "string" }, plain: { type: "boolean", default: false } },
+  });
+  const enis = Number(values.enis ?? 24);
+  const records = Number(values.records ?? 400);
+  const file = writeSample(values.out ?? __dirname, enis, records, values.plain ?? false);
+  console.log(`samples: wrote inventory/ (${enis} ENIs) and ${file} (${records} records)`);
 }
