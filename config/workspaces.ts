@@ -81,7 +81,7 @@ function resolveWorkspaces(config: OrgConfig): Workspace[] {
         fargateMirroring: account.features.includes("fargate-mirroring")
           ? resolveMirroring(config, region, fargateMirroringDefaults, config.features.fargateMirroring, account.fargateMirroring)
           : undefined,
-        natFlowRecorder: account.features.includes("nat-flow-recorder") ? resolveNatFlowRecorder(config, account.id, region) : undefined,
+        natFlowRecorder: account.features.includes("nat-flow-recorder") ? resolveNatFlowRecorder(config, account, region) : undefined,
       };
     }),
   );
@@ -112,11 +112,11 @@ function resolveMirroring<D extends object, S extends { targetIds?: Record<strin
   return { ...defaults, ...orgRest, ...ownRest, targets } as D & Omit<S, "targetIds"> & { targets: TargetSource };
 }
 
-function resolveNatFlowRecorder(config: OrgConfig, accountId: string, region: string): NatFlowRecorderWorkspaceSettings {
-  const own = config.accounts.find((a) => a.id === accountId)?.natFlowRecorder ?? {};
+function resolveNatFlowRecorder(config: OrgConfig, account: OrgConfig["accounts"][number], region: string): NatFlowRecorderWorkspaceSettings {
+  const own = account.natFlowRecorder ?? {};
   const org = config.features.natFlowRecorder ?? {};
   const natGatewayIds = own.natGatewayIds?.[region] ?? org.natGatewayIds?.[region];
-  if (!natGatewayIds) throw new Error(`no NAT gateway for ${accountId} in ${region}`);
+  if (!natGatewayIds) throw new Error(`no NAT gateway for ${account.id} in ${region}`);
   const { natGatewayIds: _org, ...orgRest } = org;
   const { natGatewayIds: _own, ...ownRest } = own;
   return { ...natFlowRecorderDefaults, ...orgRest, ...ownRest, natGatewayIds };
