@@ -5,12 +5,12 @@ import { Readable } from "node:stream";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { runEnrich } from "../cli/enrich";
 import { loadInventory } from "../cli/inventory-files";
-import { WindowAggregator } from "../functions/lib/flowlogs/aggregate";
-import { enrichRecord, FlowMerger, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
+import { WindowAggregator, type AggregatedRecord } from "../functions/lib/flowlogs/aggregate";
+import { enricherOf, enrichRecord, FlowMerger, toEnrichedRecord, type EnrichedRecord, type Flow } from "../functions/lib/flowlogs/enrich";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { AwsIpRanges, isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
-import { parseRecord, type FlowLogRecord } from "../functions/lib/flowlogs/record";
+import { parseRecord, slotsOf, type FlowLogRecord } from "../functions/lib/flowlogs/record";
 import { collect } from "./helpers/streams";
 
 const SAMPLES = path.join(__dirname, "..", "samples");
@@ -38,6 +38,14 @@ function record(line: string, format = DEFAULT_FORMAT): FlowLogRecord {
 const v2 = (eni: string, src: string, dst: string, sport: number | "-", dport: number | "-", protocol = 6, bytes = 1000, start = 1732204800) =>
   record(`2 ${ACCOUNT} ${eni} ${src} ${dst} ${sport} ${dport} ${protocol} 10 ${bytes} ${start} ${start + 60} ACCEPT OK`);
 const eniOf = (address: string) => inventory.byAddress.get(address)!.interfaceId;
+const flowOf = (r: FlowLogRecord): Flow => enricherOf(inventory).enrich(slotsOf(r));
+
+/** A merger whose output is collected, as enriched records. */
+function mergerCollecting(horizonSeconds?: number) {
+  const out: EnrichedRecord[] = [];
+  const merger = new FlowMerger((flow) => out.push(toEnrichedRecord(flow)), horizonSeconds);
+  return { merger, out, take: () => out.splice(0) };
+}
 
 describe("resolving addresses to what holds them", () => {
   it.each([
@@ -129,36 +137,46 @@ describe("orientation, merging and windows", () => {
   });
 
   it("merges a flow's two directions logged by one ENI into Uploaded and Downloaded", () => {
-    const merger = new FlowMerger();
-    const out = [
-      ...merger.push(enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", 40000, 443, 6, 4249), inventory)),
-      ...merger.push(enrichRecord(v2(eniOf(WEB_INSTANCE), "52.217.44.20", WEB_INSTANCE, 443, 40000, 6, 332), inventory)),
-      ...merger.flush(),
-    ];
+    const { merger, out } = mergerCollecting();
+    merger.push(flowOf(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", 40000, 443, 6, 4249)));
+    merger.push(flowOf(v2(eniOf(WEB_INSTANCE), "52.217.44.20", WEB_INSTANCE, 443, 40000, 6, 332)));
+    merger.flush();
     expect(out).toHaveLength(1);
     expect(out[0]).toMatchObject({ Uploaded: 4249, Downloaded: 332, Packets: 20 });
   });
 
+  it("does not merge a record with a repeat of itself (a file read twice): only with its reverse", () => {
+    const { merger, out } = mergerCollecting();
+    const outbound = () => flowOf(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", 40000, 443, 6, 4249));
+    merger.push(outbound());
+    merger.push(outbound());
+    merger.push(flowOf(v2(eniOf(WEB_INSTANCE), "52.217.44.20", WEB_INSTANCE, 443, 40000, 6, 332)));
+    merger.flush();
+    expect(out.map((r) => [r.Uploaded, r.Downloaded])).toEqual([[4249, 332], [4249, 0]]);
+  });
+
   it("keeps the same flow logged by two ENIs as two records, each with its own InterfaceId", () => {
-    const merger = new FlowMerger();
-    const out = [
-      ...merger.push(enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, APP_INSTANCE, 40000, 8080), inventory)),
-      ...merger.push(enrichRecord(v2(eniOf(APP_INSTANCE), WEB_INSTANCE, APP_INSTANCE, 40000, 8080), inventory)),
-      ...merger.flush(),
-    ];
+    const { merger, out } = mergerCollecting();
+    merger.push(flowOf(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, APP_INSTANCE, 40000, 8080)));
+    merger.push(flowOf(v2(eniOf(APP_INSTANCE), WEB_INSTANCE, APP_INSTANCE, 40000, 8080)));
+    merger.flush();
     expect(out.map((r) => r.InterfaceId).sort()).toEqual([eniOf(WEB_INSTANCE), eniOf(APP_INSTANCE)].sort());
     expect(out.every((r) => r.Downloaded === 0)).toBe(true);
   });
 
   it("holds flows only within its horizon: earlier windows come out as time moves on, late records do not wait", () => {
-    const merger = new FlowMerger(900);
-    const at = (start: number, port: number) => enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", port, 443, 6, 100, start), inventory);
-    expect(merger.push(at(1732204800, 40000))).toEqual([]);
+    const { merger, take } = mergerCollecting(900);
+    const at = (start: number, port: number) => flowOf(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", port, 443, 6, 100, start));
+    merger.push(at(1732204800, 40000));
+    expect(take()).toEqual([]);
     // Half an hour later the first flow has no reverse coming: it goes out.
-    expect(merger.push(at(1732206600, 40001))).toEqual([expect.objectContaining({ Start: 1732204800 })]);
+    merger.push(at(1732206600, 40001));
+    expect(take()).toEqual([expect.objectContaining({ Start: 1732204800 })]);
     // A record from long before the horizon (a re-read file, say) comes out at once.
-    expect(merger.push(at(1732200000, 40002))).toEqual([expect.objectContaining({ Start: 1732200000 })]);
-    expect(merger.flush()).toEqual([expect.objectContaining({ Start: 1732206600 })]);
+    merger.push(at(1732200000, 40002));
+    expect(take()).toEqual([expect.objectContaining({ Start: 1732200000 })]);
+    merger.flush();
+    expect(take()).toEqual([expect.objectContaining({ Start: 1732206600 })]);
   });
 
   it("says CrossAz only when both sides have a zone", () => {
@@ -182,9 +200,10 @@ describe("orientation, merging and windows", () => {
   });
 
   it("aggregates per window and (client, server, server port, protocol, action), saying the window", () => {
-    const aggregator = new WindowAggregator(300);
-    const flows: EnrichedRecord[] = [0, 60, 120].map((offset) => enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", 40000 + offset, 443, 6, 100, 1732204800 + offset), inventory));
-    const out = [...flows.flatMap((f) => aggregator.push(f)), ...aggregator.flush()];
+    const out: AggregatedRecord[] = [];
+    const aggregator = new WindowAggregator(300, (r) => out.push(r));
+    for (const offset of [0, 60, 120]) aggregator.push(flowOf(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", 40000 + offset, 443, 6, 100, 1732204800 + offset)));
+    aggregator.flush();
     expect(out).toEqual([expect.objectContaining({ Window: { Start: 1732204800, End: 1732205100, Seconds: 300 }, Flows: 3, Uploaded: 300 })]);
     expect(out[0].Client).not.toHaveProperty("Port");
   });

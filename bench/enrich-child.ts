@@ -7,7 +7,21 @@ import { createReadStream } from "node:fs";
 import { PassThrough } from "node:stream";
 import { createInterface } from "node:readline";
 import { runEnrich } from "../cli/enrich";
-import { splitFields } from "../functions/lib/flowlogs/record";
+
+/** The baseline's field splitting: any run of spaces or tabs, without a regular expression. */
+function splitFields(line: string): string[] {
+  const parts: string[] = [];
+  let start = -1;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 13) {
+      if (start !== -1) parts.push(line.slice(start, i));
+      start = -1;
+    } else if (start === -1) start = i;
+  }
+  if (start !== -1) parts.push(line.slice(start));
+  return parts;
+}
 
 async function main(): Promise<void> {
   const [mode, inventoryDir, ...files] = process.argv.slice(2);

@@ -4,9 +4,10 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { PassThrough, type Readable } from "node:stream";
 import { WindowAggregator } from "../functions/lib/flowlogs/aggregate";
-import { enrichRecord, FlowMerger, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
+import { FlowEnricher, FlowMerger } from "../functions/lib/flowlogs/enrich";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
-import { emptyCounts, readFlowLogs } from "../functions/lib/flowlogs/input";
+import { emptyCounts, FlowLogReader, readInto } from "../functions/lib/flowlogs/input";
+import { EnrichedJsonWriter } from "../functions/lib/flowlogs/serialize";
 import { loadInventory } from "./inventory-files";
 import { copyJsonlToParquet } from "./duckdb";
 
@@ -53,54 +54,56 @@ export async function runEnrich(options: EnrichOptions, io: EnrichIo): Promise<n
   const scratch = options.output === "parquet" ? mkdtempSync(path.join(tmpdir(), "flowtap-enrich-")) : undefined;
   const jsonlPath = scratch ? path.join(scratch, "enriched.jsonl") : options.outFile;
   const sink: NodeJS.WritableStream = jsonlPath ? createWriteStream(jsonlPath) : io.stdout;
-  // Lines are gathered and written a megabyte at a time: one stream write per record costs more than the enrichment.
-  let pending: string[] = [];
-  let pendingBytes = 0;
-  const flushPending = async () => {
-    if (pending.length === 0) return;
-    const chunk = pending.join("");
-    pending = [];
-    pendingBytes = 0;
-    if (!sink.write(chunk)) await new Promise((resolve) => sink.once("drain", resolve));
+  // Records are written into one buffer and handed to the stream a megabyte or so at a time.
+  const writer = new EnrichedJsonWriter();
+  const flushWriter = async () => {
+    if (writer.length === 0) return;
+    if (!sink.write(writer.take())) await new Promise((resolve) => sink.once("drain", resolve));
   };
-  const write = (records: readonly EnrichedRecord[]) => {
-    for (const record of records) {
+  const aggregator = options.windowSeconds
+    ? new WindowAggregator(options.windowSeconds, (record) => {
+        written++;
+        writer.writeLine(JSON.stringify(record));
+      })
+    : undefined;
+  const merger = new FlowMerger((flow) => {
+    if (aggregator) aggregator.push(flow);
+    else {
       written++;
-      const line = `${JSON.stringify(record)}\n`;
-      pending.push(line);
-      pendingBytes += line.length;
+      writer.write(flow);
     }
-  };
-  const merger = new FlowMerger();
-  const aggregator = options.windowSeconds ? new WindowAggregator(options.windowSeconds) : undefined;
-  const emit = (records: EnrichedRecord[]) => write(aggregator ? records.flatMap((r) => aggregator.push(r)) : records);
+  });
+  const enricher = new FlowEnricher(inventory);
 
   const sources: { name: string; stream: Readable; size?: number }[] =
-    options.files.length === 0 ? [{ name: "stdin", stream: io.stdin }] : options.files.map((f) => ({ name: f, stream: createReadStream(f), size: statSync(f).size }));
+    options.files.length === 0 ? [{ name: "stdin", stream: io.stdin }] : options.files.map((f) => ({ name: f, stream: createReadStream(f, { highWaterMark: 1 << 20 }), size: statSync(f).size }));
   const totalBytes = sources.reduce((n, s) => n + (s.size ?? 0), 0);
   const bar = io.stderr.isTTY && options.files.length > 0 ? new SingleBar({ stream: io.stderr, format: "enrich {bar} {percentage}% | {records} records" }) : undefined;
   bar?.start(totalBytes, 0, { records: 0 });
 
   for (const source of sources) {
-    const counted = new PassThrough();
+    const counted = new PassThrough({ highWaterMark: 1 << 20 });
     source.stream.on("data", (chunk: Buffer) => bar?.increment(chunk.length, { records: counts.records }));
     source.stream.on("error", (err) => counted.destroy(err));
     source.stream.pipe(counted);
-    for await (const item of readFlowLogs(counted, format.fields, counts)) {
-      if (item.kind === "malformed") {
-        if (counts.malformed <= MALFORMED_REPORTED) io.stderr.write(`${source.name}:${item.line}: skipped: ${item.reason}\n`);
-        continue;
-      }
-      const record = enrichRecord(item.record, inventory);
-      if (record.Client?.Type === "unknown" || record.Server?.Type === "unknown") unknown++;
-      if (record.Client) enriched++;
-      emit(merger.push(record));
-      if (pendingBytes > 1 << 20) await flushPending();
-    }
+    const reader = new FlowLogReader(format.fields, counts, {
+      record: (slots) => {
+        const flow = enricher.enrich(slots);
+        if (flow.client?.side.Type === "unknown" || flow.server?.side.Type === "unknown") unknown++;
+        if (flow.client) enriched++;
+        merger.push(flow);
+      },
+      malformed: (line, reason) => {
+        if (counts.malformed <= MALFORMED_REPORTED) io.stderr.write(`${source.name}:${line}: skipped: ${reason}\n`);
+      },
+    });
+    await readInto(counted, reader, async () => {
+      if (writer.length > 1 << 20) await flushWriter();
+    });
   }
-  emit(merger.flush());
-  if (aggregator) write(aggregator.flush());
-  await flushPending();
+  merger.flush();
+  aggregator?.flush();
+  await flushWriter();
   bar?.stop();
   if (jsonlPath) await new Promise<void>((resolve) => (sink as WriteStream).end(resolve));
 

@@ -1,4 +1,4 @@
-import type { EnrichedRecord, Side } from "./enrich";
+import { toEnrichedRecord, type Endpoint, type EnrichedRecord, type Flow } from "./enrich";
 
 /** An aggregated record: the flows of one window between one client and one server port. */
 export interface AggregatedRecord extends EnrichedRecord {
@@ -6,7 +6,9 @@ export interface AggregatedRecord extends EnrichedRecord {
   Flows: number;
 }
 
-const identity = (side: Side | undefined) => side?.Arn ?? side?.AwsService ?? side?.Addr ?? "-";
+export const WINDOW_SECONDS = [60, 300, 3600] as const;
+
+const identity = (endpoint: Endpoint) => endpoint.side.Arn ?? endpoint.side.AwsService ?? endpoint.address;
 
 /**
  * Sums bytes and packets per window and per (client resource, server resource, server port,
@@ -17,51 +19,58 @@ export class WindowAggregator {
   private readonly open = new Map<number, Map<string, AggregatedRecord>>();
   private latestStart = 0;
 
-  constructor(private readonly seconds: number) {
-    if (![60, 300, 3600].includes(seconds)) throw new Error(`window must be 60, 300 or 3600 seconds (got ${seconds})`);
+  /** `emit` receives each aggregated record once its window has closed. */
+  constructor(
+    private readonly seconds: number,
+    private readonly emit: (record: AggregatedRecord) => void,
+  ) {
+    if (!(WINDOW_SECONDS as readonly number[]).includes(seconds)) throw new Error(`window must be ${WINDOW_SECONDS.join(", ")} seconds (got ${seconds})`);
   }
 
-  push(record: EnrichedRecord): AggregatedRecord[] {
-    if (record.Start === undefined || !record.Client || !record.Server) return [];
-    const windowStart = record.Start - (record.Start % this.seconds);
+  push(flow: Flow): void {
+    if (flow.start === undefined || !flow.client || !flow.server) return;
+    const windowStart = flow.start - (flow.start % this.seconds);
     // A window that closed already is not reopened: a late record comes out as a window of its own.
-    if (windowStart + 2 * this.seconds <= this.latestStart) return [this.windowRecord(record, windowStart)];
-    const windows = this.open.get(windowStart) ?? new Map<string, AggregatedRecord>();
-    this.open.set(windowStart, windows);
-    const key = `${identity(record.Client)}|${identity(record.Server)}|${record.Server.Port ?? ""}|${record.Protocol}|${record.Action}`;
+    if (windowStart + 2 * this.seconds <= this.latestStart) {
+      this.emit(this.windowRecord(flow, windowStart));
+      return;
+    }
+    let windows = this.open.get(windowStart);
+    if (!windows) {
+      windows = new Map();
+      this.open.set(windowStart, windows);
+    }
+    const key = `${identity(flow.client)}|${identity(flow.server)}|${flow.serverPort ?? ""}|${flow.protocol}|${flow.action}`;
     const current = windows.get(key);
     if (current) {
-      current.Uploaded += record.Uploaded;
-      current.Downloaded += record.Downloaded;
-      current.Packets += record.Packets;
+      current.Uploaded += flow.uploaded;
+      current.Downloaded += flow.downloaded;
+      current.Packets += flow.packets;
       current.Flows += 1;
     } else {
-      windows.set(key, this.windowRecord(record, windowStart));
+      windows.set(key, this.windowRecord(flow, windowStart));
     }
-    const closed: AggregatedRecord[] = [];
-    if (record.Start > this.latestStart) {
-      this.latestStart = record.Start;
+    if (flow.start > this.latestStart) {
+      this.latestStart = flow.start;
       for (const [start, entries] of this.open) {
-        if (start + 2 * this.seconds <= this.latestStart) {
-          closed.push(...entries.values());
-          this.open.delete(start);
-        }
+        if (start + 2 * this.seconds > this.latestStart) continue;
+        for (const record of entries.values()) this.emit(record);
+        this.open.delete(start);
       }
     }
-    return closed;
   }
 
   /** A window's first record: the record without what is particular to it (its ENI, times, client port). */
-  private windowRecord(record: EnrichedRecord, windowStart: number): AggregatedRecord {
-    const { Start: _s, End: _e, InterfaceId: _i, LogStatus: _l, ...rest } = record;
+  private windowRecord(flow: Flow, windowStart: number): AggregatedRecord {
+    const { Start: _s, End: _e, InterfaceId: _i, LogStatus: _l, ...rest } = toEnrichedRecord(flow);
     // The client's port is one of many in a window: it says nothing about the aggregate.
-    const { Port: _p, ...client } = record.Client!;
+    const { Port: _p, ...client } = rest.Client!;
     return { ...rest, Client: client, Window: { Start: windowStart, End: windowStart + this.seconds, Seconds: this.seconds }, Flows: 1 };
   }
 
-  flush(): AggregatedRecord[] {
-    const rest = [...this.open.values()].flatMap((w) => [...w.values()]);
+  /** Emits every open window, at the end of the input. */
+  flush(): void {
+    for (const windows of this.open.values()) for (const record of windows.values()) this.emit(record);
     this.open.clear();
-    return rest;
   }
 }

@@ -1,8 +1,8 @@
-import type { SecurityGroup } from "@aws-sdk/client-ec2";
+import { FIELD as IMPORTED_FIELD } from "./fields";
 import { isPrivateAddress } from "./ip-ranges";
 import type { EndpointType, Holder, Inventory } from "./inventory";
-import type { FlowLogRecord } from "./record";
-import { admittingRules } from "./security-groups";
+import { slotsOf, type FlowLogRecord, type RecordSlots } from "./record";
+import { parsedAddress, SecurityGroupRules, type Peer, type RuleMatch } from "./security-groups";
 
 /** One end of an enriched flow. Fields a record cannot know are left out. */
 export interface Side {
@@ -42,50 +42,89 @@ export interface EnrichedRecord {
   CrossAz?: boolean;
 }
 
+/** A local copy: an imported binding is read through a getter in CommonJS output, too slow per record. */
+const FIELD = { ...IMPORTED_FIELD };
+
 const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6" };
 
 export function protocolName(protocol: number | undefined): string | undefined {
   return protocol === undefined ? undefined : (PROTOCOL_NAMES[protocol] ?? String(protocol));
 }
 
+/** FNV-1a of a string's UTF-16 code units: stable for equal strings, whichever object holds them. */
+function stringHash(text: string): number {
+  let hash = 0x811c9dc5 | 0;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
+  return hash;
+}
+
 /**
- * What is known of an address, without the port: resolved once per address and shared by every
- * record that names it (its arrays and tags are never modified).
+ * An address resolved once: what held it, as the enriched side shows it, and its JSON, shared
+ * by every flow that names it (nothing here is modified after construction).
  */
-const resolvedSides = new WeakMap<Inventory, Map<string, Side>>();
+export class Endpoint implements Peer {
+  /** The side without a port or rules. */
+  readonly side: Readonly<Side>;
+  /** `{"Addr":"…"`: what comes before the port. */
+  readonly jsonHead: Buffer;
+  /** `,"Type":…` up to, not including, the closing brace: what comes after the port. */
+  readonly jsonRest: Buffer;
+  readonly hash: number;
+  readonly parsed: Peer["parsed"];
+  readonly securityGroupIds: readonly string[];
+  /** Its security groups' rules, when it has groups. */
+  readonly rules?: SecurityGroupRules;
 
-function resolveAddress(address: string, inventory: Inventory): Side {
-  let cache = resolvedSides.get(inventory);
-  if (!cache) {
-    cache = new Map();
-    resolvedSides.set(inventory, cache);
+  constructor(
+    readonly address: string,
+    side: Side,
+    rules: SecurityGroupRules | undefined,
+  ) {
+    this.side = side;
+    const json = JSON.stringify(side);
+    const head = `{"Addr":${JSON.stringify(address)}`;
+    this.jsonHead = Buffer.from(head);
+    this.jsonRest = Buffer.from(json.slice(head.length, -1));
+    this.hash = stringHash(address);
+    this.parsed = parsedAddress(address);
+    this.securityGroupIds = side.SecurityGroupIds ?? [];
+    this.rules = rules;
   }
-  let side = cache.get(address);
-  if (side) return side;
-  const holder = inventory.byAddress.get(address);
-  const Rfc1918 = isPrivateAddress(address);
-  if (holder) side = fromHolder(address, holder, Rfc1918);
-  else if (!Rfc1918) {
-    const aws = inventory.ipRanges?.lookup(address);
-    side = aws
-      ? { Addr: address, Type: "aws:service", AwsService: aws.service, ...(aws.region !== "GLOBAL" ? { Region: aws.region } : {}), Rfc1918 }
-      : { Addr: address, Type: "internet", Rfc1918 };
-  } else side = { Addr: address, Type: "unknown", Rfc1918 };
-  // Bounded: a flood of distinct internet addresses must not grow memory without end.
-  if (cache.size > 200_000) cache.clear();
-  cache.set(address, side);
-  return side;
 }
 
-/** A record's side: the address's shared resolution, with the record's port first after the address. */
-function sideOf(address: string, inventory: Inventory, port: number | undefined): Side {
-  const resolved = resolveAddress(address, inventory);
-  if (port === undefined) return { ...resolved };
-  const { Addr, ...rest } = resolved;
-  return { Addr, Port: port, ...rest } as Side;
+/**
+ * One flow on its way out: a record enriched, possibly merged with its reverse. `Client` and
+ * `Server` are shared endpoints; what is particular to the flow (ports, rules, counts) is here.
+ */
+export class Flow {
+  version?: number;
+  accountId?: string;
+  interfaceId?: string;
+  protocol?: number;
+  start?: number;
+  end?: number;
+  action?: string;
+  logStatus?: string;
+  uploaded = 0;
+  downloaded = 0;
+  packets = 0;
+  client?: Endpoint;
+  clientPort?: number;
+  server?: Endpoint;
+  serverPort?: number;
+  clientRules?: RuleMatch;
+  serverRules?: RuleMatch;
+  /** Which directions the flow's records carried: CLIENT_TO_SERVER, SERVER_TO_CLIENT, or both once merged. */
+  directions = 0;
+  /** FlowMerger's bookkeeping: the next flow in its bucket, and whether it still waits. */
+  nextInBucket?: Flow;
+  waiting = false;
 }
 
-function fromHolder(address: string, h: Holder, Rfc1918: boolean): Side {
+export const CLIENT_TO_SERVER = 1;
+export const SERVER_TO_CLIENT = 2;
+
+function sideOfHolder(address: string, h: Holder, Rfc1918: boolean): Side {
   const side = { Addr: address, Type: h.type } as Side;
   if (h.arn) side.Arn = h.arn;
   side.InterfaceId = h.interfaceId;
@@ -100,161 +139,298 @@ function fromHolder(address: string, h: Holder, Rfc1918: boolean): Side {
   return side;
 }
 
-const groupsOf = (side: Side, inventory: Inventory): SecurityGroup[] =>
-  (side.SecurityGroupIds ?? []).flatMap((id) => {
-    const g = inventory.securityGroups.get(id);
-    return g ? [g] : [];
-  });
+/** Endpoints held at once: a flood of distinct internet addresses must not grow memory without end. */
+const ENDPOINTS_HELD = 200_000;
 
-/** True when the source of the record opened the connection, by the rules DESIGN.md fixes. */
-export function sourceIsClient(r: FlowLogRecord, source: Side, destination: Side, inventory: Inventory): boolean {
-  const flags = r["tcp-flags"] as number | undefined;
+/**
+ * Enriches records against one inventory. Addresses are resolved once and security group rule
+ * sets compiled once; a record then costs a few map lookups and comparisons.
+ */
+export class FlowEnricher {
+  private readonly endpoints = new Map<string, Endpoint>();
+  private readonly ruleSets = new Map<string, SecurityGroupRules>();
+
+  constructor(private readonly inventory: Inventory) {}
+
+  /** What held an address, from the inventory, else AWS's published ranges, else the internet. */
+  endpoint(address: string): Endpoint {
+    let endpoint = this.endpoints.get(address);
+    if (endpoint) return endpoint;
+    const holder = this.inventory.byAddress.get(address);
+    const Rfc1918 = isPrivateAddress(address);
+    let side: Side;
+    if (holder) side = sideOfHolder(address, holder, Rfc1918);
+    else if (!Rfc1918) {
+      const aws = this.inventory.ipRanges?.lookup(address);
+      side = aws
+        ? { Addr: address, Type: "aws:service", AwsService: aws.service, ...(aws.region !== "GLOBAL" ? { Region: aws.region } : {}), Rfc1918 }
+        : { Addr: address, Type: "internet", Rfc1918 };
+    } else side = { Addr: address, Type: "unknown", Rfc1918 };
+    endpoint = new Endpoint(address, side, holder && holder.securityGroupIds.length > 0 ? this.rulesOf(holder.securityGroupIds) : undefined);
+    if (this.endpoints.size >= ENDPOINTS_HELD) this.endpoints.clear();
+    this.endpoints.set(address, endpoint);
+    return endpoint;
+  }
+
+  private rulesOf(groupIds: readonly string[]): SecurityGroupRules {
+    const key = groupIds.join(",");
+    let rules = this.ruleSets.get(key);
+    if (!rules) {
+      const groups = groupIds.flatMap((id) => this.inventory.securityGroups.get(id) ?? []);
+      rules = new SecurityGroupRules(groups, this.inventory.prefixListNames);
+      this.ruleSets.set(key, rules);
+    }
+    return rules;
+  }
+
+  /** Enriches one record: both ends resolved, oriented, security group rules of the side it reached. */
+  enrich(r: RecordSlots): Flow {
+    const { present, ints, texts } = r;
+    const flow = new Flow();
+    if (present[FIELD.version]) flow.version = ints[FIELD.version];
+    if (present[FIELD["account-id"]]) flow.accountId = texts[FIELD["account-id"]];
+    if (present[FIELD["interface-id"]]) flow.interfaceId = texts[FIELD["interface-id"]];
+    const protocol = present[FIELD.protocol] ? ints[FIELD.protocol] : undefined;
+    flow.protocol = protocol;
+    if (present[FIELD.start]) flow.start = ints[FIELD.start];
+    if (present[FIELD.end]) flow.end = ints[FIELD.end];
+    if (present[FIELD.action]) flow.action = texts[FIELD.action];
+    if (present[FIELD["log-status"]]) flow.logStatus = texts[FIELD["log-status"]];
+    if (present[FIELD.packets]) flow.packets = ints[FIELD.packets];
+
+    const srcAddr = present[FIELD["pkt-srcaddr"]] ? texts[FIELD["pkt-srcaddr"]] : present[FIELD.srcaddr] ? texts[FIELD.srcaddr] : undefined;
+    const dstAddr = present[FIELD["pkt-dstaddr"]] ? texts[FIELD["pkt-dstaddr"]] : present[FIELD.dstaddr] ? texts[FIELD.dstaddr] : undefined;
+    if (srcAddr === undefined || dstAddr === undefined) return flow;
+    const hasPorts = present[FIELD.srcport] === 1 && present[FIELD.dstport] === 1 && (protocol === 6 || protocol === 17 || protocol === 132);
+    const source = this.endpoint(srcAddr);
+    const destination = this.endpoint(dstAddr);
+    const sourcePort = hasPorts ? ints[FIELD.srcport] : undefined;
+    const destinationPort = hasPorts ? ints[FIELD.dstport] : undefined;
+    const flags = present[FIELD["tcp-flags"]] ? ints[FIELD["tcp-flags"]] : undefined;
+    const clientIsSource = hasPorts ? sourceIsClient(flags, protocol ?? 0, source, sourcePort!, destination, destinationPort!) : true;
+    const bytes = present[FIELD.bytes] ? ints[FIELD.bytes] : 0;
+    flow.client = clientIsSource ? source : destination;
+    flow.clientPort = clientIsSource ? sourcePort : destinationPort;
+    flow.server = clientIsSource ? destination : source;
+    flow.serverPort = clientIsSource ? destinationPort : sourcePort;
+    flow.directions = clientIsSource ? CLIENT_TO_SERVER : SERVER_TO_CLIENT;
+    flow.uploaded = clientIsSource ? bytes : 0;
+    flow.downloaded = clientIsSource ? 0 : bytes;
+
+    // The rules of the side the traffic reached: the destination's inbound rules for ingress, the source's
+    // outbound for egress. Security groups are stateful, so only the direction that opened the connection is judged.
+    const logged = flow.interfaceId;
+    const direction = present[FIELD["flow-direction"]]
+      ? texts[FIELD["flow-direction"]]
+      : logged === undefined
+        ? undefined
+        : destination.side.InterfaceId === logged
+          ? "ingress"
+          : source.side.InterfaceId === logged
+            ? "egress"
+            : undefined;
+    if (clientIsSource && protocol !== undefined && direction !== undefined) {
+      if (direction === "ingress") flow.serverRules = destination.rules?.admitting("inbound", protocol, destinationPort, source);
+      else flow.clientRules = source.rules?.admitting("outbound", protocol, destinationPort, destination);
+    }
+    return flow;
+  }
+}
+
+/**
+ * True when the source of the record opened the connection, by the rules DESIGN.md fixes: SYN
+ * without ACK; else a port below 1024 or one the other side's groups admit inbound serves;
+ * else the lower port serves.
+ */
+function sourceIsClient(flags: number | undefined, protocol: number, source: Endpoint, sourcePort: number, destination: Endpoint, destinationPort: number): boolean {
   if (flags !== undefined) {
     const syn = (flags & 0x02) !== 0;
     const ack = (flags & 0x10) !== 0;
     if (syn && !ack) return true;
     if (syn && ack) return false;
   }
-  const sport = r.srcport as number | undefined;
-  const dport = r.dstport as number | undefined;
-  if (sport === undefined || dport === undefined) return true;
-  const protocol = (r.protocol as number | undefined) ?? 0;
-  const admitsInbound = (side: Side, port: number, peer: Side) =>
-    admittingRules(groupsOf(side, inventory), "inbound", protocol, port, { address: peer.Addr, securityGroupIds: peer.SecurityGroupIds ?? [] }, inventory.prefixListNames).length > 0;
-  const destinationServes = dport < 1024 || admitsInbound(destination, dport, source);
-  const sourceServes = sport < 1024 || admitsInbound(source, sport, destination);
+  const destinationServes = destinationPort < 1024 || (destination.rules?.admits("inbound", protocol, destinationPort, source) ?? false);
+  const sourceServes = sourcePort < 1024 || (source.rules?.admits("inbound", protocol, sourcePort, destination) ?? false);
   if (destinationServes !== sourceServes) return destinationServes;
-  return dport <= sport;
+  return destinationPort <= sourcePort;
 }
 
-/** Enriches one record on its own: both ends resolved, oriented, security group rules of the reached side. */
-export function enrichRecord(r: FlowLogRecord, inventory: Inventory): EnrichedRecord {
-  const protocol = r.protocol as number | undefined;
-  // Keys in the order DESIGN.md shows them; fields the record lacks are left out.
-  const base = {
-    Version: r.version as number | undefined,
-    AccountId: r["account-id"] === undefined ? undefined : String(r["account-id"]),
-    InterfaceId: r["interface-id"] === undefined ? undefined : String(r["interface-id"]),
-    Protocol: protocolName(protocol),
-    Start: r.start as number | undefined,
-    End: r.end as number | undefined,
-    Action: r.action === undefined ? undefined : String(r.action),
-    LogStatus: r["log-status"] === undefined ? undefined : String(r["log-status"]),
-    Uploaded: 0,
-    Downloaded: 0,
-    Packets: (r.packets as number | undefined) ?? 0,
-  } as EnrichedRecord;
-  for (const key of Object.keys(base) as (keyof EnrichedRecord)[]) if (base[key] === undefined) delete base[key];
+function sideOf(endpoint: Endpoint, port: number | undefined, rules: RuleMatch | undefined): Side {
+  const { Addr, ...rest } = endpoint.side;
+  const side = (port === undefined ? { Addr, ...rest } : { Addr, Port: port, ...rest }) as Side;
+  if (rules) side.SecurityGroupRules = [...rules.rules];
+  return side;
+}
 
-  const srcAddr = String(r["pkt-srcaddr"] ?? r.srcaddr ?? "");
-  const dstAddr = String(r["pkt-dstaddr"] ?? r.dstaddr ?? "");
-  if (!srcAddr || !dstAddr) return base;
-  const hasPorts = r.srcport !== undefined && r.dstport !== undefined && (protocol === 6 || protocol === 17 || protocol === 132);
-  const source = sideOf(srcAddr, inventory, hasPorts ? (r.srcport as number) : undefined);
-  const destination = sideOf(dstAddr, inventory, hasPorts ? (r.dstport as number) : undefined);
-  const clientIsSource = hasPorts ? sourceIsClient(r, source, destination, inventory) : true;
-  const bytes = (r.bytes as number | undefined) ?? 0;
-  base.Client = clientIsSource ? source : destination;
-  base.Server = clientIsSource ? destination : source;
-  base.Uploaded = clientIsSource ? bytes : 0;
-  base.Downloaded = clientIsSource ? 0 : bytes;
-
-  // The rules of the side the traffic reached: the destination's inbound rules for ingress, the source's
-  // outbound for egress. Security groups are stateful, so only the direction that opened the connection is judged.
-  const logged = base.InterfaceId;
-  const direction = r["flow-direction"] ?? (destination.InterfaceId === logged ? "ingress" : source.InterfaceId === logged ? "egress" : undefined);
-  if (clientIsSource && protocol !== undefined && direction !== undefined) {
-    const reached = direction === "ingress" ? destination : source;
-    const peer = direction === "ingress" ? source : destination;
-    if (reached.SecurityGroupIds) {
-      reached.SecurityGroupRules = admittingRules(
-        groupsOf(reached, inventory),
-        direction === "ingress" ? "inbound" : "outbound",
-        protocol,
-        destination.Port,
-        { address: peer.Addr, securityGroupIds: peer.SecurityGroupIds ?? [] },
-        inventory.prefixListNames,
-      );
-    }
+/** A flow as the enriched record object DESIGN.md shows, keys in its order, absent fields left out. */
+export function toEnrichedRecord(flow: Flow): EnrichedRecord {
+  const record = {} as EnrichedRecord;
+  if (flow.version !== undefined) record.Version = flow.version;
+  if (flow.accountId !== undefined) record.AccountId = flow.accountId;
+  if (flow.interfaceId !== undefined) record.InterfaceId = flow.interfaceId;
+  if (flow.protocol !== undefined) record.Protocol = protocolName(flow.protocol);
+  if (flow.start !== undefined) record.Start = flow.start;
+  if (flow.end !== undefined) record.End = flow.end;
+  if (flow.action !== undefined) record.Action = flow.action;
+  if (flow.logStatus !== undefined) record.LogStatus = flow.logStatus;
+  record.Uploaded = flow.uploaded;
+  record.Downloaded = flow.downloaded;
+  record.Packets = flow.packets;
+  if (flow.client && flow.server) {
+    record.Client = sideOf(flow.client, flow.clientPort, flow.clientRules);
+    record.Server = sideOf(flow.server, flow.serverPort, flow.serverRules);
+    const clientZone = flow.client.side.AvailabilityZone;
+    const serverZone = flow.server.side.AvailabilityZone;
+    if (clientZone && serverZone) record.CrossAz = clientZone !== serverZone;
   }
-  if (base.Client.AvailabilityZone && base.Server.AvailabilityZone) base.CrossAz = base.Client.AvailabilityZone !== base.Server.AvailabilityZone;
-  return base;
+  return record;
 }
 
-/** The key under which a record and its reverse are one flow: same ENI, window and protocol, mirrored ends. */
-export function flowKey(e: EnrichedRecord): string | undefined {
-  if (!e.Client || !e.Server || e.InterfaceId === undefined || e.Start === undefined) return undefined;
-  return `${e.InterfaceId}|${e.Start}|${e.Protocol}|${e.Client.Addr}|${e.Client.Port ?? ""}|${e.Server.Addr}|${e.Server.Port ?? ""}`;
+const enrichers = new WeakMap<Inventory, FlowEnricher>();
+
+/** The enricher of an inventory, made once. */
+export function enricherOf(inventory: Inventory): FlowEnricher {
+  let enricher = enrichers.get(inventory);
+  if (!enricher) {
+    enricher = new FlowEnricher(inventory);
+    enrichers.set(inventory, enricher);
+  }
+  return enricher;
+}
+
+/** Enriches one record object on its own (code that streams records uses FlowEnricher and FlowMerger). */
+export function enrichRecord(record: FlowLogRecord, inventory: Inventory): EnrichedRecord {
+  return toEnrichedRecord(enricherOf(inventory).enrich(slotsOf(record)));
+}
+
+/** The merge key of a flow: equal for a record and its reverse (mirrored ends land on the same client and server). */
+function mergeHash(f: Flow): number {
+  let h = Math.imul(f.client!.hash, 0x9e3779b1) ^ Math.imul(f.server!.hash, 0x85ebca6b);
+  h = Math.imul(h ^ (f.clientPort ?? 0x10000), 0xc2b2ae35) ^ Math.imul(f.serverPort ?? 0x10000, 0x27d4eb2f);
+  h = Math.imul(h ^ f.start!, 0x165667b1) ^ (f.protocol ?? 256);
+  return h >>> 1;
+}
+
+/** True when `b` is the reverse of `a`: the same flow, the other direction (a repeated record is not its own reverse). */
+function isReverse(a: Flow, b: Flow): boolean {
+  return (
+    (a.directions & b.directions) === 0 &&
+    a.start === b.start &&
+    a.interfaceId === b.interfaceId &&
+    a.protocol === b.protocol &&
+    a.client!.address === b.client!.address &&
+    a.server!.address === b.server!.address &&
+    a.clientPort === b.clientPort &&
+    a.serverPort === b.serverPort
+  );
 }
 
 /**
- * Merges the two directions of flows as they stream by: a record waits for its reverse (same ENI,
- * capture window, protocol, mirrored ends) until the input moves `horizonSeconds` past its window,
- * then comes out alone (Downloaded or Uploaded 0). Memory holds only the flows of that horizon.
+ * Merges the two directions of flows as they stream by: two records are one flow when the same
+ * ENI logged them in the same capture window, with the same protocol and mirrored ends (a
+ * record repeated, as a file read twice repeats them, is not its own reverse). A flow
+ * waits for its reverse until the input moves `horizonSeconds` past its window, then comes out
+ * alone (Downloaded or Uploaded 0). Memory holds only the flows of that horizon.
  */
 export class FlowMerger {
-  private readonly pending = new Map<string, EnrichedRecord>();
-  /** Keys in arrival order with their window start: flushing takes from the front only. */
-  private readonly arrivals: { key: string; start: number }[] = [];
+  private readonly buckets = new Map<number, Flow>();
+  /** Waiting flows in arrival order: flushing takes from the front only. */
+  private arrivals: Flow[] = [];
   private head = 0;
   private latestStart = 0;
 
-  constructor(private readonly horizonSeconds = 900) {}
+  /** `emit` receives each flow once it is complete. */
+  constructor(
+    private readonly emit: (flow: Flow) => void,
+    private readonly horizonSeconds = 900,
+  ) {}
 
-  /** Takes a record; returns the records that are complete now. */
-  push(record: EnrichedRecord): EnrichedRecord[] {
-    const key = flowKey(record);
-    if (key === undefined) return [record];
-    const ready: EnrichedRecord[] = [];
-    const waiting = this.pending.get(key);
+  push(flow: Flow): void {
+    if (!flow.client || !flow.server || flow.interfaceId === undefined || flow.start === undefined) {
+      this.emit(flow);
+      return;
+    }
+    const hash = mergeHash(flow);
+    const first = this.buckets.get(hash);
+    let waiting = first;
+    let previous: Flow | undefined;
+    while (waiting && !isReverse(waiting, flow)) {
+      previous = waiting;
+      waiting = waiting.nextInBucket;
+    }
     if (waiting) {
-      this.pending.delete(key);
-      ready.push(merge(waiting, record));
-    } else if (record.Start! < this.latestStart - this.horizonSeconds) {
+      if (previous) previous.nextInBucket = waiting.nextInBucket;
+      else if (waiting.nextInBucket) this.buckets.set(hash, waiting.nextInBucket);
+      else this.buckets.delete(hash);
+      waiting.nextInBucket = undefined;
+      waiting.waiting = false;
+      merge(waiting, flow);
+      this.emit(waiting);
+    } else if (flow.start < this.latestStart - this.horizonSeconds) {
       // Late (older than the horizon): its reverse has gone by already, so it does not wait.
-      ready.push(record);
+      this.emit(flow);
     } else {
-      this.pending.set(key, record);
-      this.arrivals.push({ key, start: record.Start! });
+      flow.waiting = true;
+      flow.nextInBucket = first;
+      this.buckets.set(hash, flow);
+      this.arrivals.push(flow);
     }
-    if (record.Start! > this.latestStart) {
-      this.latestStart = record.Start!;
-      const horizon = this.latestStart - this.horizonSeconds;
-      while (this.head < this.arrivals.length && this.arrivals[this.head].start < horizon) {
-        const { key: oldKey } = this.arrivals[this.head++];
-        const old = this.pending.get(oldKey);
-        // A later record of an older window may wait behind the front; it goes out at the next flush.
-        if (old && old.Start! < horizon) {
-          ready.push(old);
-          this.pending.delete(oldKey);
-        }
-      }
-      if (this.head > 65_536) {
-        this.arrivals.splice(0, this.head);
-        this.head = 0;
-      }
-    }
-    return ready;
+    if (flow.start > this.latestStart) this.advance(flow.start);
   }
 
-  /** What still waits, at the end of the input. */
-  flush(): EnrichedRecord[] {
-    const rest = [...this.pending.values()];
-    this.pending.clear();
-    this.arrivals.length = 0;
+  private advance(latestStart: number): void {
+    this.latestStart = latestStart;
+    const horizon = latestStart - this.horizonSeconds;
+    const arrivals = this.arrivals;
+    while (this.head < arrivals.length && arrivals[this.head].start! < horizon) {
+      const old = arrivals[this.head++];
+      if (old.waiting) {
+        this.remove(old);
+        this.emit(old);
+      }
+    }
+    if (this.head > 65_536) {
+      this.arrivals = arrivals.slice(this.head);
+      this.head = 0;
+    }
+  }
+
+  private remove(flow: Flow): void {
+    const hash = mergeHash(flow);
+    let current = this.buckets.get(hash);
+    let previous: Flow | undefined;
+    while (current && current !== flow) {
+      previous = current;
+      current = current.nextInBucket;
+    }
+    if (previous) previous.nextInBucket = flow.nextInBucket;
+    else if (flow.nextInBucket) this.buckets.set(hash, flow.nextInBucket);
+    else this.buckets.delete(hash);
+    flow.nextInBucket = undefined;
+    flow.waiting = false;
+  }
+
+  /** Emits what still waits, at the end of the input. */
+  flush(): void {
+    for (let i = this.head; i < this.arrivals.length; i++) {
+      const flow = this.arrivals[i];
+      if (!flow.waiting) continue;
+      flow.waiting = false;
+      flow.nextInBucket = undefined;
+      this.emit(flow);
+    }
+    this.buckets.clear();
+    this.arrivals = [];
     this.head = 0;
-    return rest;
   }
 }
 
-function merge(a: EnrichedRecord, b: EnrichedRecord): EnrichedRecord {
-  return {
-    ...a,
-    End: Math.max(a.End ?? 0, b.End ?? 0) || a.End,
-    Uploaded: a.Uploaded + b.Uploaded,
-    Downloaded: a.Downloaded + b.Downloaded,
-    Packets: a.Packets + b.Packets,
-    Client: { ...a.Client!, ...(b.Client?.SecurityGroupRules ? { SecurityGroupRules: b.Client.SecurityGroupRules } : {}) },
-    Server: { ...a.Server!, ...(b.Server?.SecurityGroupRules ? { SecurityGroupRules: b.Server.SecurityGroupRules } : {}) },
-  };
+function merge(into: Flow, reverse: Flow): void {
+  into.end = Math.max(into.end ?? 0, reverse.end ?? 0) || into.end;
+  into.uploaded += reverse.uploaded;
+  into.downloaded += reverse.downloaded;
+  into.packets += reverse.packets;
+  into.directions |= reverse.directions;
+  if (reverse.clientRules) into.clientRules = reverse.clientRules;
+  if (reverse.serverRules) into.serverRules = reverse.serverRules;
 }

@@ -87,3 +87,9 @@ export const FIELD_VALUES: Partial<Record<FlowLogField, ReadonlySet<string>>> = 
 export function isFlowLogField(name: string): name is FlowLogField {
   return Object.prototype.hasOwnProperty.call(FLOW_LOG_FIELDS, name);
 }
+
+/** Every field, in a fixed order: a field's ordinal indexes the slots a scanned record fills. */
+export const FIELD_NAMES = Object.keys(FLOW_LOG_FIELDS) as FlowLogField[];
+
+/** A field's ordinal in FIELD_NAMES. */
+export const FIELD = Object.fromEntries(FIELD_NAMES.map((name, i) => [name, i])) as { readonly [F in FlowLogField]: number };

@@ -1,9 +1,10 @@
 import { createGunzip, gunzipSync } from "node:zlib";
 import { Readable } from "node:stream";
-import { createInterface } from "node:readline";
 import { headerFormat } from "./format";
-import type { FlowLogField } from "./fields";
-import { parseRecord, type FlowLogRecord } from "./record";
+import { FIELD, type FlowLogField } from "./fields";
+import { RecordScanner, type FlowLogRecord } from "./record";
+
+const LOG_STATUS = FIELD["log-status"];
 
 /** What one input line (or log event) gave: a record, or why it is not one, with where it was. */
 export type ReadItem =
@@ -62,101 +63,202 @@ function messagesOf(value: unknown): string[] | undefined {
   return undefined;
 }
 
-async function* linesOf(source: Readable): AsyncGenerator<string> {
-  const lines = createInterface({ input: source, crlfDelay: Infinity });
-  for await (const line of lines) yield line;
-}
-
-/** Looks at the first bytes: gzip data is decompressed on the fly; anything else is read as it is. */
-async function decompressed(source: Readable): Promise<Readable> {
+/** The bytes of `source`, chunk by chunk: gzip data (by its first bytes) is decompressed on the fly. */
+async function* bytesOf(source: Readable): AsyncGenerator<Buffer> {
   const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
-  let head = Buffer.alloc(0);
+  const asBuffer = (chunk: Buffer | string) => (typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk);
+  let head: Buffer = Buffer.alloc(0);
   let done = false;
   while (head.length < 2 && !done) {
     const next = await chunks.next();
     if (next.done) done = true;
-    else head = Buffer.concat([head, Buffer.from(next.value)]);
+    else head = head.length === 0 ? asBuffer(next.value) : Buffer.concat([head, asBuffer(next.value)]);
   }
   const all = async function* () {
     if (head.length > 0) yield head;
     while (!done) {
       const next = await chunks.next();
       if (next.done) return;
-      yield Buffer.from(next.value);
+      yield asBuffer(next.value);
     }
   };
-  const stream = Readable.from(all(), { objectMode: false });
-  return head[0] === 0x1f && head[1] === 0x8b ? stream.pipe(createGunzip()) : stream;
+  if (head[0] === 0x1f && head[1] === 0x8b) yield* Readable.from(all(), { objectMode: false }).pipe(createGunzip());
+  else yield* all();
+}
+
+/** What a FlowLogReader hands on, as it reads. */
+export interface ReaderHandlers {
+  /** A record, in the scanner's slots until the next record is read. */
+  record(slots: RecordScanner, line: number): void;
+  malformed(line: number, reason: string, text: string): void;
+}
+
+/** A line longer than this is not a flow log record or payload: it is reported and skipped. */
+const MAX_LINE_BYTES = 16 * 1024 * 1024;
+const NEWLINE = 0x0a;
+
+/** `H4sI`: how base64 of gzip data (1f 8b 08) begins. */
+function startsWithGzipBase64(bytes: Buffer, start: number, end: number): boolean {
+  return end - start > 4 && bytes[start] === 0x48 && bytes[start + 1] === 0x34 && bytes[start + 2] === 0x73 && bytes[start + 3] === 0x49;
+}
+
+function isBlank(c: number): boolean {
+  return c === 32 || c === 9 || c === 13;
 }
 
 /**
- * Reads flow log records from any of the shapes they arrive in: plain text (with or without the
- * header line S3 delivery writes, which then sets the format), gzip, Firehose JSON lines, and
- * CloudWatch Logs subscription payloads (gzip'd, base64'd or not). Streams: nothing is held but
- * the current line. A line that is not a record is reported with its line number and reason,
- * and never disturbs the next.
+ * Reads flow log records from any of the shapes they arrive in, chunk by chunk: plain text
+ * (with or without the header line S3 delivery writes, which then sets the format), Firehose
+ * JSON lines, and CloudWatch Logs subscription payloads (gzip'd and base64'd, or not). Nothing
+ * is held but the unfinished last line of a chunk. A line that is not a record is reported with
+ * its line number and reason, and never disturbs the next.
  */
-export async function* readFlowLogs(source: Readable, format: readonly FlowLogField[], counts: ReadCounts): AsyncGenerator<ReadItem> {
-  let fields = format;
-  let lineNumber = 0;
-  const parse = function* (text: string, line: number): Generator<ReadItem> {
+export class FlowLogReader {
+  private readonly scanner: RecordScanner;
+  private carry: Buffer | undefined;
+  private skippingLongLine = false;
+  private lineNumber = 0;
+
+  constructor(
+    format: readonly FlowLogField[],
+    private readonly counts: ReadCounts,
+    private readonly handlers: ReaderHandlers,
+  ) {
+    this.scanner = new RecordScanner(format);
+  }
+
+  /** Reads the complete lines of `chunk` (and of what was left of the previous one). */
+  push(chunk: Buffer): void {
+    const bytes = this.carry ? Buffer.concat([this.carry, chunk]) : chunk;
+    this.carry = undefined;
+    let position = 0;
+    for (;;) {
+      const newline = bytes.indexOf(NEWLINE, position);
+      if (newline === -1) break;
+      if (this.skippingLongLine) this.skippingLongLine = false;
+      else this.line(bytes, position, newline);
+      position = newline + 1;
+    }
+    if (position === bytes.length || this.skippingLongLine) return;
+    if (bytes.length - position > MAX_LINE_BYTES) {
+      this.lineNumber++;
+      this.counts.read++;
+      this.counts.malformed++;
+      this.handlers.malformed(this.lineNumber, `line longer than ${MAX_LINE_BYTES} bytes`, bytes.toString("utf8", position, position + 200));
+      this.skippingLongLine = true;
+      return;
+    }
+    this.carry = bytes.subarray(position);
+  }
+
+  /** Reads the last line, when the input does not end with a newline. */
+  end(): void {
+    if (this.carry) this.line(this.carry, 0, this.carry.length);
+    this.carry = undefined;
+  }
+
+  private line(bytes: Buffer, start: number, end: number): void {
+    this.lineNumber++;
+    while (start < end && isBlank(bytes[start])) start++;
+    while (end > start && isBlank(bytes[end - 1])) end--;
+    if (start === end) return;
+    if (bytes[start] === 0x7b /* { */) return this.json(bytes.toString("utf8", start, end));
+    // A CloudWatch Logs payload as Lambda receives it: base64 of gzip'd JSON.
+    if (startsWithGzipBase64(bytes, start, end) && this.base64(bytes.toString("latin1", start, end))) return;
+    if (this.lineNumber === 1) {
+      const header = headerFormat(bytes.toString("utf8", start, end));
+      if (header) {
+        this.scanner.setFormat(header);
+        return;
+      }
+    }
+    this.record(bytes, start, end);
+  }
+
+  private record(bytes: Buffer, start: number, end: number): void {
+    const counts = this.counts;
     counts.read++;
-    const parsed = parseRecord(text, fields);
-    if (!parsed.ok) {
+    const scanner = this.scanner;
+    if (!scanner.scan(bytes, start, end)) {
       counts.malformed++;
-      yield { kind: "malformed", line, reason: parsed.reason, text };
+      this.handlers.malformed(this.lineNumber, scanner.reason, bytes.toString("utf8", start, end));
       return;
     }
     counts.records++;
-    if (parsed.record["log-status"] === "NODATA") counts.nodata++;
-    else if (parsed.record["log-status"] === "SKIPDATA") counts.skipdata++;
-    yield { kind: "record", record: parsed.record, line };
-  };
-  for await (const raw of linesOf(await decompressed(source))) {
-    lineNumber++;
-    const text = raw.trim();
-    if (text.length === 0) continue;
-    if (text.startsWith("{")) {
-      const objects = splitJsonObjects(text);
-      for (const json of objects) {
-        let messages: string[] | undefined;
-        try {
-          messages = messagesOf(JSON.parse(json));
-        } catch {
-          messages = undefined;
-        }
-        if (messages === undefined) {
-          counts.read++;
-          counts.malformed++;
-          yield { kind: "malformed", line: lineNumber, reason: "JSON that is neither {\"message\": ...} nor a CloudWatch Logs subscription payload", text: json.slice(0, 200) };
-          continue;
-        }
-        for (const message of messages) yield* parse(message, lineNumber);
-      }
-      continue;
+    if (scanner.present[LOG_STATUS]) {
+      const status = scanner.texts[LOG_STATUS];
+      if (status === "NODATA") counts.nodata++;
+      else if (status === "SKIPDATA") counts.skipdata++;
     }
-    // A CloudWatch Logs payload as Lambda receives it: base64 of gzip'd JSON.
-    if (/^H4sI[A-Za-z0-9+/=]+$/.test(text)) {
+    this.handlers.record(scanner, this.lineNumber);
+  }
+
+  private messages(messages: readonly string[]): void {
+    for (const message of messages) {
+      const bytes = Buffer.from(message, "utf8");
+      this.record(bytes, 0, bytes.length);
+    }
+  }
+
+  private json(text: string): void {
+    for (const json of splitJsonObjects(text)) {
       let messages: string[] | undefined;
       try {
-        messages = messagesOf(JSON.parse(gunzipSync(Buffer.from(text, "base64")).toString("utf8")));
+        messages = messagesOf(JSON.parse(json));
       } catch {
         messages = undefined;
       }
-      if (messages !== undefined) {
-        for (const message of messages) yield* parse(message, lineNumber);
+      if (messages === undefined) {
+        this.counts.read++;
+        this.counts.malformed++;
+        this.handlers.malformed(this.lineNumber, 'JSON that is neither {"message": ...} nor a CloudWatch Logs subscription payload', json.slice(0, 200));
         continue;
       }
+      this.messages(messages);
     }
-    if (lineNumber === 1) {
-      const header = headerFormat(text);
-      if (header) {
-        fields = header;
-        continue;
-      }
-    }
-    yield* parse(text, lineNumber);
   }
+
+  /** True when the line was a CloudWatch Logs payload (and its records were read). */
+  private base64(text: string): boolean {
+    if (!/^H4sI[A-Za-z0-9+/=]+$/.test(text)) return false;
+    let messages: string[] | undefined;
+    try {
+      messages = messagesOf(JSON.parse(gunzipSync(Buffer.from(text, "base64")).toString("utf8")));
+    } catch {
+      return false;
+    }
+    if (messages === undefined) return false;
+    this.messages(messages);
+    return true;
+  }
+}
+
+/** Decompresses `source` when it is gzip and feeds it, chunk by chunk, to a reader. */
+export async function readInto(source: Readable, reader: FlowLogReader, afterChunk?: () => Promise<void> | void): Promise<void> {
+  for await (const chunk of bytesOf(source)) {
+    reader.push(chunk);
+    await afterChunk?.();
+  }
+  reader.end();
+}
+
+/**
+ * The records of `source` one by one, as objects: for code that wants items rather than the
+ * reader's callbacks (the CLI's hot path uses FlowLogReader directly).
+ */
+export async function* readFlowLogs(source: Readable, format: readonly FlowLogField[], counts: ReadCounts): AsyncGenerator<ReadItem> {
+  let items: ReadItem[] = [];
+  const reader = new FlowLogReader(format, counts, {
+    record: (slots, line) => items.push({ kind: "record", record: slots.toRecord(), line }),
+    malformed: (line, reason, text) => items.push({ kind: "malformed", line, reason, text }),
+  });
+  for await (const chunk of bytesOf(source)) {
+    reader.push(chunk);
+    yield* items;
+    items = [];
+  }
+  reader.end();
+  yield* items;
 }
 
 export function emptyCounts(): ReadCounts {

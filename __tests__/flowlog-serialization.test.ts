@@ -1,0 +1,148 @@
+import fc from "fast-check";
+import { Readable } from "node:stream";
+import { CLIENT_TO_SERVER, enricherOf, FlowMerger, SERVER_TO_CLIENT, toEnrichedRecord, type Flow } from "../functions/lib/flowlogs/enrich";
+import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
+import { parseLogFormat } from "../functions/lib/flowlogs/format";
+import { emptyCounts, readFlowLogs, type ReadItem } from "../functions/lib/flowlogs/input";
+import { ByteInterner } from "../functions/lib/flowlogs/interner";
+import { Inventory, type InventoryDocuments } from "../functions/lib/flowlogs/inventory";
+import { parseRecord, slotsOf } from "../functions/lib/flowlogs/record";
+import { EnrichedJsonWriter } from "../functions/lib/flowlogs/serialize";
+import { sampleInventory } from "../samples/generate";
+
+// The sample inventory, with tags that need escaping in JSON and are not ASCII.
+const files = sampleInventory(40) as Record<string, Record<string, unknown>>;
+const instances = files["describe-instances.json"] as { Reservations: { Instances: { Tags: { Key: string; Value: string }[] }[] }[] };
+instances.Reservations[0].Instances[0].Tags.push({ Key: 'team "core"', Value: "Équipe réseau \\ ✓" });
+const inventory = new Inventory({
+  networkInterfaces: files["describe-network-interfaces.json"],
+  securityGroups: files["describe-security-groups.json"],
+  subnets: files["describe-subnets.json"],
+  instances: files["describe-instances.json"],
+  resources: files["get-resources.json"],
+  managedPrefixLists: files["describe-managed-prefix-lists.json"],
+  ipRanges: files["ip-ranges.json"],
+} as unknown as InventoryDocuments);
+const addresses = [...inventory.byAddress.keys()];
+
+const FORMAT = parseLogFormat(
+  "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${tcp-flags} ${flow-direction} ${pkt-srcaddr}",
+);
+if (!FORMAT.ok) throw new Error(FORMAT.reason);
+const FIELDS = FORMAT.fields;
+const dashOr = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 5, arbitrary: arb.map(String) }, { weight: 1, arbitrary: fc.constant("-") });
+const address = fc.oneof(fc.constantFrom(...addresses), fc.constantFrom("52.217.44.20", "3.85.12.7", "198.51.100.7", "10.9.9.9", "2600:1f18::10"), fc.ipV4());
+const lineArb = fc
+  .tuple(
+    dashOr(fc.constantFrom(2, 5)),
+    dashOr(fc.constantFrom("123456789010", "210987654321")),
+    dashOr(fc.constantFrom(...addresses.map((a) => inventory.byAddress.get(a)!.interfaceId))),
+    dashOr(address),
+    dashOr(address),
+    dashOr(fc.nat({ max: 65535 })),
+    dashOr(fc.constantFrom(443, 8080, 22, 5432, 40000, 60000)),
+    dashOr(fc.constantFrom(1, 6, 17, 58, 132, 47)),
+    dashOr(fc.nat({ max: 10_000 })),
+    dashOr(fc.nat({ max: 2 ** 40 })),
+    dashOr(fc.integer({ min: 1732204800, max: 1732205800 })),
+    dashOr(fc.integer({ min: 1732204800, max: 1732205900 })),
+    dashOr(fc.constantFrom("ACCEPT", "REJECT")),
+    fc.constantFrom("OK", "NODATA", "SKIPDATA"),
+    dashOr(fc.constantFrom(2, 18, 16, 3)),
+    dashOr(fc.constantFrom("ingress", "egress")),
+    fc.oneof(fc.constant("-"), address),
+  )
+  .map((values) => values.join(" "));
+
+function flowOf(line: string): Flow {
+  const parsed = parseRecord(line, FIELDS);
+  if (!parsed.ok) throw new Error(parsed.reason);
+  return enricherOf(inventory).enrich(slotsOf(parsed.record));
+}
+
+describe("writing enriched records as JSON lines", () => {
+  it("writes exactly what JSON.stringify writes of the enriched record, for any record", () => {
+    const writer = new EnrichedJsonWriter();
+    fc.assert(
+      fc.property(lineArb, (line) => {
+        const flow = flowOf(line);
+        writer.write(flow);
+        expect(writer.take().toString("utf8")).toBe(`${JSON.stringify(toEnrichedRecord(flow))}\n`);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("writes merged flows, many to a buffer, and grows the buffer for records larger than it has room for", () => {
+    const writer = new EnrichedJsonWriter();
+    const expected: string[] = [];
+    let merged = 0;
+    const merger = new FlowMerger((flow) => {
+      writer.write(flow);
+      expected.push(JSON.stringify(toEnrichedRecord(flow)));
+      if (flow.directions === (CLIENT_TO_SERVER | SERVER_TO_CLIENT)) merged++;
+    });
+    // Past the writer's first buffer (2 MiB), so that it has to grow.
+    while (writer.length <= 1 << 22) {
+      for (const line of fc.sample(lineArb, 500)) {
+        // Without flags and pkt- addresses, so that swapping the ends makes the record's reverse.
+        const values = line.split(" ");
+        values[14] = values[16] = "-";
+        const reverse = [...values];
+        [reverse[3], reverse[4], reverse[5], reverse[6]] = [values[4], values[3], values[6], values[5]];
+        merger.push(flowOf(values.join(" ")));
+        merger.push(flowOf(reverse.join(" ")));
+      }
+    }
+    merger.flush();
+    expect(merged).toBeGreaterThan(100);
+    expect(writer.take().toString("utf8")).toBe(`${expected.join("\n")}\n`);
+  });
+});
+
+describe("interning values", () => {
+  it("gives the same string for the same bytes and the right string for every input, through the resets its bound forces", () => {
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: "grapheme", maxLength: 12 }), { maxLength: 60 }), (words) => {
+        const interner = new ByteInterner(8);
+        const seen = new Map<string, string>();
+        for (const word of words) {
+          const bytes = Buffer.from(` ${word} `, "utf8");
+          const text = interner.intern(bytes, 1, bytes.length - 1);
+          expect(text).toBe(word);
+          seen.set(word, text);
+        }
+        const again = new ByteInterner(1 << 10);
+        for (const word of words) {
+          const bytes = Buffer.from(word, "utf8");
+          expect(again.intern(bytes, 0, bytes.length)).toBe(again.intern(Buffer.from(word, "utf8"), 0, bytes.length));
+        }
+      }),
+    );
+  });
+});
+
+describe("reading in chunks", () => {
+  const ACCEPTED = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK";
+  const lines = [ACCEPTED, "garbage", ACCEPTED.replace("ACCEPT", "REJECT"), JSON.stringify({ message: ACCEPTED }), `  ${ACCEPTED}\t`, ""];
+  const text = Buffer.from(lines.join("\r\n"));
+
+  async function itemsOf(chunks: Buffer[]): Promise<ReadItem[]> {
+    const items: ReadItem[] = [];
+    for await (const item of readFlowLogs(Readable.from(chunks), DEFAULT_FORMAT, emptyCounts())) items.push(item);
+    return items;
+  }
+
+  it("reads the same records and line numbers wherever the chunks split the input", async () => {
+    const whole = await itemsOf([text]);
+    expect(whole.map((i) => `${i.line}:${i.kind}`)).toEqual(["1:record", "2:malformed", "3:record", "4:record", "5:record"]);
+    await fc.assert(
+      fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 1, max: text.length - 1 }), { maxLength: 8 }), async (cuts) => {
+        const at = [0, ...cuts.sort((a, b) => a - b), text.length];
+        const chunks = at.slice(1).map((end, i) => text.subarray(at[i], end));
+        expect(await itemsOf(chunks)).toEqual(whole);
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
