@@ -63,12 +63,13 @@ describe("flowtap rollout", () => {
       "ec2-mirroring:333333333333-us-east-1",
       "fargate-mirroring:222222222222-eu-west-1",
       "fargate-mirroring:222222222222-us-east-1",
+      "flow-log-sg-enrichment:333333333333-us-east-1",
       "mirror-target:default",
       "nat-flow-recorder:222222222222-eu-west-1",
       "nat-flow-recorder:222222222222-us-east-1",
       "nat-flow-recorder:444444444444-us-east-1",
     ]);
-    expect(stdout).toContain("ok: 0, changed: 9, failed: 0, skipped: 0");
+    expect(stdout).toContain("ok: 0, changed: 10, failed: 0, skipped: 0");
   });
 
   it("plans the central stack before the member stacks that depend on it", async () => {
@@ -110,10 +111,10 @@ describe("flowtap rollout", () => {
     expect(status).toBe(1);
     const applies = calls.filter((c) => c.args[0] === "apply");
     expect(applies[0].args).toEqual(["apply", "-input=false", "default.tfplan"]);
-    expect(applies.slice(1).every((c) => c.cwd.endsWith("nat-flow-recorder"))).toBe(true);
-    // nat-flow-recorder depends on nothing, so its three workspaces still apply.
-    expect(applies).toHaveLength(4);
-    expect(stdout).toContain("ok: 3, changed: 0, failed: 1, skipped: 5");
+    expect(applies.slice(1).every((c) => c.cwd.endsWith("nat-flow-recorder") || c.cwd.endsWith("flow-log-sg-enrichment"))).toBe(true);
+    // nat-flow-recorder and flow-log-sg-enrichment depend on nothing, so their four workspaces still apply.
+    expect(applies).toHaveLength(5);
+    expect(stdout).toContain("ok: 4, changed: 0, failed: 1, skipped: 5");
   });
 
   it("refuses to apply a workspace that has no reviewed plan", async () => {
@@ -131,7 +132,7 @@ describe("flowtap rollout", () => {
 
   it("names the stacks there are when --stack names none of them", async () => {
     await expect(rollout({ action: "plan", stack: "flow-insights" })).rejects.toThrow(
-      "no stack flow-insights in the manifest (it has mirror-target, ec2-mirroring, fargate-mirroring, nat-flow-recorder)",
+      "no stack flow-insights in the manifest (it has mirror-target, ec2-mirroring, fargate-mirroring, nat-flow-recorder, flow-log-sg-enrichment)",
     );
   });
 });

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /** The features an account enables in `accounts[].features`; each is a member stack of that name. */
-export const FEATURES = ["ec2-mirroring", "fargate-mirroring", "nat-flow-recorder"] as const;
+export const FEATURES = ["ec2-mirroring", "fargate-mirroring", "nat-flow-recorder", "flow-log-sg-enrichment"] as const;
 export type Feature = (typeof FEATURES)[number];
 /** The features that traffic-mirror sources to a target, and their key under `features:`. */
 export const MIRRORING_FEATURES = { "ec2-mirroring": "ec2Mirroring", "fargate-mirroring": "fargateMirroring" } as const;
@@ -134,6 +134,38 @@ export const natFlowRecorderDefaults = {
 /** Every `nat-flow-recorder` setting of one workspace. */
 export type NatFlowRecorderResolved = z.infer<z.ZodObject<typeof natFlowRecorderFields>>;
 
+/**
+ * Settings of `flow-log-sg-enrichment`: VPC flow logs to Firehose, enriched with security groups
+ * on the way to S3. Organization-wide under `features.flowLogSgEnrichment`, per account under
+ * `accounts[].flowLogSgEnrichment`.
+ */
+const flowLogSgEnrichmentFields = {
+  /** The VPCs whose flow logs are enriched, per region. */
+  vpcIds: z.record(region, z.array(vpcId).min(1)),
+  /** Which traffic the flow logs record. */
+  trafficType: z.enum(["ALL", "ACCEPT", "REJECT"]),
+  /** Days after which enriched objects move to S3 Intelligent-Tiering; 0 stores them there from the start. */
+  intelligentTieringDays: z.number().int().min(0),
+  /** Days after which enriched objects (and failed records) are deleted. */
+  expirationDays: z.number().int().min(1),
+  /** Seconds Firehose buffers before writing to S3 (60-900); larger means fewer, bigger objects. */
+  bufferingSeconds: z.number().int().min(60).max(900),
+  /** How long the function trusts an ENI or security group lookup, in seconds. */
+  lookupTtlSeconds: z.number().int().min(0).max(86400),
+  logRetentionDays: retentionDays,
+};
+const flowLogSgEnrichmentSettings = z.object(flowLogSgEnrichmentFields).partial().strict();
+export const flowLogSgEnrichmentDefaults = {
+  trafficType: "ALL" as const,
+  intelligentTieringDays: 0,
+  expirationDays: 400,
+  bufferingSeconds: 300,
+  lookupTtlSeconds: 300,
+  logRetentionDays: 30 as const,
+};
+/** Every `flow-log-sg-enrichment` setting of one workspace. */
+export type FlowLogSgEnrichmentResolved = z.infer<z.ZodObject<typeof flowLogSgEnrichmentFields>>;
+
 const ec2MirroringSettings = z.object(ec2MirroringFields).partial().strict();
 const fargateMirroringSettings = z.object(fargateMirroringFields).partial().strict();
 /** Every `ec2-mirroring` setting, as one workspace has them once defaults and overrides are applied. */
@@ -187,6 +219,7 @@ const account = z
     ec2Mirroring: ec2MirroringSettings.optional(),
     fargateMirroring: fargateMirroringSettings.optional(),
     natFlowRecorder: natFlowRecorderSettings.optional(),
+    flowLogSgEnrichment: flowLogSgEnrichmentSettings.optional(),
   })
   .strict();
 
@@ -237,6 +270,7 @@ const orgConfigBase = z
         ec2Mirroring: ec2MirroringSettings.optional(),
         fargateMirroring: fargateMirroringSettings.optional(),
         natFlowRecorder: natFlowRecorderSettings.optional(),
+        flowLogSgEnrichment: flowLogSgEnrichmentSettings.optional(),
         mirrorTarget: mirrorTarget.optional(),
       })
       .strict()
@@ -281,6 +315,14 @@ export const orgConfigSchema = orgConfigBase
         if (merged.datapointsToAlarm > merged.evaluationPeriods) {
           ctx.addIssue({ code: "custom", path: ["accounts", index, "natFlowRecorder"], message: `datapointsToAlarm (${merged.datapointsToAlarm}) cannot exceed evaluationPeriods (${merged.evaluationPeriods})` });
         }
+      }
+      if (acct.features.includes("flow-log-sg-enrichment")) {
+        const vpcs = { ...config.features.flowLogSgEnrichment?.vpcIds, ...acct.flowLogSgEnrichment?.vpcIds };
+        acct.regions.forEach((r, ri) => {
+          if (!vpcs[r]) {
+            ctx.addIssue({ code: "custom", path: ["accounts", index, "regions", ri], message: `flow-log-sg-enrichment is enabled here but no VPC is listed for ${r}: add accounts[${index}].flowLogSgEnrichment.vpcIds.${r}` });
+          }
+        });
       }
       acct.regions.forEach((r, ri) => {
         if (acct.regions.indexOf(r) !== ri) {

@@ -122,3 +122,25 @@ export function natFlowRecorderWorkspaceMap(workspaces: readonly Workspace[]): W
     }),
   );
 }
+
+/** The `flow-log-sg-enrichment` stack's workspace map. */
+export function flowLogSgEnrichmentWorkspaceMap(workspaces: readonly Workspace[]): WorkspaceMap {
+  return Object.fromEntries(
+    workspaces.map((ws) => {
+      const s = required(ws.flowLogSgEnrichment, ws, "flow-log-sg-enrichment");
+      return [
+        ws.name,
+        {
+          ...baseEntry(ws),
+          vpc_ids: [...s.vpcIds],
+          traffic_type: s.trafficType,
+          intelligent_tiering_days: s.intelligentTieringDays,
+          expiration_days: s.expirationDays,
+          buffering_seconds: s.bufferingSeconds,
+          lookup_ttl_seconds: s.lookupTtlSeconds,
+          log_retention_days: s.logRetentionDays,
+        },
+      ];
+    }),
+  );
+}

@@ -1,5 +1,7 @@
 import {
   ec2MirroringDefaults,
+  flowLogSgEnrichmentDefaults,
+  type FlowLogSgEnrichmentResolved,
   fargateMirroringDefaults,
   natFlowRecorderDefaults,
   type NatFlowRecorderResolved,
@@ -34,7 +36,11 @@ export interface Workspace {
   readonly ec2Mirroring?: Ec2MirroringWorkspaceSettings;
   readonly fargateMirroring?: FargateMirroringWorkspaceSettings;
   readonly natFlowRecorder?: NatFlowRecorderWorkspaceSettings;
+  readonly flowLogSgEnrichment?: FlowLogSgEnrichmentWorkspaceSettings;
 }
+
+/** The `flow-log-sg-enrichment` settings of one workspace: its region's VPCs, defaults and overrides applied. */
+export type FlowLogSgEnrichmentWorkspaceSettings = Readonly<Omit<FlowLogSgEnrichmentResolved, "vpcIds">> & { readonly vpcIds: readonly string[] };
 
 /** The `nat-flow-recorder` settings of one workspace: its region's NAT gateways, defaults and overrides applied. */
 export type NatFlowRecorderWorkspaceSettings = Readonly<Omit<NatFlowRecorderResolved, "natGatewayIds" | "thresholdBytes">> & {
@@ -82,6 +88,7 @@ function resolveWorkspaces(config: OrgConfig): Workspace[] {
           ? resolveMirroring(config, region, fargateMirroringDefaults, config.features.fargateMirroring, account.fargateMirroring)
           : undefined,
         natFlowRecorder: account.features.includes("nat-flow-recorder") ? resolveNatFlowRecorder(config, account, region) : undefined,
+        flowLogSgEnrichment: account.features.includes("flow-log-sg-enrichment") ? resolveFlowLogSgEnrichment(config, account, region) : undefined,
       };
     }),
   );
@@ -120,4 +127,14 @@ function resolveNatFlowRecorder(config: OrgConfig, account: OrgConfig["accounts"
   const { natGatewayIds: _org, ...orgRest } = org;
   const { natGatewayIds: _own, ...ownRest } = own;
   return { ...natFlowRecorderDefaults, ...orgRest, ...ownRest, natGatewayIds };
+}
+
+function resolveFlowLogSgEnrichment(config: OrgConfig, account: OrgConfig["accounts"][number], region: string): FlowLogSgEnrichmentWorkspaceSettings {
+  const own = account.flowLogSgEnrichment ?? {};
+  const org = config.features.flowLogSgEnrichment ?? {};
+  const vpcIds = own.vpcIds?.[region] ?? org.vpcIds?.[region];
+  if (!vpcIds) throw new Error(`no VPC for ${account.id} in ${region}`);
+  const { vpcIds: _org, ...orgRest } = org;
+  const { vpcIds: _own, ...ownRest } = own;
+  return { ...flowLogSgEnrichmentDefaults, ...orgRest, ...ownRest, vpcIds };
 }

@@ -3,6 +3,7 @@ import type { OrgConfig } from "../config/schema";
 import { enabledFeatures } from "../config/rollout-manifest";
 import { Ec2MirroringStack } from "./ec2-mirroring-stack";
 import { FargateMirroringStack } from "./fargate-mirroring-stack";
+import { FlowLogSgEnrichmentStack } from "./flow-log-sg-enrichment-stack";
 import { MIRROR_TARGET_STACK, MirrorTargetStack } from "./mirror-target-stack";
 import { NatFlowRecorderStack } from "./nat-flow-recorder-stack";
 
@@ -18,6 +19,8 @@ export function composeStacks(app: App, config: OrgConfig, configFile: string): 
         return new FargateMirroringStack(app, mirroringProps);
       case "nat-flow-recorder":
         return new NatFlowRecorderStack(app, { config, configFile });
+      case "flow-log-sg-enrichment":
+        return new FlowLogSgEnrichmentStack(app, { config, configFile });
     }
   });
   return [...(mirrorTarget ? [mirrorTarget] : []), ...members];

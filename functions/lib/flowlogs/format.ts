@@ -1,4 +1,4 @@
-import { DEFAULT_FORMAT, isFlowLogField, type FlowLogField } from "./fields";
+import { DEFAULT_FORMAT, FIELD_NAMES, isFlowLogField, type FlowLogField } from "./fields";
 
 export type FormatResult = { readonly ok: true; readonly fields: readonly FlowLogField[] } | { readonly ok: false; readonly reason: string };
 
@@ -30,3 +30,12 @@ export function headerFormat(line: string): readonly FlowLogField[] | undefined 
   if (tokens.length === 0 || !tokens.every(isFlowLogField)) return undefined;
   return new Set(tokens).size === tokens.length ? (tokens as FlowLogField[]) : undefined;
 }
+
+/**
+ * Every field a VPC flow log can carry (versions 2 to 8), as a format string for CreateFlowLogs:
+ * what flowtap's own flow logs record. `resource-id` and `encryption-status` are left out: VPC
+ * flow logs do not take them.
+ */
+export const VPC_FLOW_LOG_FORMAT = FIELD_NAMES.filter((f) => f !== "resource-id" && f !== "encryption-status")
+  .map((f) => `\${${f}}`)
+  .join(" ");

@@ -1,0 +1,42 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { EC2Client } from "@aws-sdk/client-ec2";
+import type { FirehoseTransformationEvent, FirehoseTransformationResult } from "aws-lambda";
+import { decodeFirehoseRecords, transformDecoded } from "../lib/flowlogs/firehose";
+import { parseLogFormat } from "../lib/flowlogs/format";
+import { LiveInventory } from "../lib/flowlogs/live-inventory";
+
+// Created once per container, so lookups stay cached across invocations. Retries are ours (withRetry).
+const ec2 = new EC2Client({ maxAttempts: 1 });
+const logger = new Logger();
+const metrics = new Metrics();
+const format = parseLogFormat(process.env.FLOW_LOG_FORMAT);
+if (!format.ok) throw new Error(`FLOW_LOG_FORMAT: ${format.reason}`);
+const inventory = new LiveInventory(ec2, { ttlSeconds: Number(process.env.LOOKUP_TTL_SECONDS ?? "300") });
+
+/** Failed records logged one by one before only their count goes on. */
+const FAILURES_LOGGED = 20;
+
+/**
+ * Firehose's transformation function: adds to each VPC flow log record what its ends are (ENI,
+ * resource, tags, security groups and the rules that admitted the flow), answering every record
+ * exactly once. If EC2 cannot be asked, the invocation fails and Firehose retries it; records it
+ * gives up on land, untouched, under the stream's error prefix.
+ */
+export const handler = async (event: FirehoseTransformationEvent): Promise<FirehoseTransformationResult> => {
+  const callsBefore = inventory.calls;
+  const batch = decodeFirehoseRecords(event.records, format.fields);
+  const known = await inventory.inventoryFor(batch.addresses, batch.interfaceIds);
+  const { records, summary } = transformDecoded(batch, known);
+
+  for (const failure of summary.failures.slice(0, FAILURES_LOGGED)) logger.warn("record not enriched", failure);
+  if (summary.failures.length > FAILURES_LOGGED) logger.warn("more records not enriched", { count: summary.failures.length - FAILURES_LOGGED });
+  logger.info("batch enriched", { records: event.records.length, ok: summary.ok, dropped: summary.dropped, failed: summary.failed, overLimit: summary.overLimit, lookups: inventory.calls - callsBefore });
+  metrics.addMetric("RecordsEnriched", MetricUnit.Count, summary.ok);
+  metrics.addMetric("RecordsDropped", MetricUnit.Count, summary.dropped);
+  metrics.addMetric("RecordsFailed", MetricUnit.Count, summary.failed);
+  metrics.addMetric("RecordsOverResponseLimit", MetricUnit.Count, summary.overLimit);
+  metrics.addMetric("Ec2Lookups", MetricUnit.Count, inventory.calls - callsBefore);
+  metrics.publishStoredMetrics();
+  return { records };
+};

@@ -1,0 +1,135 @@
+import type { FirehoseTransformationEventRecord, FirehoseTransformationResultRecord } from "aws-lambda";
+import { FlowEnricher } from "./enrich";
+import type { FlowLogField } from "./fields";
+import { emptyCounts, FlowLogReader } from "./input";
+import type { Inventory } from "./inventory";
+import { slotsOf, type FlowLogRecord } from "./record";
+import { EnrichedJsonWriter } from "./serialize";
+
+/**
+ * Lambda's limit on a synchronous response (6 MiB), less room for `{"records":[` and its closing:
+ * what Firehose's answer may weigh at most.
+ */
+export const RESPONSE_LIMIT_BYTES = 6 * 1024 * 1024 - 64;
+
+/** One Firehose record, read: its flow log records, or why it is not flow logs. */
+export interface DecodedRecord {
+  readonly recordId: string;
+  /** The record's data as Firehose sent it (base64): what a failed record is answered with. */
+  readonly data: string;
+  readonly approximateArrivalTimestamp?: number;
+  readonly flows: FlowLogRecord[];
+  /** Why the record cannot be enriched (a malformed line); unset when it can. */
+  readonly failure?: string;
+}
+
+/** A batch read: its records, and the addresses and ENIs an inventory must know to enrich them. */
+export interface DecodedBatch {
+  readonly records: DecodedRecord[];
+  readonly addresses: Set<string>;
+  readonly interfaceIds: Set<string>;
+}
+
+const ADDRESS_FIELDS: readonly FlowLogField[] = ["srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr"];
+
+/**
+ * Reads a Firehose batch of VPC flow log records: direct delivery sends each as
+ * `{"message": "<record>"}`; plain lines are read too. A record with a line that is not a flow
+ * log record of `format` fails as a whole, so that Firehose keeps it, untouched, under the error prefix.
+ */
+export function decodeFirehoseRecords(records: readonly FirehoseTransformationEventRecord[], format: readonly FlowLogField[]): DecodedBatch {
+  const addresses = new Set<string>();
+  const interfaceIds = new Set<string>();
+  let flows: FlowLogRecord[] = [];
+  let failure: string | undefined;
+  const reader = new FlowLogReader(format, emptyCounts(), {
+    record: (slots) => {
+      const record = slots.toRecord();
+      flows.push(record);
+      for (const field of ADDRESS_FIELDS) if (typeof record[field] === "string") addresses.add(record[field]);
+      if (typeof record["interface-id"] === "string") interfaceIds.add(record["interface-id"]);
+    },
+    malformed: (_line, reason) => (failure ??= reason),
+  });
+  const decoded = records.map((r): DecodedRecord => {
+    flows = [];
+    failure = undefined;
+    reader.push(Buffer.from(r.data, "base64"));
+    reader.end();
+    return { recordId: r.recordId, data: r.data, approximateArrivalTimestamp: r.approximateArrivalTimestamp, flows, ...(failure ? { failure } : {}) };
+  });
+  return { records: decoded, addresses, interfaceIds };
+}
+
+/** What a transformation did, for logs and metrics. */
+export interface TransformSummary {
+  ok: number;
+  dropped: number;
+  failed: number;
+  /** Records that failed because their output would not fit the response. */
+  overLimit: number;
+  /** Per failed record, why. */
+  readonly failures: { recordId: string; reason: string }[];
+}
+
+/** Bytes one answer adds to the response: `{"recordId":…,"result":…,"data":…,"metadata":…},` as JSON writes it. */
+function answerBytes(answer: FirehoseTransformationResultRecord): number {
+  return Buffer.byteLength(JSON.stringify(answer)) + 1;
+}
+
+const utcDate = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().slice(0, 10);
+
+/**
+ * Answers every record of a batch exactly once, in order: `Ok` with its enriched records as JSON
+ * lines (and the account and date Firehose partitions by), `Dropped` when it held no flow log
+ * record, `ProcessingFailed` (with its original data, which Firehose then writes under the error
+ * prefix) when it could not be read, or when its output would push the response over Lambda's
+ * 6 MiB: space for every record's failure answer is kept aside first, so the response never
+ * exceeds the limit and nothing is cut short.
+ */
+export function transformDecoded(
+  batch: DecodedBatch,
+  inventory: Inventory,
+  limitBytes = RESPONSE_LIMIT_BYTES,
+): { records: FirehoseTransformationResultRecord[]; summary: TransformSummary } {
+  const enricher = new FlowEnricher(inventory);
+  const writer = new EnrichedJsonWriter();
+  const summary: TransformSummary = { ok: 0, dropped: 0, failed: 0, overLimit: 0, failures: [] };
+  const failedAnswer = (r: DecodedRecord): FirehoseTransformationResultRecord => ({ recordId: r.recordId, result: "ProcessingFailed", data: r.data });
+  // What the response weighs if every record not yet answered fails: that much always stays available.
+  let reserved = batch.records.reduce((n, r) => n + answerBytes(failedAnswer(r)), 0);
+  let used = 0;
+  const fail = (r: DecodedRecord, reason: string) => {
+    summary.failed++;
+    summary.failures.push({ recordId: r.recordId, reason });
+    return failedAnswer(r);
+  };
+  const records = batch.records.map((r) => {
+    const fallback = answerBytes(failedAnswer(r));
+    reserved -= fallback;
+    let answer: FirehoseTransformationResultRecord;
+    if (r.failure !== undefined) answer = fail(r, r.failure);
+    else if (r.flows.length === 0) {
+      summary.dropped++;
+      answer = { recordId: r.recordId, result: "Dropped", data: "" };
+    } else {
+      const flows = r.flows.map((f) => enricher.enrich(slotsOf(f)));
+      for (const flow of flows) writer.write(flow);
+      const first = flows[0];
+      const start = first.start ?? Math.floor((r.approximateArrivalTimestamp ?? Date.now()) / 1000);
+      answer = {
+        recordId: r.recordId,
+        result: "Ok",
+        data: writer.take().toString("base64"),
+        metadata: { partitionKeys: { account_id: first.accountId ?? "unknown", date: utcDate(start) } },
+      };
+      if (used + answerBytes(answer) + reserved > limitBytes) {
+        summary.overLimit++;
+        answer = fail(r, `its enriched records would take the response over Lambda's ${limitBytes}-byte limit`);
+      } else summary.ok++;
+    }
+    used += answerBytes(answer);
+    return answer;
+  });
+  return { records, summary };
+}

@@ -1,0 +1,194 @@
+import {
+  DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
+  type EC2Client,
+  type Filter,
+  type Instance,
+  type NetworkInterface,
+  type SecurityGroup,
+} from "@aws-sdk/client-ec2";
+import { isIPv4 } from "node:net";
+import { withRetry, type RetryOptions } from "../retry";
+import { Inventory } from "./inventory";
+import { isPrivateAddress } from "./ip-ranges";
+
+/** Ids or filter values per call: EC2 takes up to 200 values in one filter. */
+export const VALUES_PER_CALL = 200;
+
+interface Entry<T> {
+  readonly value: T;
+  readonly expires: number;
+}
+
+/** A map whose entries expire; bounded, because a flood of distinct addresses must not grow it without end. */
+class ExpiringMap<T> {
+  private readonly entries = new Map<string, Entry<T>>();
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries = 100_000,
+  ) {}
+
+  get(key: string, now: number): Entry<T> | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.expires <= now) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  set(key: string, value: T, now: number): void {
+    if (this.entries.size >= this.maxEntries) this.entries.clear();
+    this.entries.set(key, { value, expires: now + this.ttlMs });
+  }
+}
+
+function* batches<T>(items: readonly T[], size = VALUES_PER_CALL): Generator<T[]> {
+  for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
+}
+
+export interface LiveInventoryOptions {
+  /** How long a lookup (found or not) is trusted, in seconds. */
+  readonly ttlSeconds: number;
+  readonly retry?: RetryOptions;
+  /** The clock, in milliseconds. @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * The inventory of one account and region, looked up from EC2 as flows need it: the ENIs that
+ * hold the addresses flows name, their security groups and their instances' tags. Lookups are
+ * cached with a TTL across batches and made many ids at a time, so calls grow with the distinct
+ * ENIs seen, not with records. An address no ENI holds is remembered as such for the TTL too.
+ */
+export class LiveInventory {
+  private readonly interfaces: ExpiringMap<NetworkInterface>;
+  /** Address to the id of the ENI holding it; "" when none in this account does. */
+  private readonly holders: ExpiringMap<string>;
+  private readonly groups: ExpiringMap<SecurityGroup | undefined>;
+  private readonly instances: ExpiringMap<Instance | undefined>;
+  private readonly now: () => number;
+  /** API calls made: what the benchmark counts. */
+  calls = 0;
+
+  constructor(
+    private readonly ec2: EC2Client,
+    private readonly options: LiveInventoryOptions,
+  ) {
+    const ttl = options.ttlSeconds * 1000;
+    this.interfaces = new ExpiringMap(ttl);
+    this.holders = new ExpiringMap(ttl);
+    this.groups = new ExpiringMap(ttl);
+    this.instances = new ExpiringMap(ttl);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** An inventory knowing every ENI that holds one of `addresses` or is one of `interfaceIds`, with their groups and instances. */
+  async inventoryFor(addresses: Iterable<string>, interfaceIds: Iterable<string>): Promise<Inventory> {
+    const now = this.now();
+    const unknownAddresses = [...new Set(addresses)].filter((a) => !this.holders.get(a, now));
+    const wantedInterfaces = new Set([...interfaceIds].filter((id) => id.startsWith("eni-")));
+    if (unknownAddresses.length > 0) await this.lookUpAddresses(unknownAddresses, now);
+    for (const address of addresses) {
+      const holder = this.holders.get(address, now)?.value;
+      if (holder) wantedInterfaces.add(holder);
+    }
+    const missingInterfaces = [...wantedInterfaces].filter((id) => !this.interfaces.get(id, now));
+    if (missingInterfaces.length > 0) await this.lookUpInterfaces(missingInterfaces, now);
+    const enis = [...wantedInterfaces].flatMap((id) => this.interfaces.get(id, now)?.value ?? []);
+
+    const groupIds = [...new Set(enis.flatMap((e) => (e.Groups ?? []).flatMap((g) => g.GroupId ?? [])))];
+    const missingGroups = groupIds.filter((id) => !this.groups.get(id, now));
+    if (missingGroups.length > 0) await this.lookUpGroups(missingGroups, now);
+    const instanceIds = [...new Set(enis.flatMap((e) => (e.Attachment?.InstanceId && !e.RequesterManaged ? [e.Attachment.InstanceId] : [])))];
+    const missingInstances = instanceIds.filter((id) => !this.instances.get(id, now));
+    if (missingInstances.length > 0) await this.lookUpInstances(missingInstances, now);
+
+    return new Inventory({
+      networkInterfaces: { NetworkInterfaces: enis },
+      securityGroups: { SecurityGroups: groupIds.flatMap((id) => this.groups.get(id, now)?.value ?? []) },
+      instances: { Reservations: [{ Instances: instanceIds.flatMap((id) => this.instances.get(id, now)?.value ?? []) }] },
+    });
+  }
+
+  private async describeInterfaces(filter: Filter): Promise<NetworkInterface[]> {
+    const found: NetworkInterface[] = [];
+    let token: string | undefined;
+    do {
+      this.calls++;
+      const page = await withRetry(
+        () => this.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [filter], NextToken: token, MaxResults: 1000 })),
+        this.options.retry,
+      );
+      found.push(...(page.NetworkInterfaces ?? []));
+      token = page.NextToken;
+    } while (token);
+    return found;
+  }
+
+  private remember(enis: readonly NetworkInterface[], now: number): void {
+    for (const eni of enis) {
+      if (!eni.NetworkInterfaceId) continue;
+      this.interfaces.set(eni.NetworkInterfaceId, eni, now);
+      for (const a of eni.PrivateIpAddresses ?? []) {
+        if (a.PrivateIpAddress) this.holders.set(a.PrivateIpAddress, eni.NetworkInterfaceId, now);
+        if (a.Association?.PublicIp) this.holders.set(a.Association.PublicIp, eni.NetworkInterfaceId, now);
+      }
+      for (const a of eni.Ipv6Addresses ?? []) if (a.Ipv6Address) this.holders.set(a.Ipv6Address, eni.NetworkInterfaceId, now);
+    }
+  }
+
+  /** Finds the ENIs holding addresses: private IPv4, public IPv4 (Elastic or auto-assigned) and IPv6 by their own filters. */
+  private async lookUpAddresses(addresses: string[], now: number): Promise<void> {
+    const v4 = addresses.filter((a) => isIPv4(a));
+    const v6 = addresses.filter((a) => !isIPv4(a));
+    // A VPC may use public ranges privately: every IPv4 address is looked up as a private one, the non-RFC 1918 ones also as public.
+    const lookups: [string, string[]][] = [
+      ["addresses.private-ip-address", v4],
+      ["association.public-ip", v4.filter((a) => !isPrivateAddress(a))],
+      ["ipv6-addresses.ipv6-address", v6],
+    ];
+    for (const [name, values] of lookups) {
+      for (const batch of batches(values)) this.remember(await this.describeInterfaces({ Name: name, Values: batch }), now);
+    }
+    for (const address of addresses) if (!this.holders.get(address, now)) this.holders.set(address, "", now);
+  }
+
+  private async lookUpInterfaces(ids: string[], now: number): Promise<void> {
+    // By filter rather than NetworkInterfaceIds: an id that no longer exists is then absent, not an error for the whole call.
+    for (const batch of batches(ids)) this.remember(await this.describeInterfaces({ Name: "network-interface-id", Values: batch }), now);
+  }
+
+  private async lookUpGroups(ids: string[], now: number): Promise<void> {
+    for (const batch of batches(ids)) {
+      let token: string | undefined;
+      do {
+        this.calls++;
+        const page = await withRetry(
+          () => this.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "group-id", Values: batch }], NextToken: token, MaxResults: 1000 })),
+          this.options.retry,
+        );
+        for (const group of page.SecurityGroups ?? []) if (group.GroupId) this.groups.set(group.GroupId, group, now);
+        token = page.NextToken;
+      } while (token);
+      for (const id of batch) if (!this.groups.get(id, now)) this.groups.set(id, undefined, now);
+    }
+  }
+
+  private async lookUpInstances(ids: string[], now: number): Promise<void> {
+    for (const batch of batches(ids)) {
+      let token: string | undefined;
+      do {
+        this.calls++;
+        const page = await withRetry(
+          () => this.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: batch }], NextToken: token, MaxResults: 1000 })),
+          this.options.retry,
+        );
+        for (const reservation of page.Reservations ?? []) for (const instance of reservation.Instances ?? []) if (instance.InstanceId) this.instances.set(instance.InstanceId, instance, now);
+        token = page.NextToken;
+      } while (token);
+      for (const id of batch) if (!this.instances.get(id, now)) this.instances.set(id, undefined, now);
+    }
+  }
+}

@@ -1,0 +1,184 @@
+import { TerraformIterator, type TerraformMetaArguments } from "cdktf";
+import { Construct } from "constructs";
+import * as path from "node:path";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { CloudwatchLogStream } from "@cdktf/provider-aws/lib/cloudwatch-log-stream";
+import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { KinesisFirehoseDeliveryStream } from "@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream";
+import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
+import { awsContext } from "./aws-context";
+import { NodejsFunction } from "./nodejs-function";
+import { SecureBucket } from "./secure-bucket";
+
+export interface FlowLogSgEnrichmentProps extends Pick<TerraformMetaArguments, "provider"> {
+  /** The VPCs whose flow logs are enriched; one flow log each. */
+  readonly vpcIds: string[];
+  /** ALL, ACCEPT or REJECT. @default "ALL" */
+  readonly trafficType?: string;
+  /** Days before enriched objects move to S3 Intelligent-Tiering. @default 0 - from the start */
+  readonly intelligentTieringDays?: number;
+  /** Days before enriched objects and failed records are deleted. @default 400 */
+  readonly expirationDays?: number;
+  /** Seconds Firehose buffers before writing an object (60-900). @default 300 */
+  readonly bufferingSeconds?: number;
+  /** Seconds the function trusts an EC2 lookup. @default 300 */
+  readonly lookupTtlSeconds?: number;
+  /** Retention of the function's and Firehose's logs. @default 30 */
+  readonly logRetentionDays?: number;
+  /** @default "flowtap-flow-log-sg-enrichment" */
+  readonly namePrefix?: string;
+}
+
+/** Text Terraform must take as it is: `$${` keeps it from reading `${field}` as an expression. */
+const literal = (text: string) => text.replaceAll("${", () => "$${");
+
+const FUNCTION_ENTRY = path.join(__dirname, "..", "functions", "flow-log-sg-enrichment", "handler.ts");
+/** Where enriched records go, partitioned Hive-style by the keys the function returns. */
+export const ENRICHED_PREFIX = "flow-logs/account_id=!{partitionKeyFromLambda:account_id}/date=!{partitionKeyFromLambda:date}/";
+/** Where Firehose puts records the function failed (their original data) and objects it could not write. */
+export const ERROR_PREFIX = "errors/!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/";
+
+/**
+ * VPC flow logs delivered straight to a Firehose stream whose transformation function enriches
+ * each record (ENI, resource, tags, security groups and the rules that admitted the flow) on its
+ * way to an encrypted, TLS-only, private S3 bucket, partitioned by account and date, gzip'd.
+ * Records the function cannot enrich are kept, untouched, under `errors/`.
+ */
+export class FlowLogSgEnrichment extends Construct {
+  /** The bucket holding enriched records. */
+  public readonly bucketName: string;
+  public readonly bucketArn: string;
+  /** The Firehose stream the flow logs deliver to. */
+  public readonly deliveryStreamName: string;
+  public readonly deliveryStreamArn: string;
+  /** The transformation function. */
+  public readonly functionName: string;
+
+  constructor(scope: Construct, id: string, props: FlowLogSgEnrichmentProps) {
+    super(scope, id);
+    const provider = props.provider;
+    const prefix = props.namePrefix ?? "flowtap-flow-log-sg-enrichment";
+    const retention = props.logRetentionDays ?? 30;
+    const { region, account } = awsContext(this, provider);
+    const doc = (docId: string, statement: DataAwsIamPolicyDocumentStatement[]) => new DataAwsIamPolicyDocument(this, docId, { provider, statement }).json;
+
+    const bucket = new SecureBucket(this, "bucket", {
+      provider,
+      bucketName: `flowtap-flow-logs-${account}-${region}`,
+      lifecycleRules: [
+        { id: "enriched", prefix: "flow-logs/", intelligentTieringDays: props.intelligentTieringDays ?? 0, expirationDays: props.expirationDays ?? 400 },
+        { id: "failed-records", prefix: "errors/", expirationDays: props.expirationDays ?? 400 },
+      ],
+    });
+
+    const enricher = new NodejsFunction(this, "enricher", {
+      provider,
+      functionName: prefix,
+      entry: FUNCTION_ENTRY,
+      description: "Firehose transformation: enriches VPC flow log records with ENIs, resources and security group rules",
+      memorySize: 1024,
+      // Firehose waits up to 5 minutes for a transformation.
+      timeout: 120,
+      logRetentionDays: retention,
+      environment: {
+        FLOW_LOG_FORMAT: literal(VPC_FLOW_LOG_FORMAT),
+        LOOKUP_TTL_SECONDS: String(props.lookupTtlSeconds ?? 300),
+        POWERTOOLS_SERVICE_NAME: prefix,
+        POWERTOOLS_METRICS_NAMESPACE: "flowtap",
+      },
+      policyStatements: [
+        // Describe calls take no resource-level permissions.
+        { sid: "LookUpInterfacesAndGroups", actions: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances"], resources: ["*"] },
+      ],
+    });
+
+    const deliveryLogs = new CloudwatchLogGroup(this, "delivery-logs", { provider, name: `/aws/kinesisfirehose/${prefix}`, retentionInDays: retention });
+    const deliveryLogStream = new CloudwatchLogStream(this, "delivery-log-stream", { provider, logGroupName: deliveryLogs.name, name: "DestinationDelivery" });
+
+    const role = new IamRole(this, "delivery-role", {
+      provider,
+      name: `${prefix}-delivery`,
+      assumeRolePolicy: doc("delivery-trust", [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["firehose.amazonaws.com"] }],
+          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [account] }],
+        },
+      ]),
+    });
+    new IamRolePolicy(this, "delivery-policy", {
+      provider,
+      role: role.name,
+      name: "deliver",
+      policy: doc("delivery-permissions", [
+        {
+          sid: "WriteObjects",
+          actions: ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"],
+          resources: [bucket.bucketArn, `${bucket.bucketArn}/*`],
+        },
+        { sid: "Transform", actions: ["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"], resources: [enricher.functionArn, `${enricher.functionArn}:*`] },
+        { sid: "LogDeliveryErrors", actions: ["logs:PutLogEvents"], resources: [`${deliveryLogs.arn}:log-stream:*`] },
+      ]),
+    });
+
+    const stream = new KinesisFirehoseDeliveryStream(this, "stream", {
+      provider,
+      name: prefix,
+      destination: "extended_s3",
+      serverSideEncryption: { enabled: true, keyType: "AWS_OWNED_CMK" },
+      // VPC Flow Logs delivers through its service-linked role, which may write only to streams tagged so.
+      tags: { LogDeliveryEnabled: "true" },
+      extendedS3Configuration: {
+        roleArn: role.arn,
+        bucketArn: bucket.bucketArn,
+        prefix: ENRICHED_PREFIX,
+        errorOutputPrefix: ERROR_PREFIX,
+        compressionFormat: "GZIP",
+        fileExtension: ".json.gz",
+        // Dynamic partitioning needs a buffer of at least 64 MiB.
+        bufferingSize: 64,
+        bufferingInterval: props.bufferingSeconds ?? 300,
+        dynamicPartitioningConfiguration: { enabled: true, retryDuration: 300 },
+        processingConfiguration: {
+          enabled: true,
+          processors: [
+            {
+              type: "Lambda",
+              parameters: [
+                { parameterName: "LambdaArn", parameterValue: `${enricher.functionArn}:$LATEST` },
+                // Enrichment makes a record about ten times larger: small input batches keep the answer under Lambda's 6 MiB.
+                { parameterName: "BufferSizeInMBs", parameterValue: "0.2" },
+                { parameterName: "BufferIntervalInSeconds", parameterValue: "60" },
+                { parameterName: "NumberOfRetries", parameterValue: "3" },
+              ],
+            },
+          ],
+        },
+        cloudwatchLoggingOptions: { enabled: true, logGroupName: deliveryLogs.name, logStreamName: deliveryLogStream.name },
+      },
+    });
+
+    const vpcs = TerraformIterator.fromList(props.vpcIds);
+    new FlowLog(this, "flow-log", {
+      provider,
+      forEach: vpcs,
+      vpcId: vpcs.value,
+      trafficType: props.trafficType ?? "ALL",
+      logDestinationType: "kinesis-data-firehose",
+      logDestination: stream.arn,
+      // Every field, so that the function can say all it knows.
+      logFormat: literal(VPC_FLOW_LOG_FORMAT),
+      maxAggregationInterval: 60,
+      tags: { Name: `${prefix}-${vpcs.value}` },
+    });
+
+    this.bucketName = bucket.bucketName;
+    this.bucketArn = bucket.bucketArn;
+    this.deliveryStreamName = stream.name;
+    this.deliveryStreamArn = stream.arn;
+    this.functionName = enricher.functionName;
+  }
+}
