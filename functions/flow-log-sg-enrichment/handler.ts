@@ -3,6 +3,7 @@ import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import type { FirehoseTransformationEvent, FirehoseTransformationResult } from "aws-lambda";
 import { decodeFirehoseRecords, transformDecoded } from "../lib/flowlogs/firehose";
+import type { FlowLogField } from "../lib/flowlogs/fields";
 import { parseLogFormat } from "../lib/flowlogs/format";
 import { LiveInventory } from "../lib/flowlogs/live-inventory";
 
@@ -10,9 +11,23 @@ import { LiveInventory } from "../lib/flowlogs/live-inventory";
 const ec2 = new EC2Client({ maxAttempts: 1 });
 const logger = new Logger();
 const metrics = new Metrics();
-const format = parseLogFormat(process.env.FLOW_LOG_FORMAT);
-if (!format.ok) throw new Error(`FLOW_LOG_FORMAT: ${format.reason}`);
-const inventory = new LiveInventory(ec2, { ttlSeconds: Number(process.env.LOOKUP_TTL_SECONDS ?? "300") });
+
+interface Runtime {
+  readonly fields: readonly FlowLogField[];
+  readonly inventory: LiveInventory;
+}
+let runtime: Runtime | undefined;
+/** The flow logs' format and the lookups, from the environment on first use; the lookups' cache lives as long as the container. */
+function runtimeOf(environment: NodeJS.ProcessEnv): Runtime {
+  if (!runtime) {
+    const format = parseLogFormat(environment.FLOW_LOG_FORMAT);
+    if (!format.ok) throw new Error(`FLOW_LOG_FORMAT: ${format.reason}`);
+    const ttlSeconds = Number(environment.LOOKUP_TTL_SECONDS ?? "300");
+    if (!Number.isInteger(ttlSeconds) || ttlSeconds < 0) throw new Error(`LOOKUP_TTL_SECONDS: expected a whole number of seconds, got ${environment.LOOKUP_TTL_SECONDS}`);
+    runtime = { fields: format.fields, inventory: new LiveInventory(ec2, { ttlSeconds }) };
+  }
+  return runtime;
+}
 
 /** Failed records logged one by one before only their count goes on. */
 const FAILURES_LOGGED = 20;
@@ -24,8 +39,9 @@ const FAILURES_LOGGED = 20;
  * gives up on land, untouched, under the stream's error prefix.
  */
 export const handler = async (event: FirehoseTransformationEvent): Promise<FirehoseTransformationResult> => {
+  const { fields, inventory } = runtimeOf(process.env);
   const callsBefore = inventory.calls;
-  const batch = decodeFirehoseRecords(event.records, format.fields);
+  const batch = decodeFirehoseRecords(event.records, fields);
   const known = await inventory.inventoryFor(batch.addresses, batch.interfaceIds);
   const { records, summary } = transformDecoded(batch, known);
 

@@ -1,0 +1,197 @@
+import { DescribeInstancesCommand, DescribeNetworkInterfacesCommand, DescribeSecurityGroupsCommand, EC2Client, type Filter, type Instance, type NetworkInterface, type SecurityGroup } from "@aws-sdk/client-ec2";
+import type { FirehoseTransformationEvent, FirehoseTransformationEventRecord } from "aws-lambda";
+import { mockClient } from "aws-sdk-client-mock";
+import fc from "fast-check";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { handler } from "../functions/flow-log-sg-enrichment/handler";
+import { decodeFirehoseRecords, RESPONSE_LIMIT_BYTES, transformDecoded } from "../functions/lib/flowlogs/firehose";
+import type { FlowLogField } from "../functions/lib/flowlogs/fields";
+import { parseLogFormat, VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
+import { LiveInventory } from "../functions/lib/flowlogs/live-inventory";
+import { sampleInventory } from "../samples/generate";
+import { captureOutput, metricValues } from "./helpers/capture-output";
+
+const FORMAT = parseLogFormat(VPC_FLOW_LOG_FORMAT);
+if (!FORMAT.ok) throw new Error(FORMAT.reason);
+const FIELDS = FORMAT.fields;
+const ACCOUNT = "123456789010";
+
+// The sample organization's ENIs, groups and instances, answered by a mocked EC2 the way EC2 filters them.
+const files = sampleInventory(1200) as Record<string, Record<string, unknown[]>>;
+const ENIS = files["describe-network-interfaces.json"].NetworkInterfaces as NetworkInterface[];
+const GROUPS = files["describe-security-groups.json"].SecurityGroups as SecurityGroup[];
+const INSTANCES = (files["describe-instances.json"].Reservations as { Instances: Instance[] }[]).flatMap((r) => r.Instances);
+const [ALB, , LAMBDA, RDS] = ENIS;
+const INSTANCE = ENIS[9];
+
+function matches(eni: NetworkInterface, filter: Filter): boolean {
+  const values = new Set(filter.Values);
+  switch (filter.Name) {
+    case "addresses.private-ip-address":
+      return (eni.PrivateIpAddresses ?? []).some((a) => values.has(a.PrivateIpAddress ?? ""));
+    case "association.public-ip":
+      return (eni.PrivateIpAddresses ?? []).some((a) => values.has(a.Association?.PublicIp ?? ""));
+    case "ipv6-addresses.ipv6-address":
+      return (eni.Ipv6Addresses ?? []).some((a) => values.has(a.Ipv6Address ?? ""));
+    case "network-interface-id":
+      return values.has(eni.NetworkInterfaceId ?? "");
+    default:
+      throw new Error(`the mock does not know filter ${filter.Name}`);
+  }
+}
+
+const ec2 = mockClient(EC2Client);
+function answerLikeEc2(): void {
+  ec2.reset();
+  ec2.on(DescribeNetworkInterfacesCommand).callsFake((input) => {
+    expect(input.Filters?.[0].Values?.length).toBeLessThanOrEqual(200);
+    return { NetworkInterfaces: ENIS.filter((e) => (input.Filters ?? []).every((f: Filter) => matches(e, f))) };
+  });
+  ec2.on(DescribeSecurityGroupsCommand).callsFake((input) => ({ SecurityGroups: GROUPS.filter((g) => input.Filters?.[0].Values?.includes(g.GroupId ?? "")) }));
+  ec2.on(DescribeInstancesCommand).callsFake((input) => ({ Reservations: [{ Instances: INSTANCES.filter((i) => input.Filters?.[0].Values?.includes(i.InstanceId ?? "")) }] }));
+}
+
+/** A flow log record in the all-fields format flowtap's flow logs use, `-` for what is not given. */
+function vpcRecord(values: Partial<Record<FlowLogField, string | number>>): string {
+  return FIELDS.map((f) => String(values[f] ?? "-")).join(" ");
+}
+const flow = (eni: NetworkInterface, src: string, dst: string, srcport: number, dstport: number, bytes = 4249, extra: Partial<Record<FlowLogField, string | number>> = {}) =>
+  vpcRecord({
+    version: 8, "account-id": ACCOUNT, "interface-id": eni.NetworkInterfaceId, srcaddr: src, dstaddr: dst, srcport, dstport, protocol: 6, packets: 20, bytes,
+    start: 1732204800, end: 1732204860, action: "ACCEPT", "log-status": "OK", "vpc-id": eni.VpcId, "subnet-id": eni.SubnetId, ...extra,
+  });
+/** A record as VPC Flow Logs delivers it to Firehose: `{"message": "<record>"}`. */
+const delivered = (recordId: string, line: string): FirehoseTransformationEventRecord => ({
+  recordId, approximateArrivalTimestamp: 1732204900000, data: Buffer.from(JSON.stringify({ message: line })).toString("base64"),
+});
+const eventOf = (records: FirehoseTransformationEventRecord[]): FirehoseTransformationEvent => ({
+  invocationId: "b7f5b5c2-9d1e-4bb3-8e0a-6f4c9c2e1a11", deliveryStreamArn: `arn:aws:firehose:us-east-1:${ACCOUNT}:deliverystream/flowtap-flow-log-sg-enrichment`, region: "us-east-1", records,
+});
+const linesOf = (data: string) => Buffer.from(data, "base64").toString("utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const ip = (eni: NetworkInterface) => eni.PrivateIpAddress!;
+
+let output: ReturnType<typeof captureOutput>;
+beforeAll(() => Object.assign(process.env, { FLOW_LOG_FORMAT: VPC_FLOW_LOG_FORMAT, LOOKUP_TTL_SECONDS: "300", POWERTOOLS_METRICS_NAMESPACE: "flowtap", POWERTOOLS_SERVICE_NAME: "test" }));
+beforeEach(() => {
+  answerLikeEc2();
+  output = captureOutput();
+});
+afterEach(() => output.restore());
+
+describe("the Firehose transformation function", () => {
+  it("answers AWS's documented sample event record by record: data that is not a flow log fails, untouched", async () => {
+    const event = JSON.parse(readFileSync(path.join(__dirname, "fixtures", "firehose-transformation-event.json"), "utf8")) as FirehoseTransformationEvent;
+    const { records } = await handler(event);
+    expect(records).toEqual([
+      { recordId: "record1", result: "ProcessingFailed", data: "SGVsbG8gV29ybGQ=" },
+      { recordId: "record2", result: "ProcessingFailed", data: "SGVsbG8gV29ybGQ=" },
+    ]);
+    expect(metricValues(output.lines(), "RecordsFailed")).toEqual([2]);
+  });
+
+  it("enriches direct-delivery records with each end's resource, security groups and the rule that admitted the flow, partitioned by account and date", async () => {
+    const { records } = await handler(eventOf([delivered("r1", flow(INSTANCE, ALB.PrivateIpAddress!, ip(INSTANCE), 40000, 8080))]));
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ recordId: "r1", result: "Ok", metadata: { partitionKeys: { account_id: ACCOUNT, date: "2024-11-21" } } });
+    const [enriched] = linesOf(records[0].data);
+    expect(enriched).toMatchObject({
+      Version: 8, InterfaceId: INSTANCE.NetworkInterfaceId, Uploaded: 4249,
+      Client: { Addr: ip(ALB), Type: "elasticloadbalancing:loadbalancer", SecurityGroupIds: ["sg-0a1b2c3d4e5f6web0"] },
+      Server: {
+        Addr: ip(INSTANCE), Port: 8080, Type: "ec2:instance", Arn: `arn:aws:ec2:us-east-1:${ACCOUNT}:instance/${INSTANCE.Attachment!.InstanceId}`,
+        Tags: { app: "Storefront", Name: "node-0" },
+        SecurityGroupRules: ['sg-0a1b2c3d4e5f6app0 inbound tcp 8080 from sg-0a1b2c3d4e5f6web0 "from the load balancer"'],
+      },
+    });
+  });
+
+  it("drops records without flow log lines (a CloudWatch control message, an empty record) and keeps NODATA records", async () => {
+    const control = { recordId: "c", approximateArrivalTimestamp: 1, data: Buffer.from(JSON.stringify({ messageType: "CONTROL_MESSAGE", logEvents: [] })).toString("base64") };
+    const empty = { recordId: "e", approximateArrivalTimestamp: 1, data: "" };
+    const nodata = delivered("n", vpcRecord({ version: 8, "account-id": ACCOUNT, "interface-id": LAMBDA.NetworkInterfaceId, start: 1732204800, end: 1732204860, "log-status": "NODATA" }));
+    const { records } = await handler(eventOf([control, empty, nodata]));
+    expect(records.map((r) => [r.recordId, r.result])).toEqual([["c", "Dropped"], ["e", "Dropped"], ["n", "Ok"]]);
+    expect(linesOf(records[2].data)).toEqual([expect.objectContaining({ LogStatus: "NODATA", InterfaceId: LAMBDA.NetworkInterfaceId })]);
+  });
+
+  it("answers every recordId exactly once and in order, whatever mix of good, malformed and empty records comes", async () => {
+    const good = fc.constantFrom(...ENIS.slice(0, 30)).map((eni) => flow(eni, ip(eni), "52.217.44.20", 40000, 443));
+    const data = fc.oneof(
+      good.map((line) => JSON.stringify({ message: line })),
+      fc.string({ maxLength: 40 }),
+      good.map((line) => line.split(" ").slice(0, 10).join(" ")),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(data, { maxLength: 30 }), async (payloads) => {
+        const input = payloads.map((p, i) => ({ recordId: `id-${i}`, approximateArrivalTimestamp: 1732204900000, data: Buffer.from(p).toString("base64") }));
+        const { records } = await handler(eventOf(input));
+        expect(records.map((r) => r.recordId)).toEqual(input.map((r) => r.recordId));
+        for (const [i, r] of records.entries()) {
+          expect(["Ok", "Dropped", "ProcessingFailed"]).toContain(r.result);
+          // A failed record is answered with its own data, for Firehose to keep under the error prefix.
+          if (r.result === "ProcessingFailed") expect(r.data).toBe(input[i].data);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("fails only the records that would take the response over 6 MiB, never cutting one short", () => {
+    // Each record carries 40 flows: its enriched output is some 40 KB, and a batch of 250 would answer with about 10 MB.
+    const lines = Array.from({ length: 40 }, (_, i) => JSON.stringify({ message: flow(INSTANCE, ip(INSTANCE), ip(RDS), 40000 + i, 5432) }));
+    const input = Array.from({ length: 250 }, (_, i) => ({ recordId: `big-${i}`, approximateArrivalTimestamp: 1, data: Buffer.from(lines.join("\n")).toString("base64") }));
+    const batch = decodeFirehoseRecords(input, FIELDS);
+    const inventory = new LiveInventory(new EC2Client({}), { ttlSeconds: 300 });
+    return inventory.inventoryFor(batch.addresses, batch.interfaceIds).then((known) => {
+      const { records, summary } = transformDecoded(batch, known);
+      const response = Buffer.byteLength(JSON.stringify({ records }));
+      expect(response).toBeLessThanOrEqual(6 * 1024 * 1024);
+      expect(response).toBeGreaterThan(RESPONSE_LIMIT_BYTES - 100_000);
+      expect(summary.overLimit).toBeGreaterThan(0);
+      expect(summary.ok + summary.overLimit).toBe(250);
+      // What fits is whole: every Ok record holds all 40 of its flows.
+      for (const r of records.filter((x) => x.result === "Ok")) expect(linesOf(r.data)).toHaveLength(40);
+      const failed = records.filter((x) => x.result === "ProcessingFailed");
+      expect(failed).toHaveLength(summary.overLimit);
+      for (const r of failed) expect(r.data).toBe(input[0].data);
+    });
+  });
+});
+
+describe("looking up what flows name", () => {
+  it("asks EC2 many addresses per call and remembers the answers, found or not, until the TTL passes", async () => {
+    let now = 0;
+    const inventory = new LiveInventory(new EC2Client({}), { ttlSeconds: 300, now: () => now });
+    const addresses = [...ENIS.slice(0, 450).map(ip), "10.250.0.1", "198.51.100.7"];
+    const first = await inventory.inventoryFor(addresses, []);
+    expect(first.byAddress.get(ip(INSTANCE))?.type).toBe("ec2:instance");
+    const networkInterfaceCalls = ec2.commandCalls(DescribeNetworkInterfacesCommand);
+    // 452 private-filter values in 3 calls, 1 public-filter call, then the ENIs themselves are known.
+    expect(networkInterfaceCalls.map((c) => c.args[0].input.Filters?.[0].Name)).toEqual([
+      "addresses.private-ip-address", "addresses.private-ip-address", "addresses.private-ip-address", "association.public-ip",
+    ]);
+    expect(ec2.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(1);
+    expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(3);
+    const calls = inventory.calls;
+
+    now += 299_000;
+    await inventory.inventoryFor(addresses, [INSTANCE.NetworkInterfaceId!]);
+    expect(inventory.calls).toBe(calls);
+    now += 2_000;
+    await inventory.inventoryFor([ip(INSTANCE)], []);
+    expect(inventory.calls).toBeGreaterThan(calls);
+  });
+
+  it("makes API calls that grow with distinct ENIs, not with records", async () => {
+    const inventory = new LiveInventory(new EC2Client({}), { ttlSeconds: 300 });
+    const enis = ENIS.slice(0, 100);
+    const batchOf = (n: number) => Array.from({ length: n }, (_, i) => delivered(`r${i}`, flow(enis[i % 100], ip(enis[i % 100]), "52.217.44.20", 40000 + i, 443)));
+    const small = decodeFirehoseRecords(batchOf(100), FIELDS);
+    await inventory.inventoryFor(small.addresses, small.interfaceIds);
+    const afterSmall = inventory.calls;
+    const large = decodeFirehoseRecords(batchOf(5000), FIELDS);
+    await inventory.inventoryFor(large.addresses, large.interfaceIds);
+    expect(inventory.calls).toBe(afterSmall);
+  });
+});
