@@ -68,7 +68,7 @@ const delivered = (recordId: string, line: string): FirehoseTransformationEventR
 const eventOf = (records: FirehoseTransformationEventRecord[]): FirehoseTransformationEvent => ({
   invocationId: "b7f5b5c2-9d1e-4bb3-8e0a-6f4c9c2e1a11", deliveryStreamArn: `arn:aws:firehose:us-east-1:${ACCOUNT}:deliverystream/flowtap-flow-log-sg-enrichment`, region: "us-east-1", records,
 });
-const linesOf = (data: string) => Buffer.from(data, "base64").toString("utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
+const linesOf = (data: string | undefined) => Buffer.from(data ?? "", "base64").toString("utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
 const ip = (eni: NetworkInterface) => eni.PrivateIpAddress!;
 
 let output: ReturnType<typeof captureOutput>;

@@ -35,7 +35,8 @@ describe("flow-log-sg-enrichment stack", () => {
       max_aggregation_interval: 60,
     });
     const format = parseLogFormat(asTerraformReadsIt(flowLog.log_format));
-    expect(format.ok && format.fields).toEqual((parseLogFormat(VPC_FLOW_LOG_FORMAT) as { fields: string[] }).fields);
+    const expected = parseLogFormat(VPC_FLOW_LOG_FORMAT);
+    expect(format).toEqual(expected);
     expect(format.ok && format.fields).toEqual(expect.arrayContaining(["tcp-flags", "pkt-srcaddr", "flow-direction", "ecs-task-arn", "reject-reason"]));
     expect(asTerraformReadsIt(fn.environment.variables.FLOW_LOG_FORMAT)).toBe(asTerraformReadsIt(flowLog.log_format));
   });
