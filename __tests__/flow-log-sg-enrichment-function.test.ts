@@ -1,4 +1,4 @@
-import { DescribeInstancesCommand, DescribeNetworkInterfacesCommand, DescribeSecurityGroupsCommand, EC2Client, type Filter, type Instance, type NetworkInterface, type SecurityGroup } from "@aws-sdk/client-ec2";
+import { DescribeInstancesCommand, DescribeNetworkInterfacesCommand, DescribeSecurityGroupsCommand, EC2Client, type NetworkInterface } from "@aws-sdk/client-ec2";
 import type { FirehoseTransformationEvent, FirehoseTransformationEventRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import fc from "fast-check";
@@ -9,7 +9,7 @@ import { decodeFirehoseRecords, RESPONSE_LIMIT_BYTES, transformDecoded } from ".
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat, VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { LiveInventory } from "../functions/lib/flowlogs/live-inventory";
-import { sampleInventory } from "../samples/generate";
+import { sampleEc2 } from "../samples/ec2-responder";
 import { captureOutput, metricValues } from "./helpers/capture-output";
 
 const FORMAT = parseLogFormat(VPC_FLOW_LOG_FORMAT);
@@ -18,38 +18,20 @@ const FIELDS = FORMAT.fields;
 const ACCOUNT = "123456789010";
 
 // The sample organization's ENIs, groups and instances, answered by a mocked EC2 the way EC2 filters them.
-const files = sampleInventory(1200) as Record<string, Record<string, unknown[]>>;
-const ENIS = files["describe-network-interfaces.json"].NetworkInterfaces as NetworkInterface[];
-const GROUPS = files["describe-security-groups.json"].SecurityGroups as SecurityGroup[];
-const INSTANCES = (files["describe-instances.json"].Reservations as { Instances: Instance[] }[]).flatMap((r) => r.Instances);
+const sample = sampleEc2(1200);
+const ENIS = sample.networkInterfaces;
 const [ALB, , LAMBDA, RDS] = ENIS;
 const INSTANCE = ENIS[9];
-
-function matches(eni: NetworkInterface, filter: Filter): boolean {
-  const values = new Set(filter.Values);
-  switch (filter.Name) {
-    case "addresses.private-ip-address":
-      return (eni.PrivateIpAddresses ?? []).some((a) => values.has(a.PrivateIpAddress ?? ""));
-    case "association.public-ip":
-      return (eni.PrivateIpAddresses ?? []).some((a) => values.has(a.Association?.PublicIp ?? ""));
-    case "ipv6-addresses.ipv6-address":
-      return (eni.Ipv6Addresses ?? []).some((a) => values.has(a.Ipv6Address ?? ""));
-    case "network-interface-id":
-      return values.has(eni.NetworkInterfaceId ?? "");
-    default:
-      throw new Error(`the mock does not know filter ${filter.Name}`);
-  }
-}
 
 const ec2 = mockClient(EC2Client);
 function answerLikeEc2(): void {
   ec2.reset();
   ec2.on(DescribeNetworkInterfacesCommand).callsFake((input) => {
     expect(input.Filters?.[0].Values?.length).toBeLessThanOrEqual(200);
-    return { NetworkInterfaces: ENIS.filter((e) => (input.Filters ?? []).every((f: Filter) => matches(e, f))) };
+    return sample.describeNetworkInterfaces(input.Filters ?? []);
   });
-  ec2.on(DescribeSecurityGroupsCommand).callsFake((input) => ({ SecurityGroups: GROUPS.filter((g) => input.Filters?.[0].Values?.includes(g.GroupId ?? "")) }));
-  ec2.on(DescribeInstancesCommand).callsFake((input) => ({ Reservations: [{ Instances: INSTANCES.filter((i) => input.Filters?.[0].Values?.includes(i.InstanceId ?? "")) }] }));
+  ec2.on(DescribeSecurityGroupsCommand).callsFake((input) => sample.describeSecurityGroups(input.Filters ?? []));
+  ec2.on(DescribeInstancesCommand).callsFake((input) => sample.describeInstances(input.Filters ?? []));
 }
 
 /** A flow log record in the all-fields format flowtap's flow logs use, `-` for what is not given. */

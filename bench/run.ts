@@ -15,6 +15,9 @@
  *  7. Enrichment of default-format records against a 10,000-ENI inventory to JSONL, against a
  *     baseline that only reads the same input and splits its lines and fields; peak RSS for 1 and
  *     10 million records (memory must stay flat).
+ *  8. The Firehose enrichment function: EC2 API calls for 100,000 records over 1,000 distinct
+ *     ENIs, against ceil(distinct values / 200) per lookup kind; and its time on a 6 MB batch,
+ *     against only decoding the same batch.
  */
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -23,6 +26,8 @@ import * as path from "node:path";
 import {
   CreateTrafficMirrorSessionCommand,
   DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
   DescribeTrafficMirrorSessionsCommand,
   DescribeTrafficMirrorTargetsCommand,
   EC2Client,
@@ -30,6 +35,13 @@ import {
 } from "@aws-sdk/client-ec2";
 import { DescribeTasksCommand, ECSClient, ListTasksCommand, type Task } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
+import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
+import { decodeFirehoseRecords, transformDecoded } from "../functions/lib/flowlogs/firehose";
+import { parseLogFormat, VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
+import { isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
+import { LiveInventory } from "../functions/lib/flowlogs/live-inventory";
+import { sampleEc2 } from "../samples/ec2-responder";
+import { sampleFlowLogLines } from "../samples/generate";
 
 const ROOT = path.join(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
@@ -305,14 +317,108 @@ function benchEnrichment(): void {
   console.log("   flowtap enrich, 10 million records: %s records/s, peak RSS %s MiB (flat if close to the 1-million figure)", rate(ten).toFixed(0), ten.peakRssMiB.toFixed(0));
 }
 
+async function benchFirehoseFunction(): Promise<void> {
+  Object.assign(process.env, { FLOW_LOG_FORMAT: VPC_FLOW_LOG_FORMAT, LOOKUP_TTL_SECONDS: "300", POWERTOOLS_METRICS_DISABLED: "true", POWERTOOLS_LOG_LEVEL: "SILENT", AWS_REGION: "us-east-1" });
+  const sample = sampleEc2(1000);
+  const ec2 = mockClient(EC2Client);
+  ec2.on(DescribeNetworkInterfacesCommand).callsFake((input) => sample.describeNetworkInterfaces(input.Filters ?? []));
+  ec2.on(DescribeSecurityGroupsCommand).callsFake((input) => sample.describeSecurityGroups(input.Filters ?? []));
+  ec2.on(DescribeInstancesCommand).callsFake((input) => sample.describeInstances(input.Filters ?? []));
+  const format = parseLogFormat(VPC_FLOW_LOG_FORMAT);
+  if (!format.ok) throw new Error(format.reason);
+  // The sample's default-format records, rewritten in the all-fields format the stack's flow logs use.
+  const positions = DEFAULT_FORMAT.map((f) => format.fields.indexOf(f));
+  const toVpcFormat = (line: string) => {
+    const values = format.fields.map(() => "-");
+    line.split(" ").forEach((v, i) => (values[positions[i]] = v));
+    return JSON.stringify({ message: values.join(" ") });
+  };
+  const lines = sampleFlowLogLines(100_000, 1000).map(toVpcFormat);
+  // Firehose's processor buffer is 0.2 MB: batches of that much input.
+  const batches: string[][] = [[]];
+  let size = 0;
+  for (const line of lines) {
+    if (size + line.length > 200_000) {
+      batches.push([]);
+      size = 0;
+    }
+    batches.at(-1)!.push(line);
+    size += line.length;
+  }
+  const eventOf = (batch: string[], offset: number) => ({
+    invocationId: "bench", deliveryStreamArn: "arn:aws:firehose:us-east-1:123456789010:deliverystream/flowtap-flow-log-sg-enrichment", region: "us-east-1",
+    records: batch.map((line, i) => ({ recordId: String(offset + i), approximateArrivalTimestamp: 1732204900000, data: Buffer.from(line).toString("base64") })),
+  });
+  const { handler } = await import("../functions/flow-log-sg-enrichment/handler");
+  let offset = 0;
+  const callsPerBatch: number[] = [];
+  for (const batch of batches) {
+    const before = ec2.calls().length;
+    await handler(eventOf(batch, offset));
+    callsPerBatch.push(ec2.calls().length - before);
+    offset += batch.length;
+  }
+  const calls = ec2.calls().length;
+  const lastCalling = callsPerBatch.findLastIndex((n) => n > 0) + 1;
+  const addresses = new Set(lines.flatMap((l) => { const v = (JSON.parse(l) as { message: string }).message.split(" "); return [v[positions[3]], v[positions[4]]]; }));
+  const privateAddresses = [...addresses].filter((a) => isPrivateAddress(a)).length;
+  const publicAddresses = addresses.size - privateAddresses;
+  const instanceCount = sample.instances.length;
+  const bound = Math.ceil(addresses.size / 200) + Math.ceil(publicAddresses / 200) + 1 + Math.ceil(instanceCount / 200);
+  console.log("\n8. flow-log-sg-enrichment function (Firehose transformation)");
+  console.log("   EC2 API calls for %d records in %d batches of 0.2 MB, %d distinct addresses over 1,000 ENIs: %d (%d in the first batch; none after batch %d, once every address had been seen)",
+    lines.length, batches.length, addresses.size, calls, callsPerBatch[0], lastCalling);
+  console.log("   floor, had every address come in one batch: %d = %d private + %d public address lookups, 1 security group, %d instance lookups of 200 each; per record: %s calls",
+    bound, Math.ceil(addresses.size / 200), Math.ceil(publicAddresses / 200), Math.ceil(instanceCount / 200), (calls / lines.length).toFixed(5));
+
+  // One 6 MB batch (Lambda's request limit), warm lookups: the answer is bounded by 6 MiB too, so most records fail over the limit.
+  const big: string[] = [];
+  for (let bytes = 0, i = 0; bytes < 5_800_000; i++) {
+    big.push(lines[i % lines.length]);
+    bytes += Math.ceil((lines[i % lines.length].length * 4) / 3) + 60;
+  }
+  const event = eventOf(big, 0);
+  const eventBytes = Buffer.byteLength(JSON.stringify(event));
+  const timed = async <T>(run: () => Promise<T> | T) => {
+    const times: number[] = [];
+    let result!: T;
+    for (let r = 0; r < RUNS; r++) {
+      const started = process.hrtime.bigint();
+      result = await run();
+      times.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    return { ms: median(times), result };
+  };
+  const decodeOnly = await timed(() => decodeFirehoseRecords(event.records, format.fields));
+  const full = await timed(() => handler(event));
+  const ok = full.result.records.filter((r) => r.result === "Ok").length;
+  const unbounded = await timed(async () => {
+    const batch = decodeFirehoseRecords(event.records, format.fields);
+    return transformDecoded(batch, await new LiveInventory(new EC2Client({}), { ttlSeconds: 300 }).inventoryFor(batch.addresses, batch.interfaceIds), Infinity);
+  });
+  console.log("   a %s MB batch of %d records: handler %s ms (%d enriched, %d over the 6 MiB answer, failed back to Firehose); decoding alone %s ms (baseline)",
+    (eventBytes / 1e6).toFixed(1), big.length, full.ms.toFixed(0), ok, big.length - ok, decodeOnly.ms.toFixed(0));
+  console.log("   enriching the whole batch with no answer limit: %s ms, %s records/s, %s of the decode-only rate",
+    unbounded.ms.toFixed(0), ((big.length / unbounded.ms) * 1000).toFixed(0), (decodeOnly.ms / unbounded.ms).toFixed(2));
+  ec2.restore();
+}
+
+/** Each function with the numbers of the sections it prints. */
+const SECTIONS: readonly [readonly number[], () => unknown][] = [
+  [[1], benchSynth],
+  [[2], benchBundles],
+  [[3], benchApiCalls],
+  [[4, 5], benchTasks],
+  [[6], benchScale],
+  [[7], benchEnrichment],
+  [[8], benchFirehoseFunction],
+];
+
+/** `npm run bench` runs every section; `npm run bench -- 7 8` runs those only. */
 async function main(): Promise<void> {
+  const chosen = process.argv.slice(2).map(Number);
   console.log("flowtap benchmarks, node %s, %s", process.version, new Date().toISOString());
-  benchSynth();
-  benchBundles();
-  await benchApiCalls();
-  await benchTasks();
-  benchScale();
-  benchEnrichment();
+  for (const [numbers, section] of SECTIONS) if (chosen.length === 0 || numbers.some((n) => chosen.includes(n))) await section();
 }
 
 void main();

@@ -72,9 +72,13 @@ export interface TransformSummary {
   readonly failures: { recordId: string; reason: string }[];
 }
 
-/** Bytes one answer adds to the response: `{"recordId":…,"result":…,"data":…,"metadata":…},` as JSON writes it. */
+/**
+ * Bytes one answer adds to the response, `{"recordId":…,"result":…,"data":…,"metadata":…},` as
+ * JSON writes it: base64 data needs no escaping, so only the small fields are stringified.
+ */
 function answerBytes(answer: FirehoseTransformationResultRecord): number {
-  return Buffer.byteLength(JSON.stringify(answer)) + 1;
+  const { data, ...rest } = answer;
+  return Buffer.byteLength(JSON.stringify(rest)) + `,"data":""`.length + (data?.length ?? 0) + 1;
 }
 
 const utcDate = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().slice(0, 10);

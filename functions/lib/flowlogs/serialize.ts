@@ -115,10 +115,9 @@ export class EnrichedJsonWriter {
     this.buffer[this.length++] = NEWLINE;
   }
 
-  /** The bytes written since the last take(); the writer starts a new buffer. */
+  /** A copy of the bytes written since the last take(); the writer then starts again, in the same buffer. */
   take(): Buffer {
-    const written = this.buffer.subarray(0, this.length);
-    this.buffer = Buffer.allocUnsafe(this.buffer.length);
+    const written = Buffer.from(this.buffer.subarray(0, this.length));
     this.length = 0;
     return written;
   }
