@@ -35,6 +35,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { DescribeTasksCommand, ECSClient, ListTasksCommand, type Task } from "@aws-sdk/client-ecs";
 import { mockClient } from "aws-sdk-client-mock";
+import { FEATURES } from "../config/schema";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { decodeFirehoseRecords, transformDecoded } from "../functions/lib/flowlogs/firehose";
 import { parseLogFormat, VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
@@ -248,13 +249,14 @@ function generatedOrg(accounts: number): string {
         thresholdBytes: 2147483648,
         natGatewayIds: Object.fromEntries(regions.map((region, i) => [region, [`nat-0a1b2c3d4e5f6000${i}`]])),
       },
+      flowLogSgEnrichment: { vpcIds: Object.fromEntries(regions.map((region, i) => [region, [`vpc-0a1b2c3d4e5f6000${i}`]])) },
     },
     accounts: Array.from({ length: accounts }, (_, n) => ({
       id: String(200000000000 + n),
       name: `team-${n}`,
       ou: `ou-ab12-${String(10000000 + (n % 20))}`,
       regions,
-      features: ["ec2-mirroring", "fargate-mirroring", "nat-flow-recorder"],
+      features: [...FEATURES],
     })),
   };
   return JSON.stringify(config);
