@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { Readable } from "node:stream";
 import { runEnrich } from "../cli/enrich";
 import { runQuery, type QueryOptions } from "../cli/query";
-import { NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
+import { ATHENA, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
 import { collect } from "./helpers/streams";
 
 const SAMPLES = path.join(__dirname, "..", "samples");
@@ -58,7 +58,7 @@ describe("flowtap query", () => {
 
   it("finds Lambda functions connecting to RDS without RDS Proxy", async () => {
     const { rows } = await query({ name: "lambda-to-rds-without-proxy" });
-    expect(rows).toEqual([expect.objectContaining({ function: "arn:aws:lambda:us-east-1:123456789010:function:orders-api", database_address: "10.1.0.7", port: 5432 })]);
+    expect(rows).toEqual([expect.objectContaining({ lambda_function: "arn:aws:lambda:us-east-1:123456789010:function:orders-api", database_address: "10.1.0.7", port: 5432 })]);
   });
 
   it("ranks top destinations with their growth between the two halves of the data", async () => {
@@ -83,5 +83,15 @@ describe("flowtap query", () => {
     expect(await query({ name: "app-connections" })).toMatchObject({ status: 2, err: "flowtap query: app-connections needs --param app=…\n" });
     expect(await query({ name: "nope" })).toMatchObject({ status: 2 });
     expect((await query({ sql: "SELECT nonsense FROM flows" })).status).toBe(1);
+  });
+});
+
+describe("the named queries in Athena's dialect", () => {
+  it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))("%s uses only what Athena (Trino) understands", (_name, q) => {
+    const sql = q.sql(ATHENA);
+    expect(sql).not.toMatch(/GROUP BY ALL/i);
+    expect(sql).not.toMatch(/\$[a-z]/);
+    expect(sql).not.toMatch(/Tags\[/);
+    expect((sql.match(/\?/g) ?? []).length).toBe(Object.keys(q.parameters).length);
   });
 });

@@ -1,4 +1,6 @@
 import { parseLogFormat, VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
+import { ATHENA, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
+import { ENRICHED_COLUMNS, SIDE_COLUMNS } from "../functions/lib/flowlogs/schema";
 import { ENRICHED_PREFIX, ERROR_PREFIX } from "../modules/flow-log-sg-enrichment";
 import { exampleOrg, policyAt, resourceAt, synthAll } from "./helpers/synth";
 
@@ -19,6 +21,7 @@ describe("flow-log-sg-enrichment stack", () => {
         expiration_days: 400,
         buffering_seconds: 300,
         lookup_ttl_seconds: 300,
+        query_scan_limit_bytes: 100 * 1024 ** 3,
         log_retention_days: 30,
       }),
     });
@@ -98,5 +101,33 @@ describe("flow-log-sg-enrichment stack", () => {
       expect.objectContaining({ id: "failed-records", filter: [{ prefix: "errors/" }], expiration: [{ days: "${local.workspace.expiration_days}" }] }),
     ]);
     expect(resourceAt(stack, "aws_s3_bucket", "enrichment/bucket").bucket).toMatch(/^flowtap-flow-logs-\$\{data\.aws_caller_identity\..+\}-\$\{data\.aws_region\..+\}$/);
+  });
+
+  it("makes the records an Athena table whose columns are the engine's schema, partitions found by projection", () => {
+    const table = resourceAt(stack, "aws_glue_catalog_table", "enrichment/query/flows");
+    const columns = table.storage_descriptor.columns as { name: string; type: string }[];
+    expect(columns.map((c) => c.name)).toEqual(ENRICHED_COLUMNS.map((c) => c.name.toLowerCase()));
+    expect(columns.find((c) => c.name === "start")?.type).toBe("bigint");
+    expect(columns.find((c) => c.name === "client")?.type).toBe(`struct<${SIDE_COLUMNS.map((c) => `${c.name.toLowerCase()}:${{ int: "int", string: "string", boolean: "boolean", "string-array": "array<string>", "string-map": "map<string,string>" }[c.type as string]}`).join(",")}>`);
+    expect(table.partition_keys.map((k: { name: string }) => k.name)).toEqual(["account_id", "date"]);
+    expect(table.storage_descriptor.ser_de_info.serialization_library).toBe("org.openx.data.jsonserde.JsonSerDe");
+    expect(table.parameters).toMatchObject({
+      "projection.enabled": "true",
+      "projection.date.format": "yyyy-MM-dd",
+      // The same layout the stream writes: flow-logs/account_id=…/date=…/.
+      "storage.location.template": expect.stringMatching(/\/flow-logs\/account_id=\$\$\{account_id\}\/date=\$\$\{date\}\/$/),
+    });
+  });
+
+  it("carries the named queries of flowtap query, in Athena's dialect, in a workgroup that encrypts results and caps each scan", () => {
+    const workgroup = resourceAt(stack, "aws_athena_workgroup", "enrichment/query/workgroup");
+    expect(workgroup.configuration).toMatchObject({
+      enforce_workgroup_configuration: true,
+      bytes_scanned_cutoff_per_query: "${local.workspace.query_scan_limit_bytes}",
+      result_configuration: { encryption_configuration: { encryption_option: "SSE_S3" } },
+    });
+    const queries = Object.values(stack.tf.resource.aws_athena_named_query) as { name: string; query: string }[];
+    expect(queries.map((q) => q.name).sort()).toEqual(NAMED_QUERIES.map((q) => `flowtap-${q.name}`).sort());
+    for (const q of NAMED_QUERIES) expect(queries.find((x) => x.name === `flowtap-${q.name}`)?.query).toBe(q.sql(ATHENA));
   });
 });

@@ -1,4 +1,5 @@
 import { Testing, TerraformStack } from "cdktf";
+import { AthenaWorkgroup } from "@cdktf/provider-aws/lib/athena-workgroup";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
@@ -45,6 +46,8 @@ describe("the security checks themselves", () => {
     new IamRolePolicy(stack, "raw-policy", { role: role.name, policy: JSON.stringify({ Version: "2012-10-17", Statement: [] }) });
     new LambdaFunction(stack, "fn", { functionName: "careless", role: role.arn, runtime: "nodejs22.x", handler: "index.handler", filename: "x.zip" });
 
+    new AthenaWorkgroup(stack, "open-workgroup", { name: "open", configuration: { resultConfiguration: { outputLocation: "s3://somewhere/" } } });
+
     const findings = await securityFindings("careless", JSON.parse(Testing.synth(stack)));
 
     expect(findings).toEqual(
@@ -62,6 +65,8 @@ describe("the security checks themselves", () => {
         expect.stringMatching(/RAM share .* admits principals outside the organization/),
         expect.stringMatching(/DynamoDB table .* is not encrypted with a KMS key/),
         expect.stringMatching(/DynamoDB table .* has no point-in-time recovery/),
+        expect.stringMatching(/Athena workgroup .* does not encrypt query results/),
+        expect.stringMatching(/Athena workgroup .* lets queries override its settings/),
       ]),
     );
     // DescribeInstances only ever takes "*": not a finding.

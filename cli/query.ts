@@ -1,5 +1,5 @@
 import Table from "cli-table3";
-import { FLOWS_COLUMNS, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
+import { DUCKDB, duckDbFlowsView, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
 import { sqlString, withDuckDb } from "./duckdb";
 
 export interface QueryOptions {
@@ -19,7 +19,7 @@ function flowsView(files: readonly string[]): string {
     ...(parquet.length > 0 ? [`SELECT to_json(p) AS j FROM read_parquet([${parquet.map(sqlString).join(", ")}], union_by_name = true) p`] : []),
     ...(json.length > 0 ? [`SELECT json AS j FROM read_json_objects([${json.map(sqlString).join(", ")}], format = 'newline_delimited')`] : []),
   ];
-  return `CREATE VIEW flows AS SELECT ${FLOWS_COLUMNS} FROM (${records.join(" UNION ALL ")})`;
+  return duckDbFlowsView(records.join(" UNION ALL "));
 }
 
 /** `flowtap query`: runs a named query (or `--sql`) with DuckDB over enriched records. */
@@ -36,7 +36,7 @@ export async function runQuery(options: QueryOptions, io: { stdout: NodeJS.Writa
     io.stderr.write(`flowtap query: no query named ${options.name}; flowtap query --list names them\n`);
     return 2;
   }
-  const sql = named?.sql ?? options.sql;
+  const sql = named?.sql(DUCKDB) ?? options.sql;
   if (!sql) {
     io.stderr.write("flowtap query: name a query (see --list) or give --sql\n");
     return 2;

@@ -152,6 +152,8 @@ const flowLogSgEnrichmentFields = {
   bufferingSeconds: z.number().int().min(60).max(900),
   /** How long the function trusts an ENI or security group lookup, in seconds. */
   lookupTtlSeconds: z.number().int().min(0).max(86400),
+  /** GiB one Athena query may scan before the workgroup cancels it (Athena's minimum is 10 MiB). */
+  queryScanLimitGiB: z.number().positive().min(0.01),
   logRetentionDays: retentionDays,
 };
 const flowLogSgEnrichmentSettings = z.object(flowLogSgEnrichmentFields).partial().strict();
@@ -161,6 +163,7 @@ export const flowLogSgEnrichmentDefaults = {
   expirationDays: 400,
   bufferingSeconds: 300,
   lookupTtlSeconds: 300,
+  queryScanLimitGiB: 100,
   logRetentionDays: 30 as const,
 };
 /** Every `flow-log-sg-enrichment` setting of one workspace. */

@@ -138,6 +138,7 @@ export function flowLogSgEnrichmentWorkspaceMap(workspaces: readonly Workspace[]
           expiration_days: s.expirationDays,
           buffering_seconds: s.bufferingSeconds,
           lookup_ttl_seconds: s.lookupTtlSeconds,
+          query_scan_limit_bytes: Math.round(s.queryScanLimitGiB * 1024 ** 3),
           log_retention_days: s.logRetentionDays,
         },
       ];

@@ -11,6 +11,7 @@ import { KinesisFirehoseDeliveryStream } from "@cdktf/provider-aws/lib/kinesis-f
 import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { awsContext } from "./aws-context";
 import { NodejsFunction } from "./nodejs-function";
+import { FlowsQuery } from "./flows-query";
 import { SecureBucket } from "./secure-bucket";
 
 export interface FlowLogSgEnrichmentProps extends Pick<TerraformMetaArguments, "provider"> {
@@ -26,6 +27,8 @@ export interface FlowLogSgEnrichmentProps extends Pick<TerraformMetaArguments, "
   readonly bufferingSeconds?: number;
   /** Seconds the function trusts an EC2 lookup. @default 300 */
   readonly lookupTtlSeconds?: number;
+  /** Bytes one Athena query may scan. @default 107374182400 - 100 GiB */
+  readonly queryScanLimitBytes?: number;
   /** Retention of the function's and Firehose's logs. @default 30 */
   readonly logRetentionDays?: number;
   /** @default "flowtap-flow-log-sg-enrichment" */
@@ -37,6 +40,7 @@ const literal = (text: string) => text.replaceAll("${", () => "$${");
 
 const FUNCTION_ENTRY = path.join(__dirname, "..", "functions", "flow-log-sg-enrichment", "handler.ts");
 /** Where enriched records go, partitioned Hive-style by the keys the function returns. */
+export const DATA_PREFIX = "flow-logs/";
 export const ENRICHED_PREFIX = "flow-logs/account_id=!{partitionKeyFromLambda:account_id}/date=!{partitionKeyFromLambda:date}/";
 /** Where Firehose puts records the function failed (their original data) and objects it could not write. */
 export const ERROR_PREFIX = "errors/!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/";
@@ -44,8 +48,9 @@ export const ERROR_PREFIX = "errors/!{firehose:error-output-type}/date=!{timesta
 /**
  * VPC flow logs delivered straight to a Firehose stream whose transformation function enriches
  * each record (ENI, resource, tags, security groups and the rules that admitted the flow) on its
- * way to an encrypted, TLS-only, private S3 bucket, partitioned by account and date, gzip'd.
- * Records the function cannot enrich are kept, untouched, under `errors/`.
+ * way to an encrypted, TLS-only, private S3 bucket, partitioned by account and date, gzip'd, and
+ * queryable with Athena (the named queries of `flowtap query`). Records the function cannot enrich
+ * are kept, untouched, under `errors/`.
  */
 export class FlowLogSgEnrichment extends Construct {
   /** The bucket holding enriched records. */
@@ -56,6 +61,9 @@ export class FlowLogSgEnrichment extends Construct {
   public readonly deliveryStreamArn: string;
   /** The transformation function. */
   public readonly functionName: string;
+  /** The Glue database and Athena workgroup over the enriched records. */
+  public readonly databaseName: string;
+  public readonly workgroupName: string;
 
   constructor(scope: Construct, id: string, props: FlowLogSgEnrichmentProps) {
     super(scope, id);
@@ -69,7 +77,7 @@ export class FlowLogSgEnrichment extends Construct {
       provider,
       bucketName: `flowtap-flow-logs-${account}-${region}`,
       lifecycleRules: [
-        { id: "enriched", prefix: "flow-logs/", intelligentTieringDays: props.intelligentTieringDays ?? 0, expirationDays: props.expirationDays ?? 400 },
+        { id: "enriched", prefix: DATA_PREFIX, intelligentTieringDays: props.intelligentTieringDays ?? 0, expirationDays: props.expirationDays ?? 400 },
         { id: "failed-records", prefix: "errors/", expirationDays: props.expirationDays ?? 400 },
       ],
     });
@@ -175,6 +183,19 @@ export class FlowLogSgEnrichment extends Construct {
       tags: { Name: `${prefix}-${vpcs.value}` },
     });
 
+    const query = new FlowsQuery(this, "query", {
+      provider,
+      databaseName: prefix.replaceAll("-", "_"),
+      workgroupName: prefix,
+      dataBucketName: bucket.bucketName,
+      dataPrefix: DATA_PREFIX,
+      accountIds: [account],
+      resultsBucketName: `flowtap-athena-results-${account}-${region}`,
+      bytesScannedCutoffPerQuery: props.queryScanLimitBytes,
+    });
+
+    this.databaseName = query.databaseName;
+    this.workgroupName = query.workgroupName;
     this.bucketName = bucket.bucketName;
     this.bucketArn = bucket.bucketArn;
     this.deliveryStreamName = stream.name;

@@ -23,10 +23,13 @@ export class FlowLogSgEnrichmentStack extends MemberStack {
       expirationDays: this.numberSetting("expiration_days"),
       bufferingSeconds: this.numberSetting("buffering_seconds"),
       lookupTtlSeconds: this.numberSetting("lookup_ttl_seconds"),
+      queryScanLimitBytes: this.numberSetting("query_scan_limit_bytes"),
       logRetentionDays: this.numberSetting("log_retention_days"),
     });
     new TerraformOutput(this, "bucket_name", { value: enrichment.bucketName, description: "The bucket of enriched flow logs: flow-logs/account_id=<id>/date=<yyyy-mm-dd>/, gzip'd JSON lines; records that could not be enriched under errors/." });
     new TerraformOutput(this, "delivery_stream_arn", { value: enrichment.deliveryStreamArn, description: "The Firehose stream the VPC flow logs deliver to." });
+    new TerraformOutput(this, "athena_workgroup", { value: enrichment.workgroupName, description: "The Athena workgroup carrying the flowtap-* named queries over the enriched records (table flows)." });
+    new TerraformOutput(this, "glue_database", { value: enrichment.databaseName, description: "The Glue database holding the table flows, partitioned by account_id and date." });
     new TerraformOutput(this, "function_name", { value: enrichment.functionName, description: "The transformation function; its logs name every record it could not enrich." });
   }
 }

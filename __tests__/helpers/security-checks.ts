@@ -123,6 +123,11 @@ export async function securityFindings(name: string, tf: TerraformDocument): Pro
     if (table.server_side_encryption?.enabled !== true) findings.push(`${name}: DynamoDB table ${id} is not encrypted with a KMS key (server_side_encryption)`);
     if (table.point_in_time_recovery?.enabled !== true) findings.push(`${name}: DynamoDB table ${id} has no point-in-time recovery`);
   }
+  for (const [id, workgroup] of resources(tf, "aws_athena_workgroup")) {
+    const configuration = workgroup.configuration ?? {};
+    if (!configuration.result_configuration?.encryption_configuration?.encryption_option) findings.push(`${name}: Athena workgroup ${id} does not encrypt query results`);
+    if (configuration.enforce_workgroup_configuration !== true) findings.push(`${name}: Athena workgroup ${id} lets queries override its settings (encryption, results location)`);
+  }
   for (const [id, share] of resources(tf, "aws_ram_resource_share")) {
     if (share.allow_external_principals !== false) findings.push(`${name}: RAM share ${id} admits principals outside the organization`);
   }
