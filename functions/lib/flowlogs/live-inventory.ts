@@ -112,19 +112,24 @@ export class LiveInventory {
     });
   }
 
-  private async describeInterfaces(filter: Filter): Promise<NetworkInterface[]> {
-    const found: NetworkInterface[] = [];
+  /** Every page of a describe call, each attempt retried on throttling, each call counted. */
+  private async allPages<T>(page: (token: string | undefined) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
+    const found: T[] = [];
     let token: string | undefined;
     do {
       this.calls++;
-      const page = await withRetry(
-        () => this.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [filter], NextToken: token, MaxResults: 1000 })),
-        this.options.retry,
-      );
-      found.push(...(page.NetworkInterfaces ?? []));
-      token = page.NextToken;
+      const { items, next } = await withRetry(() => page(token), this.options.retry);
+      found.push(...items);
+      token = next;
     } while (token);
     return found;
+  }
+
+  private describeInterfaces(filter: Filter): Promise<NetworkInterface[]> {
+    return this.allPages(async (NextToken) => {
+      const page = await this.ec2.send(new DescribeNetworkInterfacesCommand({ Filters: [filter], NextToken, MaxResults: 1000 }));
+      return { items: page.NetworkInterfaces ?? [], next: page.NextToken };
+    });
   }
 
   private remember(enis: readonly NetworkInterface[], now: number): void {
@@ -160,35 +165,34 @@ export class LiveInventory {
     for (const batch of batches(ids)) this.remember(await this.describeInterfaces({ Name: "network-interface-id", Values: batch }), now);
   }
 
-  private async lookUpGroups(ids: string[], now: number): Promise<void> {
+  /** Looks ids up by a filter, 200 at a time, and remembers each, found or not. */
+  private async lookUpByFilter<T>(
+    ids: string[],
+    now: number,
+    cache: ExpiringMap<T | undefined>,
+    idOf: (item: T) => string | undefined,
+    describe: (batch: string[], token: string | undefined) => Promise<{ items: T[]; next?: string }>,
+  ): Promise<void> {
     for (const batch of batches(ids)) {
-      let token: string | undefined;
-      do {
-        this.calls++;
-        const page = await withRetry(
-          () => this.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "group-id", Values: batch }], NextToken: token, MaxResults: 1000 })),
-          this.options.retry,
-        );
-        for (const group of page.SecurityGroups ?? []) if (group.GroupId) this.groups.set(group.GroupId, group, now);
-        token = page.NextToken;
-      } while (token);
-      for (const id of batch) if (!this.groups.get(id, now)) this.groups.set(id, undefined, now);
+      for (const item of await this.allPages((token) => describe(batch, token))) {
+        const id = idOf(item);
+        if (id) cache.set(id, item, now);
+      }
+      for (const id of batch) if (!cache.get(id, now)) cache.set(id, undefined, now);
     }
   }
 
-  private async lookUpInstances(ids: string[], now: number): Promise<void> {
-    for (const batch of batches(ids)) {
-      let token: string | undefined;
-      do {
-        this.calls++;
-        const page = await withRetry(
-          () => this.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: batch }], NextToken: token, MaxResults: 1000 })),
-          this.options.retry,
-        );
-        for (const reservation of page.Reservations ?? []) for (const instance of reservation.Instances ?? []) if (instance.InstanceId) this.instances.set(instance.InstanceId, instance, now);
-        token = page.NextToken;
-      } while (token);
-      for (const id of batch) if (!this.instances.get(id, now)) this.instances.set(id, undefined, now);
-    }
+  private lookUpGroups(ids: string[], now: number): Promise<void> {
+    return this.lookUpByFilter(ids, now, this.groups, (g) => g.GroupId, async (batch, NextToken) => {
+      const page = await this.ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "group-id", Values: batch }], NextToken, MaxResults: 1000 }));
+      return { items: page.SecurityGroups ?? [], next: page.NextToken };
+    });
+  }
+
+  private lookUpInstances(ids: string[], now: number): Promise<void> {
+    return this.lookUpByFilter(ids, now, this.instances, (i) => i.InstanceId, async (batch, NextToken) => {
+      const page = await this.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: batch }], NextToken, MaxResults: 1000 }));
+      return { items: (page.Reservations ?? []).flatMap((r) => r.Instances ?? []), next: page.NextToken };
+    });
   }
 }
