@@ -11,6 +11,7 @@ const SAMPLES = path.join(__dirname, "..", "samples");
 const dir = mkdtempSync(path.join(tmpdir(), "flowtap-query-"));
 const jsonl = path.join(dir, "enriched.jsonl");
 const parquet = path.join(dir, "enriched.parquet");
+const windowed = path.join(dir, "windowed.parquet");
 
 async function query(options: Partial<QueryOptions>) {
   const out = collect();
@@ -26,6 +27,7 @@ beforeAll(async () => {
   const io = { stdin: Readable.from([]), stdout: collect().stream, stderr: collect().stream };
   await runEnrich({ ...common, output: "jsonl", outFile: jsonl }, io);
   await runEnrich({ ...common, output: "parquet", outFile: parquet }, io);
+  await runEnrich({ ...common, output: "parquet", outFile: windowed, windowSeconds: 300 }, io);
 });
 
 describe("flowtap query", () => {
@@ -72,6 +74,14 @@ describe("flowtap query", () => {
     const fromJsonl = await query({ name: "lambda-to-rds-without-proxy" });
     const fromParquet = await query({ name: "lambda-to-rds-without-proxy", files: [parquet] });
     expect(fromParquet.rows).toEqual(fromJsonl.rows);
+  });
+
+  it("counts the same bytes per destination over 5-minute aggregates as over single flows (windows stand in for Start)", async () => {
+    const byDestination = (rows: Record<string, string>[]) => Object.fromEntries(rows.map((r) => [r.destination, Number(r.bytes)]));
+    const flows = await query({ name: "top-destinations" });
+    const aggregates = await query({ name: "top-destinations", files: [windowed] });
+    expect(byDestination(aggregates.rows)).toEqual(byDestination(flows.rows));
+    expect(aggregates.rows.some((r) => Number(r.later_bytes) > 0)).toBe(true);
   });
 
   it("runs your own SQL over the flows view", async () => {

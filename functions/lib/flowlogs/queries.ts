@@ -37,6 +37,8 @@ export interface NamedQuery {
 }
 
 const who = (side: "Client" | "Server") => `coalesce(${side}.Arn, ${side}.AwsService, ${side}.Addr)`;
+/** When a record's traffic happened: its capture window's start, or its aggregation window's. (`Window` is a reserved word.) */
+const started = `coalesce(Start, "Window".Start)`;
 
 export const NAMED_QUERIES: readonly NamedQuery[] = [
   {
@@ -81,11 +83,11 @@ GROUP BY 1, 2, 3 ORDER BY flows DESC`,
     name: "top-destinations",
     description: "Top destinations by bytes, and their growth from the first half of the data's time span to the second",
     parameters: {},
-    sql: () => `WITH span AS (SELECT (min(Start) + max(Start)) / 2 AS middle FROM flows),
+    sql: () => `WITH span AS (SELECT (min(${started}) + max(${started})) / 2 AS middle FROM flows),
 totals AS (
   SELECT ${who("Server")} AS destination, Server.Type AS type,
-    sum(CASE WHEN Start < span.middle THEN Uploaded + Downloaded ELSE 0 END) AS earlier_bytes,
-    sum(CASE WHEN Start >= span.middle THEN Uploaded + Downloaded ELSE 0 END) AS later_bytes
+    sum(CASE WHEN ${started} < span.middle THEN Uploaded + Downloaded ELSE 0 END) AS earlier_bytes,
+    sum(CASE WHEN ${started} >= span.middle THEN Uploaded + Downloaded ELSE 0 END) AS later_bytes
   FROM flows CROSS JOIN span GROUP BY 1, 2
 )
 SELECT destination, type, earlier_bytes + later_bytes AS bytes, earlier_bytes, later_bytes,

@@ -43,6 +43,19 @@ export const ENRICHED_COLUMNS: readonly Column[] = [
   { name: "Client", type: { struct: SIDE_COLUMNS }, comment: "The side that opened the connection" },
   { name: "Server", type: { struct: SIDE_COLUMNS }, comment: "The side that was connected to" },
   { name: "CrossAz", type: "boolean", comment: "Both sides in known, different availability zones" },
+  // Aggregated records (flowtap enrich --window) say their window instead of Start, End and InterfaceId.
+  {
+    name: "Window",
+    type: {
+      struct: [
+        { name: "Start", type: "bigint", comment: "The window's start, seconds since the epoch" },
+        { name: "End", type: "bigint", comment: "The window's end" },
+        { name: "Seconds", type: "int", comment: "The window's length" },
+      ],
+    },
+    comment: "For an aggregated record: the window it sums",
+  },
+  { name: "Flows", type: "bigint", comment: "For an aggregated record: how many flows it sums" },
 ];
 
 /** A column type as Hive and Glue write it (`struct<addr:string,…>`). */
