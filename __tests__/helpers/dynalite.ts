@@ -32,3 +32,21 @@ export async function createRecordingsTable(client: DynamoDBClient, TableName: s
     }),
   );
 }
+
+/** The flow-insights inventory table, as the flow-insights-central stack creates it (keys pk and sk). */
+export async function createInventoryTable(client: DynamoDBClient, TableName: string): Promise<void> {
+  await client.send(
+    new CreateTableCommand({
+      TableName,
+      AttributeDefinitions: [
+        { AttributeName: "pk", AttributeType: "S" },
+        { AttributeName: "sk", AttributeType: "S" },
+      ],
+      KeySchema: [
+        { AttributeName: "pk", KeyType: "HASH" },
+        { AttributeName: "sk", KeyType: "RANGE" },
+      ],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+}

@@ -86,6 +86,52 @@ export function classifyInterface(eni: NetworkInterface): { type: EndpointType; 
   return { type: "ec2:network-interface", resource: eni.NetworkInterfaceId && `network-interface/${eni.NetworkInterfaceId}`, service: "ec2" };
 }
 
+/** What is known beside an ENI that says more about its resource. */
+export interface HolderContext {
+  /** Tags of instances, by id. */
+  readonly instanceTags?: ReadonlyMap<string, Record<string, string>>;
+  /** Tags the tagging API has, by ARN. */
+  readonly resourceTags?: ReadonlyMap<string, Record<string, string>>;
+  /** Availability zones of subnets, for ENIs that do not say theirs. */
+  readonly subnetZones?: ReadonlyMap<string, string | undefined>;
+}
+
+/** What an ENI says of the resource holding its addresses; undefined for an ENI without an id. */
+export function holderOf(eni: NetworkInterface, context: HolderContext = {}): Holder | undefined {
+  if (!eni.NetworkInterfaceId) return undefined;
+  const zone = eni.AvailabilityZone ?? (eni.SubnetId ? context.subnetZones?.get(eni.SubnetId) : undefined);
+  const region = regionOfZone(zone);
+  const { type, resource, service } = classifyInterface(eni);
+  const arn = resource && service && region && eni.OwnerId ? `arn:aws:${service}:${region}:${eni.OwnerId}:${resource}` : undefined;
+  const instanceId = eni.Attachment?.InstanceId;
+  return {
+    type,
+    arn,
+    interfaceId: eni.NetworkInterfaceId,
+    subnetId: eni.SubnetId,
+    vpcId: eni.VpcId,
+    accountId: eni.OwnerId,
+    securityGroupIds: (eni.Groups ?? []).flatMap((g) => (g.GroupId ? [g.GroupId] : [])),
+    availabilityZone: zone,
+    region,
+    // The owning resource's tags (the instance's, or what the tagging API has for its ARN), else the ENI's.
+    tags: (type === "ec2:instance" && instanceId && context.instanceTags?.get(instanceId)) || (arn && context.resourceTags?.get(arn)) || tags(eni.TagSet),
+  };
+}
+
+/** Every address an ENI holds: private and public IPv4 (Elastic or not), IPv6. */
+export function addressesOf(eni: NetworkInterface): string[] {
+  const addresses = new Set<string>();
+  for (const a of eni.PrivateIpAddresses ?? []) {
+    if (a.PrivateIpAddress) addresses.add(a.PrivateIpAddress);
+    if (a.Association?.PublicIp) addresses.add(a.Association.PublicIp);
+  }
+  if (eni.PrivateIpAddress) addresses.add(eni.PrivateIpAddress);
+  if (eni.Association?.PublicIp) addresses.add(eni.Association.PublicIp);
+  for (const a of eni.Ipv6Addresses ?? []) if (a.Ipv6Address) addresses.add(a.Ipv6Address);
+  return [...addresses];
+}
+
 /**
  * The inventory an enrichment runs against: every address an ENI holds (private, public/Elastic IP,
  * IPv6) to what holds it, security groups by id, and AWS's published ranges for the rest.
@@ -110,33 +156,10 @@ export class Inventory {
     if (docs.ipRanges) this.ipRanges = new AwsIpRanges(docs.ipRanges);
 
     for (const eni of docs.networkInterfaces.NetworkInterfaces ?? []) {
-      if (!eni.NetworkInterfaceId) continue;
-      const zone = eni.AvailabilityZone ?? (eni.SubnetId ? subnetZones.get(eni.SubnetId) : undefined);
-      const region = regionOfZone(zone);
-      const { type, resource, service } = classifyInterface(eni);
-      const arn = resource && service && region && eni.OwnerId ? `arn:aws:${service}:${region}:${eni.OwnerId}:${resource}` : undefined;
-      const instanceId = eni.Attachment?.InstanceId;
-      const holder: Holder = {
-        type,
-        arn,
-        interfaceId: eni.NetworkInterfaceId,
-        subnetId: eni.SubnetId,
-        vpcId: eni.VpcId,
-        accountId: eni.OwnerId,
-        securityGroupIds: (eni.Groups ?? []).flatMap((g) => (g.GroupId ? [g.GroupId] : [])),
-        availabilityZone: zone,
-        region,
-        // The owning resource's tags (the instance's, or what the tagging API has for its ARN), else the ENI's.
-        tags: (type === "ec2:instance" && instanceId && instanceTags.get(instanceId)) || (arn && resourceTags.get(arn)) || tags(eni.TagSet),
-      };
-      this.byInterface.set(eni.NetworkInterfaceId, holder);
-      for (const a of eni.PrivateIpAddresses ?? []) {
-        if (a.PrivateIpAddress) this.byAddress.set(a.PrivateIpAddress, holder);
-        if (a.Association?.PublicIp) this.byAddress.set(a.Association.PublicIp, holder);
-      }
-      if (eni.PrivateIpAddress) this.byAddress.set(eni.PrivateIpAddress, holder);
-      if (eni.Association?.PublicIp) this.byAddress.set(eni.Association.PublicIp, holder);
-      for (const a of eni.Ipv6Addresses ?? []) if (a.Ipv6Address) this.byAddress.set(a.Ipv6Address, holder);
+      const holder = holderOf(eni, { instanceTags, resourceTags, subnetZones });
+      if (!holder) continue;
+      this.byInterface.set(holder.interfaceId, holder);
+      for (const address of addressesOf(eni)) this.byAddress.set(address, holder);
     }
   }
 }
