@@ -25,6 +25,8 @@ function interfaceMatches(eni: NetworkInterface, filter: Filter): boolean {
       return (eni.Ipv6Addresses ?? []).some((a) => values.has(a.Ipv6Address ?? ""));
     case "network-interface-id":
       return values.has(eni.NetworkInterfaceId ?? "");
+    case "attachment.instance-id":
+      return values.has(eni.Attachment?.InstanceId ?? "");
     default:
       throw new Error(`the sample EC2 does not know filter ${filter.Name}`);
   }

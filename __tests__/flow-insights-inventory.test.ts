@@ -1,0 +1,110 @@
+import { DescribeInstancesCommand, DescribeNetworkInterfacesCommand, DescribeSecurityGroupsCommand, EC2Client, type NetworkInterface } from "@aws-sdk/client-ec2";
+import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { mockClient } from "aws-sdk-client-mock";
+import { readFileSync } from "node:fs";
+import * as path from "node:path";
+import { inventoryChangeOf, InventorySync } from "../functions/lib/flowlogs/inventory-sync";
+import { holderAt, OwnershipStore } from "../functions/lib/flowlogs/ownership";
+import { sampleEc2 } from "../samples/ec2-responder";
+import { createInventoryTable, startDynalite } from "./helpers/dynalite";
+
+const fixture = (name: string) => JSON.parse(readFileSync(path.join(__dirname, "fixtures", name), "utf8")) as Record<string, unknown>;
+const ACCOUNT = "123456789010";
+const sample = sampleEc2(40);
+// The member account's ENIs, as its EC2 answers now; tests take some away to stand for deletions.
+let present: NetworkInterface[] = [];
+const ec2 = mockClient(EC2Client);
+const tagging = mockClient(ResourceGroupsTaggingAPIClient);
+
+let db: Awaited<ReturnType<typeof startDynalite>>;
+let store: OwnershipStore;
+let sync: InventorySync;
+let tables = 0;
+
+beforeAll(async () => {
+  db = await startDynalite();
+});
+afterAll(() => db.stop());
+beforeEach(async () => {
+  present = [...sample.networkInterfaces];
+  ec2.reset();
+  tagging.reset();
+  ec2.on(DescribeNetworkInterfacesCommand).callsFake((input) => ({
+    NetworkInterfaces: present.filter((e) => sample.describeNetworkInterfaces(input.Filters ?? []).NetworkInterfaces.includes(e)),
+  }));
+  ec2.on(DescribeSecurityGroupsCommand).callsFake((input) => sample.describeSecurityGroups(input.Filters ?? []));
+  ec2.on(DescribeInstancesCommand).callsFake((input) => sample.describeInstances(input.Filters ?? []));
+  tagging.on(GetResourcesCommand).callsFake((input) => ({
+    ResourceTagMappingList: (input.ResourceARNList as string[]).filter((arn) => arn.includes(":function:")).map((ResourceARN) => ({ ResourceARN, Tags: [{ Key: "app", Value: "Orders" }] })),
+  }));
+  const TableName = `inventory-${tables++}`;
+  await createInventoryTable(db.client, TableName);
+  store = new OwnershipStore(DynamoDBDocumentClient.from(db.client, { marshallOptions: { removeUndefinedValues: true } }), { tableName: TableName, retentionDays: 30 });
+  sync = new InventorySync(store, () => ({ ec2: new EC2Client({ region: "us-east-1" }), tagging: new ResourceGroupsTaggingAPIClient({ region: "us-east-1" }) }));
+});
+
+const INSTANCE_ENI = sample.networkInterfaces[9];
+const LAMBDA_ENI = sample.networkInterfaces[2];
+const event = (detailType: string, detail: Record<string, unknown>, time = "2026-11-22T12:00:00Z", resources: string[] = []) => ({
+  version: "0", id: "e", "detail-type": detailType, source: detailType === "Scheduled Event" ? "aws.events" : "aws.ec2", account: ACCOUNT, time, region: "us-east-1", resources, detail,
+});
+const cloudTrail = (eventName: string, eniId: string, time?: string, errorCode?: string) =>
+  event("AWS API Call via CloudTrail", { eventSource: "ec2.amazonaws.com", eventName, requestParameters: { networkInterfaceId: eniId }, responseElements: null, ...(errorCode ? { errorCode } : {}) }, time);
+const apply = async (e: unknown) => {
+  const { change } = inventoryChangeOf(e);
+  if (!change) throw new Error("no change");
+  return sync.apply(change, [ACCOUNT], "us-east-1");
+};
+const holderOfAddress = async (address: string, time: string) => holderAt(await store.ownerships(address, Date.parse(time)), Date.parse(time), { vpcId: INSTANCE_ENI.VpcId });
+
+describe("the flow-insights inventory function's events", () => {
+  it("reads AWS's documented events: CloudTrail ENI calls, tag changes, instance state changes, the schedule", () => {
+    expect(inventoryChangeOf(fixture("cloudtrail-attach-network-interface.json")).change).toEqual({
+      kind: "interface", accountId: "123456789012", region: "us-east-1", eniId: "eni-0a9c4b60624c0e41d", at: Date.parse("2022-10-28T18:55:11Z"),
+    });
+    expect(inventoryChangeOf(fixture("tag-change-on-resource.json")).change).toMatchObject({ kind: "instance", instanceId: "i-0000000aaaaaaaaaa" });
+    expect(inventoryChangeOf(fixture("ec2-instance-state-change-running.json")).change).toMatchObject({ kind: "instance", instanceId: "i-1234567890abcdef0" });
+    expect(inventoryChangeOf(fixture("scheduled-event.json")).change).toMatchObject({ kind: "refresh" });
+    expect(inventoryChangeOf(cloudTrail("DeleteNetworkInterface", "eni-1")).change).toMatchObject({ kind: "interface-deleted", eniId: "eni-1" });
+    expect(inventoryChangeOf(cloudTrail("CreateNetworkInterface", "eni-1", undefined, "Client.UnauthorizedOperation"))).toEqual({ ignored: "the call failed (Client.UnauthorizedOperation)" });
+    expect(inventoryChangeOf(fixture("cloudwatch-alarm-state-change-nat-ok.json")).change).toBeUndefined();
+  });
+
+  it("records an ENI a call created or attached, with its owning resource's tags, and ends its ownerships when it is deleted", async () => {
+    await apply(cloudTrail("AttachNetworkInterface", INSTANCE_ENI.NetworkInterfaceId!, "2026-11-22T12:00:00Z"));
+    expect(await holderOfAddress(INSTANCE_ENI.PrivateIpAddress!, "2026-11-22T12:05:00Z")).toMatchObject({ type: "ec2:instance", tags: { app: "Storefront", Name: "node-0" } });
+    await apply(cloudTrail("CreateNetworkInterface", LAMBDA_ENI.NetworkInterfaceId!, "2026-11-22T12:00:00Z"));
+    expect(await holderOfAddress(LAMBDA_ENI.PrivateIpAddress!, "2026-11-22T12:05:00Z")).toMatchObject({ type: "lambda:function", tags: { app: "Orders" } });
+    expect(await store.securityGroup("sg-0a1b2c3d4e5f6app0")).toMatchObject({ GroupName: "app" });
+
+    await apply(cloudTrail("DeleteNetworkInterface", LAMBDA_ENI.NetworkInterfaceId!, "2026-11-22T13:00:00Z"));
+    expect(await holderOfAddress(LAMBDA_ENI.PrivateIpAddress!, "2026-11-22T12:59:00Z")).toMatchObject({ type: "lambda:function" });
+    expect(await holderOfAddress(LAMBDA_ENI.PrivateIpAddress!, "2026-11-22T13:01:00Z")).toBeUndefined();
+  });
+
+  it("follows an instance: its ENIs when it runs, their release when it terminates", async () => {
+    const instanceId = INSTANCE_ENI.Attachment!.InstanceId!;
+    await apply(event("EC2 Instance State-change Notification", { "instance-id": instanceId, state: "running" }, "2026-11-22T12:00:00Z"));
+    expect(await store.enisOf(ACCOUNT, "us-east-1")).toEqual([{ eniId: INSTANCE_ENI.NetworkInterfaceId, instanceId }]);
+    await apply(event("EC2 Instance State-change Notification", { "instance-id": instanceId, state: "terminated" }, "2026-11-22T14:00:00Z"));
+    expect(await holderOfAddress(INSTANCE_ENI.PrivateIpAddress!, "2026-11-22T13:00:00Z")).toMatchObject({ interfaceId: INSTANCE_ENI.NetworkInterfaceId });
+    expect(await holderOfAddress(INSTANCE_ENI.PrivateIpAddress!, "2026-11-22T14:30:00Z")).toBeUndefined();
+  });
+
+  it("refreshes every ENI of every account on schedule, and releases the ones that went away unannounced", async () => {
+    expect(await apply(event("Scheduled Event", {}, "2026-11-22T12:00:00Z"))).toBe(40);
+    present = present.filter((e) => e !== LAMBDA_ENI);
+    expect(await apply(event("Scheduled Event", {}, "2026-11-22T18:00:00Z"))).toBe(40);
+    expect(await holderOfAddress(LAMBDA_ENI.PrivateIpAddress!, "2026-11-22T17:00:00Z")).toMatchObject({ type: "lambda:function" });
+    expect(await holderOfAddress(LAMBDA_ENI.PrivateIpAddress!, "2026-11-22T19:00:00Z")).toBeUndefined();
+    expect(await store.enisOf(ACCOUNT, "us-east-1")).toHaveLength(39);
+  });
+
+  it("releases an ENI the event names but EC2 no longer has", async () => {
+    await apply(cloudTrail("AttachNetworkInterface", INSTANCE_ENI.NetworkInterfaceId!, "2026-11-22T12:00:00Z"));
+    present = [];
+    await apply(cloudTrail("DetachNetworkInterface", INSTANCE_ENI.NetworkInterfaceId!, "2026-11-22T12:30:00Z"));
+    expect(await holderOfAddress(INSTANCE_ENI.PrivateIpAddress!, "2026-11-22T12:45:00Z")).toBeUndefined();
+  });
+});

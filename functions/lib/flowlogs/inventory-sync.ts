@@ -1,0 +1,189 @@
+import {
+  DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSecurityGroupsCommand,
+  type EC2Client,
+  type Filter,
+  type NetworkInterface,
+  type SecurityGroup,
+} from "@aws-sdk/client-ec2";
+import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
+import { z } from "zod";
+import { withRetry } from "../retry";
+import { addressesOf, holderOf } from "./inventory";
+import type { OwnershipStore } from "./ownership";
+
+/** The clients of one member account and region, through its inventory role. */
+export interface MemberClients {
+  readonly ec2: EC2Client;
+  readonly tagging: ResourceGroupsTaggingAPIClient;
+}
+
+/** What changed, as the events forwarded to the central bus say it. */
+export type InventoryChange =
+  | { readonly kind: "interface"; readonly accountId: string; readonly region: string; readonly eniId: string; readonly at: number }
+  | { readonly kind: "interface-deleted"; readonly accountId: string; readonly region: string; readonly eniId: string; readonly at: number }
+  | { readonly kind: "instance"; readonly accountId: string; readonly region: string; readonly instanceId: string; readonly at: number }
+  | { readonly kind: "instance-terminated"; readonly accountId: string; readonly region: string; readonly instanceId: string; readonly at: number }
+  | { readonly kind: "refresh"; readonly at: number };
+
+const envelope = z.object({ "detail-type": z.string(), source: z.string(), account: z.string(), region: z.string(), time: z.string(), detail: z.record(z.string(), z.unknown()).default({}), resources: z.array(z.string()).default([]) });
+const cloudTrail = z.object({
+  eventName: z.string(),
+  errorCode: z.string().optional(),
+  requestParameters: z.object({ networkInterfaceId: z.string().optional() }).passthrough().nullish(),
+  responseElements: z.object({ networkInterface: z.object({ networkInterfaceId: z.string() }).passthrough().optional() }).passthrough().nullish(),
+});
+const ENI_EVENTS = new Set(["CreateNetworkInterface", "DeleteNetworkInterface", "AttachNetworkInterface", "DetachNetworkInterface"]);
+
+/**
+ * Reads an event the inventory function receives: CloudTrail's ENI calls, a tag change on an
+ * instance or ENI, an instance state change, or the schedule's full refresh. Anything else (a
+ * failed call, an event of another kind) is undefined, with why.
+ */
+export function inventoryChangeOf(event: unknown): { change?: InventoryChange; ignored?: string } {
+  const parsed = envelope.safeParse(event);
+  if (!parsed.success) return { ignored: "not an EventBridge event" };
+  const { account: accountId, region, detail, resources } = parsed.data;
+  const at = Date.parse(parsed.data.time);
+  const type = parsed.data["detail-type"];
+  if (type === "Scheduled Event") return { change: { kind: "refresh", at } };
+  if (type === "AWS API Call via CloudTrail") {
+    const call = cloudTrail.safeParse(detail);
+    if (!call.success || !ENI_EVENTS.has(call.data.eventName)) return { ignored: "not an ENI call" };
+    if (call.data.errorCode) return { ignored: `the call failed (${call.data.errorCode})` };
+    const eniId = call.data.requestParameters?.networkInterfaceId ?? call.data.responseElements?.networkInterface?.networkInterfaceId;
+    if (!eniId) return { ignored: "the call names no ENI" };
+    return { change: { kind: call.data.eventName === "DeleteNetworkInterface" ? "interface-deleted" : "interface", accountId, region, eniId, at } };
+  }
+  if (type === "EC2 Instance State-change Notification") {
+    const instanceId = detail["instance-id"];
+    const state = detail.state;
+    if (typeof instanceId !== "string") return { ignored: "no instance id" };
+    if (state === "running") return { change: { kind: "instance", accountId, region, instanceId, at } };
+    if (state === "terminated") return { change: { kind: "instance-terminated", accountId, region, instanceId, at } };
+    return { ignored: `instance state ${String(state)}` };
+  }
+  if (type === "Tag Change on Resource") {
+    const arn = resources[0] ?? "";
+    const id = arn.split("/").pop() ?? "";
+    if (detail["resource-type"] === "instance" && id.startsWith("i-")) return { change: { kind: "instance", accountId, region, instanceId: id, at } };
+    if (detail["resource-type"] === "network-interface" && id.startsWith("eni-")) return { change: { kind: "interface", accountId, region, eniId: id, at } };
+    return { ignored: `tags of a ${String(detail["resource-type"])}` };
+  }
+  return { ignored: `event ${type} from ${parsed.data.source}` };
+}
+
+async function allPages<T>(page: (token: string | undefined) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
+  const found: T[] = [];
+  let token: string | undefined;
+  do {
+    const { items, next } = await withRetry(() => page(token));
+    found.push(...items);
+    token = next;
+  } while (token);
+  return found;
+}
+
+const describeInterfaces = (ec2: EC2Client, filters: Filter[]) =>
+  allPages(async (NextToken) => {
+    const page = await ec2.send(new DescribeNetworkInterfacesCommand({ Filters: filters.length > 0 ? filters : undefined, NextToken, MaxResults: 1000 }));
+    return { items: page.NetworkInterfaces ?? [], next: page.NextToken };
+  });
+
+/**
+ * Keeps the ownership store in step with member accounts: each change is looked up through the
+ * account's inventory role (the event says what changed, EC2 says what it is now) and recorded
+ * at the event's time; a refresh describes every ENI of every account and releases those gone.
+ */
+export class InventorySync {
+  constructor(
+    private readonly store: OwnershipStore,
+    private readonly clientsOf: (accountId: string, region: string) => MemberClients,
+  ) {}
+
+  async apply(change: InventoryChange, accounts: readonly string[], region: string): Promise<number> {
+    switch (change.kind) {
+      case "interface": {
+        const { ec2, tagging } = this.clientsOf(change.accountId, change.region);
+        const enis = await describeInterfaces(ec2, [{ Name: "network-interface-id", Values: [change.eniId] }]);
+        // An ENI described as gone is one that went away before we looked.
+        if (enis.length === 0) return this.release([change.eniId], change.at);
+        return this.observe(enis, change.accountId, change.region, change.at, ec2, tagging);
+      }
+      case "interface-deleted":
+        return this.release([change.eniId], change.at);
+      case "instance": {
+        const { ec2, tagging } = this.clientsOf(change.accountId, change.region);
+        const enis = await describeInterfaces(ec2, [{ Name: "attachment.instance-id", Values: [change.instanceId] }]);
+        return this.observe(enis, change.accountId, change.region, change.at, ec2, tagging);
+      }
+      case "instance-terminated": {
+        const known = await this.store.enisOf(change.accountId, change.region);
+        return this.release(known.filter((e) => e.instanceId === change.instanceId).map((e) => e.eniId), change.at);
+      }
+      case "refresh": {
+        let recorded = 0;
+        for (const accountId of accounts) recorded += await this.refresh(accountId, region, change.at);
+        return recorded;
+      }
+    }
+  }
+
+  /** Describes every ENI of an account and region; the ones the store knows that are gone are released. */
+  private async refresh(accountId: string, region: string, at: number): Promise<number> {
+    const { ec2, tagging } = this.clientsOf(accountId, region);
+    const enis = await describeInterfaces(ec2, []);
+    const present = new Set(enis.flatMap((e) => e.NetworkInterfaceId ?? []));
+    const gone = (await this.store.enisOf(accountId, region)).filter((e) => !present.has(e.eniId)).map((e) => e.eniId);
+    return (await this.observe(enis, accountId, region, at, ec2, tagging)) + (await this.release(gone, at));
+  }
+
+  private async release(eniIds: readonly string[], at: number): Promise<number> {
+    for (const eniId of eniIds) await this.store.release(eniId, at);
+    return eniIds.length;
+  }
+
+  private async observe(enis: readonly NetworkInterface[], accountId: string, region: string, at: number, ec2: EC2Client, tagging: MemberClients["tagging"]): Promise<number> {
+    if (enis.length === 0) return 0;
+    const instanceIds = [...new Set(enis.flatMap((e) => (e.Attachment?.InstanceId && !e.RequesterManaged ? [e.Attachment.InstanceId] : [])))];
+    const instanceTags = new Map<string, Record<string, string>>();
+    for (let i = 0; i < instanceIds.length; i += 200) {
+      const batch = instanceIds.slice(i, i + 200);
+      const instances = await allPages(async (NextToken) => {
+        const page = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: batch }], NextToken, MaxResults: 1000 }));
+        return { items: (page.Reservations ?? []).flatMap((r) => r.Instances ?? []), next: page.NextToken };
+      });
+      for (const instance of instances) if (instance.InstanceId) instanceTags.set(instance.InstanceId, Object.fromEntries((instance.Tags ?? []).flatMap((t) => (t.Key ? [[t.Key, t.Value ?? ""]] : []))));
+    }
+    const holders = enis.flatMap((eni) => {
+      const holder = holderOf(eni, { instanceTags });
+      return holder ? [{ eni, holder }] : [];
+    });
+    // The owning resource's tags for ENIs of other resources (functions, load balancers, caches), 100 ARNs a call.
+    const arns = [...new Set(holders.flatMap(({ holder }) => (holder.arn && holder.type !== "ec2:instance" ? [holder.arn] : [])))];
+    const resourceTags = new Map<string, Record<string, string>>();
+    for (let i = 0; i < arns.length; i += 100) {
+      const batch = arns.slice(i, i + 100);
+      const mappings = await allPages(async (PaginationToken) => {
+        const page = await tagging.send(new GetResourcesCommand({ ResourceARNList: batch, PaginationToken }));
+        return { items: page.ResourceTagMappingList ?? [], next: page.PaginationToken || undefined };
+      });
+      for (const m of mappings) if (m.ResourceARN) resourceTags.set(m.ResourceARN, Object.fromEntries((m.Tags ?? []).flatMap((t) => (t.Key ? [[t.Key, t.Value ?? ""]] : []))));
+    }
+    const groupIds = [...new Set(holders.flatMap(({ holder }) => holder.securityGroupIds))];
+    for (let i = 0; i < groupIds.length; i += 200) {
+      const batch = groupIds.slice(i, i + 200);
+      const groups: SecurityGroup[] = await allPages(async (NextToken) => {
+        const page = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "group-id", Values: batch }], NextToken, MaxResults: 1000 }));
+        return { items: page.SecurityGroups ?? [], next: page.NextToken };
+      });
+      for (const group of groups) await this.store.putSecurityGroup(group);
+    }
+    for (const { eni, holder } of holders) {
+      const tags = holder.arn ? resourceTags.get(holder.arn) : undefined;
+      await this.store.observe(tags ? { ...holder, tags } : holder, addressesOf(eni), { accountId, region, instanceId: eni.Attachment?.InstanceId }, at);
+    }
+    return holders.length;
+  }
+}
