@@ -10,6 +10,29 @@ export const WINDOW_SECONDS = [60, 300, 3600] as const;
 
 const identity = (endpoint: Endpoint) => endpoint.side.Arn ?? endpoint.side.AwsService ?? endpoint.address;
 
+/** The window a flow falls in (by its capture window's start) and its key within it; undefined for a flow without ends or start. */
+export function windowOf(flow: Flow, seconds: number): { start: number; key: string } | undefined {
+  if (flow.start === undefined || !flow.client || !flow.server) return undefined;
+  const start = flow.start - (flow.start % seconds);
+  return { start, key: `${start}|${identity(flow.client)}|${identity(flow.server)}|${flow.serverPort ?? ""}|${flow.protocol}|${flow.action}` };
+}
+
+/** A window's first record: the flow without what is particular to it (its ENI, times, client port). */
+export function windowRecordOf(flow: Flow, windowStart: number, seconds: number): AggregatedRecord {
+  const { Start: _s, End: _e, InterfaceId: _i, LogStatus: _l, ...rest } = toEnrichedRecord(flow);
+  // The client's port is one of many in a window: it says nothing about the aggregate.
+  const { Port: _p, ...client } = rest.Client!;
+  return { ...rest, Client: client, Window: { Start: windowStart, End: windowStart + seconds, Seconds: seconds }, Flows: 1 };
+}
+
+/** Adds a flow of the same window and key to an aggregate. */
+export function addToWindow(aggregate: AggregatedRecord, flow: Flow): void {
+  aggregate.Uploaded += flow.uploaded;
+  aggregate.Downloaded += flow.downloaded;
+  aggregate.Packets += flow.packets;
+  aggregate.Flows += 1;
+}
+
 /**
  * Sums bytes and packets per window and per (client resource, server resource, server port,
  * protocol, action). Windows close once the input moves a window past them, so the state held is
@@ -28,11 +51,12 @@ export class WindowAggregator {
   }
 
   push(flow: Flow): void {
-    if (flow.start === undefined || !flow.client || !flow.server) return;
-    const windowStart = flow.start - (flow.start % this.seconds);
+    const window = windowOf(flow, this.seconds);
+    if (!window || flow.start === undefined) return;
+    const windowStart = window.start;
     // A window that closed already is not reopened: a late record comes out as a window of its own.
     if (windowStart + 2 * this.seconds <= this.latestStart) {
-      this.emit(this.windowRecord(flow, windowStart));
+      this.emit(windowRecordOf(flow, windowStart, this.seconds));
       return;
     }
     let windows = this.open.get(windowStart);
@@ -40,16 +64,9 @@ export class WindowAggregator {
       windows = new Map();
       this.open.set(windowStart, windows);
     }
-    const key = `${identity(flow.client)}|${identity(flow.server)}|${flow.serverPort ?? ""}|${flow.protocol}|${flow.action}`;
-    const current = windows.get(key);
-    if (current) {
-      current.Uploaded += flow.uploaded;
-      current.Downloaded += flow.downloaded;
-      current.Packets += flow.packets;
-      current.Flows += 1;
-    } else {
-      windows.set(key, this.windowRecord(flow, windowStart));
-    }
+    const current = windows.get(window.key);
+    if (current) addToWindow(current, flow);
+    else windows.set(window.key, windowRecordOf(flow, windowStart, this.seconds));
     if (flow.start > this.latestStart) {
       this.latestStart = flow.start;
       for (const [start, entries] of this.open) {
@@ -58,14 +75,6 @@ export class WindowAggregator {
         this.open.delete(start);
       }
     }
-  }
-
-  /** A window's first record: the record without what is particular to it (its ENI, times, client port). */
-  private windowRecord(flow: Flow, windowStart: number): AggregatedRecord {
-    const { Start: _s, End: _e, InterfaceId: _i, LogStatus: _l, ...rest } = toEnrichedRecord(flow);
-    // The client's port is one of many in a window: it says nothing about the aggregate.
-    const { Port: _p, ...client } = rest.Client!;
-    return { ...rest, Client: client, Window: { Start: windowStart, End: windowStart + this.seconds, Seconds: this.seconds }, Flows: 1 };
   }
 
   /** Emits every open window, at the end of the input. */

@@ -146,17 +146,52 @@ const ENDPOINTS_HELD = 200_000;
  * Enriches records against one inventory. Addresses are resolved once and security group rule
  * sets compiled once; a record then costs a few map lookups and comparisons.
  */
+export interface FlowEnricherOptions {
+  /**
+   * What held an address when a record was captured, for inventories that know ownership over
+   * time. @default - the inventory's holder of the address (one, whatever the time)
+   */
+  readonly holderAt?: (address: string, record: RecordSlots) => Holder | undefined;
+}
+
 export class FlowEnricher {
   private readonly endpoints = new Map<string, Endpoint>();
+  /** With `holderAt`: endpoints per holder and address (a holder's endpoint is the same for every record it holds). */
+  private readonly heldEndpoints = new WeakMap<Holder, Map<string, Endpoint>>();
   private readonly ruleSets = new Map<string, SecurityGroupRules>();
 
-  constructor(private readonly inventory: Inventory) {}
+  constructor(
+    private readonly inventory: Inventory,
+    private readonly options: FlowEnricherOptions = {},
+  ) {}
 
   /** What held an address, from the inventory, else AWS's published ranges, else the internet. */
   endpoint(address: string): Endpoint {
     let endpoint = this.endpoints.get(address);
     if (endpoint) return endpoint;
-    const holder = this.inventory.byAddress.get(address);
+    endpoint = this.resolve(address, this.inventory.byAddress.get(address));
+    if (this.endpoints.size >= ENDPOINTS_HELD) this.endpoints.clear();
+    this.endpoints.set(address, endpoint);
+    return endpoint;
+  }
+
+  /** The endpoint of an address a known holder held (or, for undefined, no ENI did). */
+  private heldEndpoint(address: string, holder: Holder | undefined): Endpoint {
+    if (!holder) return this.endpoint(address);
+    let byAddress = this.heldEndpoints.get(holder);
+    if (!byAddress) {
+      byAddress = new Map();
+      this.heldEndpoints.set(holder, byAddress);
+    }
+    let endpoint = byAddress.get(address);
+    if (!endpoint) {
+      endpoint = this.resolve(address, holder);
+      byAddress.set(address, endpoint);
+    }
+    return endpoint;
+  }
+
+  private resolve(address: string, holder: Holder | undefined): Endpoint {
     const Rfc1918 = isPrivateAddress(address);
     let side: Side;
     if (holder) side = sideOfHolder(address, holder, Rfc1918);
@@ -166,10 +201,7 @@ export class FlowEnricher {
         ? { Addr: address, Type: "aws:service", AwsService: aws.service, ...(aws.region !== "GLOBAL" ? { Region: aws.region } : {}), Rfc1918 }
         : { Addr: address, Type: "internet", Rfc1918 };
     } else side = { Addr: address, Type: "unknown", Rfc1918 };
-    endpoint = new Endpoint(address, side, holder && holder.securityGroupIds.length > 0 ? this.rulesOf(holder.securityGroupIds) : undefined);
-    if (this.endpoints.size >= ENDPOINTS_HELD) this.endpoints.clear();
-    this.endpoints.set(address, endpoint);
-    return endpoint;
+    return new Endpoint(address, side, holder && holder.securityGroupIds.length > 0 ? this.rulesOf(holder.securityGroupIds) : undefined);
   }
 
   private rulesOf(groupIds: readonly string[]): SecurityGroupRules {
@@ -202,8 +234,9 @@ export class FlowEnricher {
     const dstAddr = present[FIELD["pkt-dstaddr"]] ? texts[FIELD["pkt-dstaddr"]] : present[FIELD.dstaddr] ? texts[FIELD.dstaddr] : undefined;
     if (srcAddr === undefined || dstAddr === undefined) return flow;
     const hasPorts = present[FIELD.srcport] === 1 && present[FIELD.dstport] === 1 && (protocol === 6 || protocol === 17 || protocol === 132);
-    const source = this.endpoint(srcAddr);
-    const destination = this.endpoint(dstAddr);
+    const holderAt = this.options.holderAt;
+    const source = holderAt ? this.heldEndpoint(srcAddr, holderAt(srcAddr, r)) : this.endpoint(srcAddr);
+    const destination = holderAt ? this.heldEndpoint(dstAddr, holderAt(dstAddr, r)) : this.endpoint(dstAddr);
     const sourcePort = hasPorts ? ints[FIELD.srcport] : undefined;
     const destinationPort = hasPorts ? ints[FIELD.dstport] : undefined;
     const flags = present[FIELD["tcp-flags"]] ? ints[FIELD["tcp-flags"]] : undefined;

@@ -1,0 +1,143 @@
+import { Logger } from "@aws-lambda-powertools/logger";
+import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SecurityGroup } from "@aws-sdk/client-ec2";
+import { FirehoseClient } from "@aws-sdk/client-firehose";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { KinesisStreamStateResponse, KinesisStreamTumblingWindowEvent } from "aws-lambda";
+import type { FlowLogField } from "../lib/flowlogs/fields";
+import { putLines } from "../lib/flowlogs/firehose-delivery";
+import { parseLogFormat } from "../lib/flowlogs/format";
+import { Inventory } from "../lib/flowlogs/inventory";
+import type { IpRangesDocument } from "../lib/flowlogs/ip-ranges";
+import { OwnershipStore, type Ownership } from "../lib/flowlogs/ownership";
+import { aggregateInto, decodeKinesisRecords, holdersFrom, STATE_LIMIT_BYTES, type WindowState } from "../lib/flowlogs/tumbling-window";
+import { awsErrorCode, withRetry } from "../lib/retry";
+
+// Created once per container. Retries are ours (withRetry), so the SDK makes one attempt.
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 1 }), { marshallOptions: { removeUndefinedValues: true } });
+const firehose = new FirehoseClient({ maxAttempts: 1 });
+const s3 = new S3Client({ maxAttempts: 1 });
+const logger = new Logger();
+const metrics = new Metrics();
+
+/** How long looked-up ownerships, security groups and AWS's ranges are reused by later invocations. */
+const OWNERSHIP_TTL_MS = 60_000;
+const GROUP_TTL_MS = 300_000;
+const IP_RANGES_TTL_MS = 3_600_000;
+const CACHE_ENTRIES = 100_000;
+/** Malformed records logged one by one before only their count goes on. */
+const MALFORMED_LOGGED = 20;
+
+interface Settings {
+  readonly fields: readonly FlowLogField[];
+  readonly store: OwnershipStore;
+  readonly streamName: string;
+  readonly windowSeconds: number;
+  readonly ipRangesBucket: string;
+  readonly ipRangesKey: string;
+}
+let settings: Settings | undefined;
+
+function settingsOf(environment: NodeJS.ProcessEnv): Settings {
+  if (settings) return settings;
+  const required = (name: string) => {
+    const value = environment[name];
+    if (!value) throw new Error(`${name} is not set`);
+    return value;
+  };
+  const format = parseLogFormat(required("FLOW_LOG_FORMAT"));
+  if (!format.ok) throw new Error(`FLOW_LOG_FORMAT: ${format.reason}`);
+  settings = {
+    fields: format.fields,
+    store: new OwnershipStore(doc, { tableName: required("TABLE_NAME"), retentionDays: Number(required("RETENTION_DAYS")) }),
+    streamName: required("DELIVERY_STREAM"),
+    windowSeconds: Number(required("WINDOW_SECONDS")),
+    ipRangesBucket: required("IP_RANGES_BUCKET"),
+    ipRangesKey: required("IP_RANGES_KEY"),
+  };
+  return settings;
+}
+
+interface Cached<T> {
+  readonly value: T;
+  readonly fetchedAt: number;
+}
+const ownershipCache = new Map<string, Cached<Ownership[]>>();
+const groupCache = new Map<string, Cached<SecurityGroup | undefined>>();
+let ipRanges: Cached<IpRangesDocument | undefined> | undefined;
+
+async function cachedLookup<T>(cache: Map<string, Cached<T>>, key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
+  const now = Date.now();
+  const hit = cache.get(key);
+  if (hit && now - hit.fetchedAt < ttlMs) return hit.value;
+  const value = await load();
+  if (cache.size >= CACHE_ENTRIES) cache.clear();
+  cache.set(key, { value, fetchedAt: now });
+  return value;
+}
+
+/** AWS's ip-ranges.json, as the refresh function last copied it; none until it has. */
+async function ipRangesDocument(s: Settings): Promise<IpRangesDocument | undefined> {
+  if (ipRanges && Date.now() - ipRanges.fetchedAt < IP_RANGES_TTL_MS) return ipRanges.value;
+  let value: IpRangesDocument | undefined;
+  try {
+    const object = await withRetry(() => s3.send(new GetObjectCommand({ Bucket: s.ipRangesBucket, Key: s.ipRangesKey })));
+    value = JSON.parse(await object.Body!.transformToString()) as IpRangesDocument;
+  } catch (err) {
+    if (awsErrorCode(err) !== "NoSuchKey") throw err;
+    logger.warn("no copy of ip-ranges.json yet: public addresses are classified as internet", { bucket: s.ipRangesBucket, key: s.ipRangesKey });
+  }
+  ipRanges = { value, fetchedAt: Date.now() };
+  return value;
+}
+
+/**
+ * Enriches the flow log records a CloudWatch Logs destination puts on Kinesis and aggregates them
+ * over Lambda's tumbling window, resolving each address to what held it at the record's time
+ * (the inventory table's ownership ranges). The window's aggregates go to Firehose at its last
+ * invocation, or earlier when they grow near the state's 1 MB. A failure answers the whole batch
+ * as failed (ReportBatchItemFailures), with the state as it came, so that the retry counts nothing twice.
+ */
+export const handler = async (event: KinesisStreamTumblingWindowEvent): Promise<KinesisStreamStateResponse> => {
+  const s = settingsOf(process.env);
+  const incoming: WindowState = { aggregates: { ...((event.state as WindowState | undefined)?.aggregates ?? {}) } };
+  try {
+    const batch = decodeKinesisRecords(event.Records, s.fields);
+    for (const m of batch.malformed.slice(0, MALFORMED_LOGGED)) logger.warn("record not read", m);
+    if (batch.malformed.length > 0) metrics.addMetric("RecordsMalformed", MetricUnit.Count, batch.malformed.length);
+
+    const ownerships = new Map<string, Ownership[]>();
+    for (const address of batch.addresses) {
+      ownerships.set(address, await cachedLookup(ownershipCache, address, OWNERSHIP_TTL_MS, () => s.store.ownerships(address, Date.now())));
+    }
+    const groupIds = new Set([...ownerships.values()].flatMap((list) => list.flatMap((o) => o.holder.securityGroupIds)));
+    const groups: SecurityGroup[] = [];
+    for (const id of groupIds) {
+      const group = await cachedLookup(groupCache, id, GROUP_TTL_MS, () => s.store.securityGroup(id));
+      if (group) groups.push(group);
+    }
+    const inventory = new Inventory({ networkInterfaces: {}, securityGroups: { SecurityGroups: groups }, ipRanges: await ipRangesDocument(s) });
+    const { aggregated, unaggregated } = aggregateInto(incoming, batch.records, inventory, s.windowSeconds, { holderAt: holdersFrom(ownerships) });
+    metrics.addMetric("RecordsAggregated", MetricUnit.Count, aggregated);
+    if (unaggregated > 0) metrics.addMetric("RecordsWithoutEnds", MetricUnit.Count, unaggregated);
+
+    const stateBytes = Buffer.byteLength(JSON.stringify(incoming));
+    if (event.isFinalInvokeForWindow || stateBytes > STATE_LIMIT_BYTES) {
+      const lines = Object.values(incoming.aggregates).map((a) => JSON.stringify(a));
+      await putLines(firehose, s.streamName, lines);
+      logger.info("window delivered", { window: event.window, aggregates: lines.length, final: event.isFinalInvokeForWindow, early: !event.isFinalInvokeForWindow });
+      metrics.addMetric("AggregatesDelivered", MetricUnit.Count, lines.length);
+      incoming.aggregates = {};
+    }
+    metrics.publishStoredMetrics();
+    return { state: incoming, batchItemFailures: [] };
+  } catch (err) {
+    metrics.publishStoredMetrics();
+    // The final invocation of a window has no record to name: failing it makes Lambda retry the window.
+    if (event.Records.length === 0) throw err;
+    logger.error("batch not enriched; it will be retried", { error: (err as Error).message, firstSequenceNumber: event.Records[0].kinesis.sequenceNumber });
+    return { state: event.state ?? {}, batchItemFailures: [{ itemIdentifier: event.Records[0].kinesis.sequenceNumber }] };
+  }
+};

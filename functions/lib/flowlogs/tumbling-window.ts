@@ -1,0 +1,96 @@
+import type { KinesisStreamRecord } from "aws-lambda";
+import { gunzipSync } from "node:zlib";
+import { addToWindow, windowOf, windowRecordOf, type AggregatedRecord } from "./aggregate";
+import { FlowEnricher, type FlowEnricherOptions } from "./enrich";
+import { FIELD, type FlowLogField } from "./fields";
+import { emptyCounts, FlowLogReader, type ReadCounts } from "./input";
+import type { Inventory } from "./inventory";
+import { holderAt, type Ownership } from "./ownership";
+import { slotsOf, type FlowLogRecord } from "./record";
+
+/**
+ * What a Kinesis tumbling window carries between invocations (Lambda keeps it, as JSON, up to
+ * 1 MB): the window's aggregates so far, by window and key.
+ */
+export interface WindowState {
+  aggregates: Record<string, AggregatedRecord>;
+}
+
+/** Aggregates kept in the state before they are delivered early: Lambda refuses a state over 1 MB. */
+export const STATE_LIMIT_BYTES = 800_000;
+
+/** A batch read: its flow log records, what malformed, and the addresses to resolve. */
+export interface DecodedKinesisBatch {
+  readonly records: FlowLogRecord[];
+  readonly malformed: { sequenceNumber: string; reason: string }[];
+  readonly addresses: Set<string>;
+  readonly counts: ReadCounts;
+}
+
+const ADDRESS_FIELDS: readonly FlowLogField[] = ["srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr"];
+
+/**
+ * Reads the CloudWatch Logs subscription payloads a logs destination puts on Kinesis (gzip'd JSON,
+ * DATA_MESSAGE with log events; control messages hold none) into flow log records of `format`.
+ */
+export function decodeKinesisRecords(records: readonly KinesisStreamRecord[], format: readonly FlowLogField[]): DecodedKinesisBatch {
+  const decoded: FlowLogRecord[] = [];
+  const malformed: { sequenceNumber: string; reason: string }[] = [];
+  const addresses = new Set<string>();
+  const counts = emptyCounts();
+  let sequenceNumber = "";
+  const reader = new FlowLogReader(format, counts, {
+    record: (slots) => {
+      const record = slots.toRecord();
+      decoded.push(record);
+      for (const field of ADDRESS_FIELDS) if (typeof record[field] === "string") addresses.add(record[field]);
+    },
+    malformed: (_line, reason) => malformed.push({ sequenceNumber, reason }),
+  });
+  for (const r of records) {
+    sequenceNumber = r.kinesis.sequenceNumber;
+    const data = Buffer.from(r.kinesis.data, "base64");
+    let payload: Buffer;
+    try {
+      payload = data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data;
+    } catch (err) {
+      malformed.push({ sequenceNumber, reason: `not gzip: ${(err as Error).message}` });
+      continue;
+    }
+    reader.push(payload);
+    reader.end();
+  }
+  return { records: decoded, malformed, addresses, counts };
+}
+
+/**
+ * Enriches records and adds them to the window's aggregates, per `windowSeconds` of capture time
+ * and (client, server, server port, protocol, action): a flow's two directions land in the same
+ * aggregate, so merging comes with it. Records without both ends are counted, not aggregated.
+ */
+export function aggregateInto(state: WindowState, records: readonly FlowLogRecord[], inventory: Inventory, windowSeconds: number, options: FlowEnricherOptions = {}): { aggregated: number; unaggregated: number } {
+  const enricher = new FlowEnricher(inventory, options);
+  let aggregated = 0;
+  for (const record of records) {
+    const flow = enricher.enrich(slotsOf(record));
+    const window = windowOf(flow, windowSeconds);
+    if (!window) continue;
+    const current = state.aggregates[window.key];
+    if (current) addToWindow(current, flow);
+    else state.aggregates[window.key] = windowRecordOf(flow, window.start, windowSeconds);
+    aggregated++;
+  }
+  return { aggregated, unaggregated: records.length - aggregated };
+}
+
+/**
+ * Resolves addresses from their ownerships at the record's capture time, preferring the VPC, then
+ * the account, of the ENI that logged it; a record without a start time resolves nothing.
+ */
+export function holdersFrom(ownerships: ReadonlyMap<string, readonly Ownership[]>): NonNullable<FlowEnricherOptions["holderAt"]> {
+  return (address, r) => {
+    if (!r.present[FIELD.start]) return undefined;
+    const logged = { vpcId: r.present[FIELD["vpc-id"]] ? r.texts[FIELD["vpc-id"]] : undefined, accountId: r.present[FIELD["account-id"]] ? r.texts[FIELD["account-id"]] : undefined };
+    return holderAt(ownerships.get(address) ?? [], r.ints[FIELD.start] * 1000, logged);
+  };
+}
