@@ -6,6 +6,7 @@ import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { KinesisStreamStateResponse, KinesisStreamTumblingWindowEvent } from "aws-lambda";
+import pLimit from "p-limit";
 import type { FlowLogField } from "../lib/flowlogs/fields";
 import { putLines } from "../lib/flowlogs/firehose-delivery";
 import { parseLogFormat } from "../lib/flowlogs/format";
@@ -27,6 +28,8 @@ const OWNERSHIP_TTL_MS = 60_000;
 const GROUP_TTL_MS = 300_000;
 const IP_RANGES_TTL_MS = 3_600_000;
 const CACHE_ENTRIES = 100_000;
+/** Inventory lookups in flight at once: a batch names thousands of addresses. */
+const LOOKUP_CONCURRENCY = 16;
 /** Malformed records logged one by one before only their count goes on. */
 const MALFORMED_LOGGED = 20;
 
@@ -108,16 +111,18 @@ export const handler = async (event: KinesisStreamTumblingWindowEvent): Promise<
     for (const m of batch.malformed.slice(0, MALFORMED_LOGGED)) logger.warn("record not read", m);
     if (batch.malformed.length > 0) metrics.addMetric("RecordsMalformed", MetricUnit.Count, batch.malformed.length);
 
-    const ownerships = new Map<string, Ownership[]>();
-    for (const address of batch.addresses) {
-      ownerships.set(address, await cachedLookup(ownershipCache, address, OWNERSHIP_TTL_MS, () => s.store.ownerships(address, Date.now())));
-    }
+    const limit = pLimit(LOOKUP_CONCURRENCY);
+    const ownerships = new Map<string, Ownership[]>(
+      await Promise.all(
+        [...batch.addresses].map((address) =>
+          limit(async (): Promise<[string, Ownership[]]> => [address, await cachedLookup(ownershipCache, address, OWNERSHIP_TTL_MS, () => s.store.ownerships(address, Date.now()))]),
+        ),
+      ),
+    );
     const groupIds = new Set([...ownerships.values()].flatMap((list) => list.flatMap((o) => o.holder.securityGroupIds)));
-    const groups: SecurityGroup[] = [];
-    for (const id of groupIds) {
-      const group = await cachedLookup(groupCache, id, GROUP_TTL_MS, () => s.store.securityGroup(id));
-      if (group) groups.push(group);
-    }
+    const groups = (await Promise.all([...groupIds].map((id) => limit(() => cachedLookup(groupCache, id, GROUP_TTL_MS, () => s.store.securityGroup(id)))))).flatMap(
+      (group): SecurityGroup[] => (group ? [group] : []),
+    );
     const inventory = new Inventory({ networkInterfaces: {}, securityGroups: { SecurityGroups: groups }, ipRanges: await ipRangesDocument(s) });
     const { aggregated, unaggregated } = aggregateInto(incoming, batch.records, inventory, s.windowSeconds, { holderAt: holdersFrom(ownerships) });
     metrics.addMetric("RecordsAggregated", MetricUnit.Count, aggregated);
