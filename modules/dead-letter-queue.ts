@@ -6,8 +6,8 @@ import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 
 export interface DeadLetterQueueProps extends Pick<TerraformMetaArguments, "provider"> {
   readonly queueName: string;
-  /** EventBridge rules that may send events they could not deliver (an ARN, or a pattern with `*`). */
-  readonly eventBridgeRuleArn: string;
+  /** EventBridge rules that may send events they could not deliver (ARNs, or patterns with `*`). */
+  readonly eventBridgeRuleArns: string[];
   /** Days a message stays. @default 14 - the most SQS keeps */
   readonly retentionDays?: number;
 }
@@ -39,7 +39,7 @@ export class DeadLetterQueue extends Construct {
           actions: ["sqs:SendMessage"],
           resources: [queue.arn],
           principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
-          condition: [{ test: "ArnLike", variable: "aws:SourceArn", values: [props.eventBridgeRuleArn] }],
+          condition: [{ test: "ArnLike", variable: "aws:SourceArn", values: props.eventBridgeRuleArns }],
         },
         {
           sid: "TlsOnly",

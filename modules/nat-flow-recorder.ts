@@ -248,7 +248,7 @@ export class NatFlowRecorder extends Construct {
     const startFailures = new DeadLetterQueue(this, "start-failures", {
       provider,
       queueName: `${prefix}-start-failures`,
-      eventBridgeRuleArn: startRule.arn,
+      eventBridgeRuleArns: [startRule.arn],
     });
     const eventsRole = new IamRole(this, "events-role", { provider, name: `${prefix}-events`, assumeRolePolicy: serviceTrust("events.amazonaws.com") });
     new IamRolePolicy(this, "events-policy", {

@@ -51,6 +51,8 @@ export interface NodejsFunctionTriggerProps {
   readonly eventPattern?: Record<string, unknown> | string;
   /** A `rate(...)` or `cron(...)` expression; give this or `eventPattern`. */
   readonly scheduleExpression?: string;
+  /** The bus the rule listens on. @default - the account's default bus */
+  readonly eventBusName?: string;
 }
 
 /**
@@ -104,7 +106,8 @@ export class NodejsFunction extends Construct {
     const failureQueue = new DeadLetterQueue(this, "failures", {
       provider,
       queueName: `${name}-failures`,
-      eventBridgeRuleArn: `arn:${partition}:events:${region}:${account}:rule/${name}-*`,
+      // The function's rules, on the default bus or on another (whose rule ARNs name the bus).
+      eventBridgeRuleArns: [`arn:${partition}:events:${region}:${account}:rule/${name}-*`, `arn:${partition}:events:${region}:${account}:rule/*/${name}-*`],
       retentionDays: props.failureRetentionDays,
     });
 
@@ -168,7 +171,7 @@ export class NodejsFunction extends Construct {
   }
 
   /**
-   * Invokes the function from an EventBridge rule on the default bus. EventBridge retries
+   * Invokes the function from an EventBridge rule (on the default bus unless told). EventBridge retries
    * delivery for a day; what it still cannot deliver goes to the failure queue.
    */
   public addTrigger(props: NodejsFunctionTriggerProps): CloudwatchEventRule {
@@ -180,12 +183,14 @@ export class NodejsFunction extends Construct {
       provider,
       name: `${this.baseName}-${props.name}`,
       description: props.description,
+      eventBusName: props.eventBusName,
       eventPattern: typeof props.eventPattern === "object" ? JSON.stringify(props.eventPattern) : props.eventPattern,
       scheduleExpression: props.scheduleExpression,
     });
     new CloudwatchEventTarget(this, `${props.name}-target`, {
       provider,
       rule: rule.name,
+      eventBusName: props.eventBusName,
       arn: this.functionArn,
       retryPolicy: { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 },
       deadLetterConfig: { arn: this.failureQueueArn },
