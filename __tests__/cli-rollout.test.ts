@@ -63,13 +63,16 @@ describe("flowtap rollout", () => {
       "ec2-mirroring:333333333333-us-east-1",
       "fargate-mirroring:222222222222-eu-west-1",
       "fargate-mirroring:222222222222-us-east-1",
+      "flow-insights-central:default",
+      "flow-insights:222222222222-eu-west-1",
+      "flow-insights:222222222222-us-east-1",
       "flow-log-sg-enrichment:333333333333-us-east-1",
       "mirror-target:default",
       "nat-flow-recorder:222222222222-eu-west-1",
       "nat-flow-recorder:222222222222-us-east-1",
       "nat-flow-recorder:444444444444-us-east-1",
     ]);
-    expect(stdout).toContain("ok: 0, changed: 10, failed: 0, skipped: 0");
+    expect(stdout).toContain("ok: 0, changed: 13, failed: 0, skipped: 0");
   });
 
   it("plans the central stack before the member stacks that depend on it", async () => {
@@ -110,11 +113,12 @@ describe("flowtap rollout", () => {
     const { status, calls, stdout } = await rollout({ action: "apply" }, { FAKE_TF_FAIL: "default" }, out);
     expect(status).toBe(1);
     const applies = calls.filter((c) => c.args[0] === "apply");
-    expect(applies[0].args).toEqual(["apply", "-input=false", "default.tfplan"]);
-    expect(applies.slice(1).every((c) => c.cwd.endsWith("nat-flow-recorder") || c.cwd.endsWith("flow-log-sg-enrichment"))).toBe(true);
+    // Both central stacks (workspace default) fail: their members are skipped.
+    expect(applies.slice(0, 2).map((c) => c.args)).toEqual([["apply", "-input=false", "default.tfplan"], ["apply", "-input=false", "default.tfplan"]]);
+    expect(applies.slice(2).every((c) => c.cwd.endsWith("nat-flow-recorder") || c.cwd.endsWith("flow-log-sg-enrichment"))).toBe(true);
     // nat-flow-recorder and flow-log-sg-enrichment depend on nothing, so their four workspaces still apply.
-    expect(applies).toHaveLength(5);
-    expect(stdout).toContain("ok: 4, changed: 0, failed: 1, skipped: 5");
+    expect(applies).toHaveLength(6);
+    expect(stdout).toContain("ok: 4, changed: 0, failed: 2, skipped: 7");
   });
 
   it("refuses to apply a workspace that has no reviewed plan", async () => {
@@ -131,8 +135,8 @@ describe("flowtap rollout", () => {
   });
 
   it("names the stacks there are when --stack names none of them", async () => {
-    await expect(rollout({ action: "plan", stack: "flow-insights" })).rejects.toThrow(
-      "no stack flow-insights in the manifest (it has mirror-target, ec2-mirroring, fargate-mirroring, nat-flow-recorder, flow-log-sg-enrichment)",
+    await expect(rollout({ action: "plan", stack: "flow-atlas" })).rejects.toThrow(
+      "no stack flow-atlas in the manifest (it has mirror-target, flow-insights-central, ec2-mirroring, fargate-mirroring, nat-flow-recorder, flow-log-sg-enrichment, flow-insights)",
     );
   });
 });

@@ -47,7 +47,7 @@ accounts:
 `);
     expect(problems).toEqual([
       'org.yaml:2:22: central.accountId: expected a 12-digit AWS account id in quotes, e.g. "123456789012"',
-      "org.yaml:7:31: accounts[0].features[1]: expected one of: ec2-mirroring, fargate-mirroring, nat-flow-recorder, flow-log-sg-enrichment",
+      "org.yaml:7:31: accounts[0].features[1]: expected one of: ec2-mirroring, fargate-mirroring, nat-flow-recorder, flow-log-sg-enrichment, flow-insights",
       "org.yaml:8:5: accounts[0].colour: unknown setting; check its spelling against config/schema.ts",
     ]);
   });
@@ -113,20 +113,27 @@ accounts:
     const manifest = rolloutManifest(loadOrgConfig(EXAMPLE_CONFIG_PATH), "config/example.org.yaml");
     expect(manifest.stacks.map((s) => [s.name, s.role, s.dependsOn])).toEqual([
       ["mirror-target", "central", []],
+      ["flow-insights-central", "central", []],
       ["ec2-mirroring", "member", ["mirror-target"]],
       ["fargate-mirroring", "member", ["mirror-target"]],
       ["nat-flow-recorder", "member", []],
       ["flow-log-sg-enrichment", "member", []],
+      ["flow-insights", "member", ["flow-insights-central"]],
     ]);
     expect(manifest.stacks[0].workspaces).toEqual([
       { name: "default", accountId: "111111111111", accountName: "central", region: "us-east-1", features: ["mirror-target"] },
     ]);
     expect(manifest.stacks[1].workspaces).toEqual([
-      { name: "222222222222-us-east-1", accountId: "222222222222", accountName: "workloads-prod", ou: "ou-ab12-11111111", region: "us-east-1", features: ["ec2-mirroring", "fargate-mirroring", "nat-flow-recorder"] },
-      { name: "222222222222-eu-west-1", accountId: "222222222222", accountName: "workloads-prod", ou: "ou-ab12-11111111", region: "eu-west-1", features: ["ec2-mirroring", "fargate-mirroring", "nat-flow-recorder"] },
+      { name: "default", accountId: "111111111111", accountName: "central", region: "us-east-1", features: ["flow-insights-central"] },
+    ]);
+    const prod = ["ec2-mirroring", "fargate-mirroring", "nat-flow-recorder", "flow-insights"];
+    expect(manifest.stacks[2].workspaces).toEqual([
+      { name: "222222222222-us-east-1", accountId: "222222222222", accountName: "workloads-prod", ou: "ou-ab12-11111111", region: "us-east-1", features: prod },
+      { name: "222222222222-eu-west-1", accountId: "222222222222", accountName: "workloads-prod", ou: "ou-ab12-11111111", region: "eu-west-1", features: prod },
       { name: "333333333333-us-east-1", accountId: "333333333333", accountName: "workloads-staging", ou: "ou-ab12-22222222", region: "us-east-1", features: ["ec2-mirroring", "flow-log-sg-enrichment"] },
     ]);
-    expect(manifest.stacks[2].workspaces.map((w) => w.name)).toEqual(["222222222222-us-east-1", "222222222222-eu-west-1"]);
+    expect(manifest.stacks[3].workspaces.map((w) => w.name)).toEqual(["222222222222-us-east-1", "222222222222-eu-west-1"]);
+    expect(manifest.stacks[6].workspaces.map((w) => w.name)).toEqual(["222222222222-us-east-1", "222222222222-eu-west-1"]);
   });
 
   describe("mirror targets", () => {
@@ -186,7 +193,7 @@ accounts:
     expect(result.stderr.trim().split("\n")).toEqual([
       '__tests__/fixtures/configs/bad.org.yaml:11:20: features.ec2Mirroring.sessionNumber: Invalid input: expected number, received string',
       '__tests__/fixtures/configs/bad.org.yaml:13:9: accounts[0].id: expected a 12-digit AWS account id in quotes, e.g. "123456789012"',
-      "__tests__/fixtures/configs/bad.org.yaml:16:31: accounts[0].features[1]: expected one of: ec2-mirroring, fargate-mirroring, nat-flow-recorder, flow-log-sg-enrichment",
+      "__tests__/fixtures/configs/bad.org.yaml:16:31: accounts[0].features[1]: expected one of: ec2-mirroring, fargate-mirroring, nat-flow-recorder, flow-log-sg-enrichment, flow-insights",
       "__tests__/fixtures/configs/bad.org.yaml:21:5: accounts[1].ec2Mirorring: unknown setting; check its spelling against config/schema.ts",
     ]);
   });

@@ -24,14 +24,14 @@ describe("rollout manifest and ROLLOUT.md", () => {
 
   it("shows where each feature runs as an account × region matrix", () => {
     expect(review).toContain("| account | OU | eu-west-1 | us-east-1 |");
-    expect(review).toContain("| workloads-prod (222222222222) | ou-ab12-11111111 | ec2-mirroring, fargate-mirroring, nat-flow-recorder | ec2-mirroring, fargate-mirroring, nat-flow-recorder |");
+    expect(review).toContain("| workloads-prod (222222222222) | ou-ab12-11111111 | ec2-mirroring, fargate-mirroring, flow-insights, nat-flow-recorder | ec2-mirroring, fargate-mirroring, flow-insights, nat-flow-recorder |");
     expect(review).toContain("| workloads-staging (333333333333) | ou-ab12-22222222 | – | ec2-mirroring, flow-log-sg-enrichment |");
     expect(review).toContain("| shared-services (444444444444) | ou-ab12-33333333 | – | nat-flow-recorder |");
   });
 
   it("lists the stacks in the order to apply them, with their dependencies, resources and permissions", () => {
     const order = [...review.matchAll(/^## (\S+) \((central|member)/gm)].map((m) => m[1]);
-    expect(order).toEqual(["mirror-target", "ec2-mirroring", "fargate-mirroring", "nat-flow-recorder", "flow-log-sg-enrichment"]);
+    expect(order).toEqual(["mirror-target", "flow-insights-central", "ec2-mirroring", "fargate-mirroring", "nat-flow-recorder", "flow-log-sg-enrichment", "flow-insights"]);
     expect(review).toContain("## ec2-mirroring (member, 3 workspaces)");
     expect(review).toContain("applied after `mirror-target` (reads its outputs).");
     expect(review).toContain("| `aws_ram_resource_share` | 2 |");

@@ -39,9 +39,21 @@ export function enabledFeatures(config: OrgConfig): Feature[] {
   return FEATURES.filter((feature) => workspacesWith(config, feature).length > 0);
 }
 
+/** The central stack of flow-insights, which its member stack points at. */
+export const FLOW_INSIGHTS_CENTRAL_STACK = "flow-insights-central";
+
 /** The central stacks the config asks for. */
 export function centralStacks(config: OrgConfig): string[] {
-  return config.features.mirrorTarget ? ["mirror-target"] : [];
+  return [
+    ...(config.features.mirrorTarget ? ["mirror-target"] : []),
+    ...(workspacesWith(config, "flow-insights").length > 0 ? [FLOW_INSIGHTS_CENTRAL_STACK] : []),
+  ];
+}
+
+/** The central stacks a member stack must be applied after. */
+function dependenciesOf(config: OrgConfig, feature: Feature): string[] {
+  if (feature === "flow-insights") return [FLOW_INSIGHTS_CENTRAL_STACK];
+  return usesCentralTargets(config, feature) ? ["mirror-target"] : [];
 }
 
 /** Whether a member feature's stack reads its targets from the mirror-target stack in some workspace. */
@@ -66,7 +78,7 @@ export function rolloutManifest(config: OrgConfig, configFile: string): RolloutM
       name: feature,
       role: "member",
       directory: `stacks/${feature}`,
-      dependsOn: usesCentralTargets(config, feature) ? ["mirror-target"] : [],
+      dependsOn: dependenciesOf(config, feature),
       workspaces: workspacesWith(config, feature).map((ws) => ({
         name: ws.name,
         accountId: ws.accountId,

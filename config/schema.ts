@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /** The features an account enables in `accounts[].features`; each is a member stack of that name. */
-export const FEATURES = ["ec2-mirroring", "fargate-mirroring", "nat-flow-recorder", "flow-log-sg-enrichment"] as const;
+export const FEATURES = ["ec2-mirroring", "fargate-mirroring", "nat-flow-recorder", "flow-log-sg-enrichment", "flow-insights"] as const;
 export type Feature = (typeof FEATURES)[number];
 /** The features that traffic-mirror sources to a target, and their key under `features:`. */
 export const MIRRORING_FEATURES = { "ec2-mirroring": "ec2Mirroring", "fargate-mirroring": "fargateMirroring" } as const;
@@ -169,6 +169,48 @@ export const flowLogSgEnrichmentDefaults = {
 /** Every `flow-log-sg-enrichment` setting of one workspace. */
 export type FlowLogSgEnrichmentResolved = z.infer<z.ZodObject<typeof flowLogSgEnrichmentFields>>;
 
+/**
+ * Settings of `flow-insights` a member account may have its own of: organization-wide under
+ * `features.flowInsights`, per account under `accounts[].flowInsights`.
+ */
+const flowInsightsMemberFields = {
+  /** The VPCs whose flow logs go to the central pipeline, per region. */
+  vpcIds: z.record(region, z.array(vpcId).min(1)),
+  trafficType: z.enum(["ALL", "ACCEPT", "REJECT"]),
+  /** Days the member account's flow log group keeps records (the central pipeline is the store). */
+  flowLogRetentionDays: retentionDays,
+};
+/** Settings of `flow-insights` that only the central pipeline has: under `features.flowInsights`. */
+const flowInsightsCentralFields = {
+  /** The ExternalId the central inventory function gives when it assumes member accounts' inventory roles. */
+  inventoryExternalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, "expected 2-1224 characters of [A-Za-z0-9+=,.@:/_-]"),
+  /** The tumbling window the enrichment function aggregates over, in seconds (Lambda allows up to 900). */
+  windowSeconds: z.number().int().min(60).max(900),
+  /** How often every member account's ENIs are described in full. */
+  inventoryRefreshSchedule: scheduleExpression,
+  /** Days an ended ownership stays in the inventory (late records older than this resolve to nothing). */
+  inventoryRetentionDays: z.number().int().min(1),
+  intelligentTieringDays: z.number().int().min(0),
+  expirationDays: z.number().int().min(1),
+  queryScanLimitGiB: z.number().positive().min(0.01),
+  logRetentionDays: retentionDays,
+};
+const flowInsightsMemberSettings = z.object(flowInsightsMemberFields).partial().strict();
+const flowInsightsSettings = z.object({ ...flowInsightsMemberFields, ...flowInsightsCentralFields }).partial().strict();
+export const flowInsightsDefaults = {
+  trafficType: "ALL" as const,
+  flowLogRetentionDays: 1 as const,
+  windowSeconds: 300,
+  inventoryRefreshSchedule: "rate(6 hours)",
+  inventoryRetentionDays: 400,
+  intelligentTieringDays: 0,
+  expirationDays: 400,
+  queryScanLimitGiB: 100,
+  logRetentionDays: 30 as const,
+};
+export type FlowInsightsMemberResolved = z.infer<z.ZodObject<typeof flowInsightsMemberFields>>;
+export type FlowInsightsSettings = z.infer<typeof flowInsightsSettings>;
+
 const ec2MirroringSettings = z.object(ec2MirroringFields).partial().strict();
 const fargateMirroringSettings = z.object(fargateMirroringFields).partial().strict();
 /** Every `ec2-mirroring` setting, as one workspace has them once defaults and overrides are applied. */
@@ -223,6 +265,7 @@ const account = z
     fargateMirroring: fargateMirroringSettings.optional(),
     natFlowRecorder: natFlowRecorderSettings.optional(),
     flowLogSgEnrichment: flowLogSgEnrichmentSettings.optional(),
+    flowInsights: flowInsightsMemberSettings.optional(),
   })
   .strict();
 
@@ -274,6 +317,7 @@ const orgConfigBase = z
         fargateMirroring: fargateMirroringSettings.optional(),
         natFlowRecorder: natFlowRecorderSettings.optional(),
         flowLogSgEnrichment: flowLogSgEnrichmentSettings.optional(),
+        flowInsights: flowInsightsSettings.optional(),
         mirrorTarget: mirrorTarget.optional(),
       })
       .strict()
@@ -285,6 +329,9 @@ const orgConfigBase = z
 export const orgConfigSchema = orgConfigBase
   .superRefine((config, ctx) => {
     checkMirrorTarget(config, ctx);
+    if (config.accounts.some((a) => a.features.includes("flow-insights")) && !config.features.flowInsights?.inventoryExternalId) {
+      ctx.addIssue({ code: "custom", path: ["features", "flowInsights"], message: "flow-insights needs features.flowInsights.inventoryExternalId: the central inventory function gives it when it assumes member accounts' roles" });
+    }
     const knownOus = config.organization.organizationalUnits ? new Set(config.organization.organizationalUnits.map((ou) => ou.id)) : undefined;
     const unknownOu = (ou: string) => knownOus !== undefined && !knownOus.has(ou) && !ou.startsWith("r-");
     config.features.mirrorTarget?.shareWithOus.forEach((ou, i) => {
@@ -319,11 +366,12 @@ export const orgConfigSchema = orgConfigBase
           ctx.addIssue({ code: "custom", path: ["accounts", index, "natFlowRecorder"], message: `datapointsToAlarm (${merged.datapointsToAlarm}) cannot exceed evaluationPeriods (${merged.evaluationPeriods})` });
         }
       }
-      if (acct.features.includes("flow-log-sg-enrichment")) {
-        const vpcs = { ...config.features.flowLogSgEnrichment?.vpcIds, ...acct.flowLogSgEnrichment?.vpcIds };
+      for (const [feature, key] of [["flow-log-sg-enrichment", "flowLogSgEnrichment"], ["flow-insights", "flowInsights"]] as const) {
+        if (!acct.features.includes(feature)) continue;
+        const vpcs = { ...config.features[key]?.vpcIds, ...acct[key]?.vpcIds };
         acct.regions.forEach((r, ri) => {
           if (!vpcs[r]) {
-            ctx.addIssue({ code: "custom", path: ["accounts", index, "regions", ri], message: `flow-log-sg-enrichment is enabled here but no VPC is listed for ${r}: add accounts[${index}].flowLogSgEnrichment.vpcIds.${r}` });
+            ctx.addIssue({ code: "custom", path: ["accounts", index, "regions", ri], message: `${feature} is enabled here but no VPC is listed for ${r}: add accounts[${index}].${key}.vpcIds.${r}` });
           }
         });
       }

@@ -1,3 +1,4 @@
+import { centralArns, FLOW_INSIGHTS } from "./flow-insights";
 import type { TargetSource, Workspace } from "./workspaces";
 
 /**
@@ -140,6 +141,30 @@ export function flowLogSgEnrichmentWorkspaceMap(workspaces: readonly Workspace[]
           lookup_ttl_seconds: s.lookupTtlSeconds,
           query_scan_limit_bytes: Math.round(s.queryScanLimitGiB * 1024 ** 3),
           log_retention_days: s.logRetentionDays,
+        },
+      ];
+    }),
+  );
+}
+
+/** The `flow-insights` member stack's workspace map: the VPCs to log, and where the central pipeline listens. */
+export function flowInsightsWorkspaceMap(workspaces: readonly Workspace[], centralAccountId: string, inventoryExternalId: string): WorkspaceMap {
+  return Object.fromEntries(
+    workspaces.map((ws) => {
+      const s = required(ws.flowInsights, ws, "flow-insights");
+      const central = centralArns(centralAccountId, ws.region);
+      return [
+        ws.name,
+        {
+          ...baseEntry(ws),
+          vpc_ids: [...s.vpcIds],
+          traffic_type: s.trafficType,
+          flow_log_retention_days: s.flowLogRetentionDays,
+          central_bus_arn: central.busArn,
+          logs_destination_arn: central.destinationArn,
+          inventory_function_role_arn: central.inventoryRoleArn,
+          inventory_role_name: FLOW_INSIGHTS.memberRoleName(ws.region),
+          inventory_external_id: inventoryExternalId,
         },
       ];
     }),

@@ -1,6 +1,8 @@
 import {
   ec2MirroringDefaults,
+  flowInsightsDefaults,
   flowLogSgEnrichmentDefaults,
+  type FlowInsightsMemberResolved,
   type FlowLogSgEnrichmentResolved,
   fargateMirroringDefaults,
   natFlowRecorderDefaults,
@@ -37,7 +39,11 @@ export interface Workspace {
   readonly fargateMirroring?: FargateMirroringWorkspaceSettings;
   readonly natFlowRecorder?: NatFlowRecorderWorkspaceSettings;
   readonly flowLogSgEnrichment?: FlowLogSgEnrichmentWorkspaceSettings;
+  readonly flowInsights?: FlowInsightsWorkspaceSettings;
 }
+
+/** The `flow-insights` settings of one member workspace: its region's VPCs, defaults and overrides applied. */
+export type FlowInsightsWorkspaceSettings = Readonly<Omit<FlowInsightsMemberResolved, "vpcIds">> & { readonly vpcIds: readonly string[] };
 
 /** The `flow-log-sg-enrichment` settings of one workspace: its region's VPCs, defaults and overrides applied. */
 export type FlowLogSgEnrichmentWorkspaceSettings = Readonly<Omit<FlowLogSgEnrichmentResolved, "vpcIds">> & { readonly vpcIds: readonly string[] };
@@ -89,6 +95,7 @@ function resolveWorkspaces(config: OrgConfig): Workspace[] {
           : undefined,
         natFlowRecorder: account.features.includes("nat-flow-recorder") ? resolveNatFlowRecorder(config, account, region) : undefined,
         flowLogSgEnrichment: account.features.includes("flow-log-sg-enrichment") ? resolveFlowLogSgEnrichment(config, account, region) : undefined,
+        flowInsights: account.features.includes("flow-insights") ? resolveFlowInsights(config, account, region) : undefined,
       };
     }),
   );
@@ -137,4 +144,16 @@ function resolveFlowLogSgEnrichment(config: OrgConfig, account: OrgConfig["accou
   const { vpcIds: _org, ...orgRest } = org;
   const { vpcIds: _own, ...ownRest } = own;
   return { ...flowLogSgEnrichmentDefaults, ...orgRest, ...ownRest, vpcIds };
+}
+
+function resolveFlowInsights(config: OrgConfig, account: OrgConfig["accounts"][number], region: string): FlowInsightsWorkspaceSettings {
+  const own = account.flowInsights ?? {};
+  const org = config.features.flowInsights ?? {};
+  const vpcIds = own.vpcIds?.[region] ?? org.vpcIds?.[region];
+  if (!vpcIds) throw new Error(`no VPC for ${account.id} in ${region}`);
+  return {
+    trafficType: own.trafficType ?? org.trafficType ?? flowInsightsDefaults.trafficType,
+    flowLogRetentionDays: own.flowLogRetentionDays ?? org.flowLogRetentionDays ?? flowInsightsDefaults.flowLogRetentionDays,
+    vpcIds,
+  };
 }

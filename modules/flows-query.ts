@@ -19,6 +19,10 @@ export interface FlowsQueryProps extends Pick<TerraformMetaArguments, "provider"
   readonly dataPrefix: string;
   /** The accounts whose records the bucket holds: the account_id partitions Athena considers. */
   readonly accountIds: string[];
+  /** The regions records come from, when the layout has a region partition (`account_id=…/region=…/date=…/`). @default - no region partition */
+  readonly regions?: string[];
+  /** How records are stored: gzip'd JSON lines, or Parquet. @default "json" */
+  readonly dataFormat?: "json" | "parquet";
   /** The results bucket's name. */
   readonly resultsBucketName: string;
   /** Days query results are kept. @default 30 */
@@ -32,16 +36,35 @@ export interface FlowsQueryProps extends Pick<TerraformMetaArguments, "provider"
 /** The date partitions' format, as Athena's partition projection and the writers' prefixes spell it. */
 const DATE_FORMAT = "yyyy-MM-dd";
 
+/** How Glue reads each storage format. */
+const STORAGE = {
+  json: {
+    parameters: { classification: "json", compressionType: "gzip" },
+    inputFormat: "org.apache.hadoop.mapred.TextInputFormat",
+    outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
+    // The records' keys are PascalCase; Glue's columns are lower case.
+    serDeInfo: { name: "json", serializationLibrary: "org.openx.data.jsonserde.JsonSerDe", parameters: { "case.insensitive": "true", "ignore.malformed.json": "false" } },
+  },
+  parquet: {
+    parameters: { classification: "parquet" },
+    inputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat",
+    outputFormat: "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat",
+    serDeInfo: { name: "parquet", serializationLibrary: "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe", parameters: { "serialization.format": "1" } },
+  },
+} as const;
+
 /**
  * Enriched flow logs made queryable with Athena: a Glue table whose columns are the engine's
- * schema (schema.ts), over gzip'd JSON lines partitioned by account and date (found by partition
- * projection, so no crawler and no partition to add), and a workgroup that enforces encrypted
+ * schema (schema.ts), over gzip'd JSON lines or Parquet partitioned by account, (region,) and
+ * date (found by partition projection, so no crawler and no partition to add), and a workgroup that enforces encrypted
  * results in its own bucket and a per-query scan limit, carrying the named queries `flowtap
  * query` runs locally.
  */
 export class FlowsQuery extends Construct {
   public readonly databaseName: string;
   public readonly tableName: string;
+  public readonly tableArn: string;
+  public readonly databaseArn: string;
   public readonly workgroupName: string;
 
   constructor(scope: Construct, id: string, props: FlowsQueryProps) {
@@ -49,41 +72,40 @@ export class FlowsQuery extends Construct {
     const provider = props.provider;
     const database = new GlueCatalogDatabase(this, "database", { provider, name: props.databaseName, description: "flowtap: enriched VPC flow logs" });
     const location = `s3://${props.dataBucketName}/${props.dataPrefix}`;
+    const storage = STORAGE[props.dataFormat ?? "json"];
+    const regions = props.regions;
+    // `$${` is a literal `${` for Terraform: Athena fills these in.
+    const template = `${location}account_id=$\${account_id}/${regions ? "region=$\${region}/" : ""}date=$\${date}/`;
     const table = new GlueCatalogTable(this, "flows", {
       provider,
       databaseName: database.name,
       name: "flows",
-      description: "Enriched VPC flow log records, one JSON object per line (flowtap's enriched record)",
+      description: "Enriched VPC flow log records (flowtap's enriched record)",
       tableType: "EXTERNAL_TABLE",
       parameters: {
         EXTERNAL: "TRUE",
-        classification: "json",
-        compressionType: "gzip",
+        ...storage.parameters,
         "projection.enabled": "true",
         "projection.account_id.type": "enum",
         "projection.account_id.values": props.accountIds.join(","),
+        ...(regions ? { "projection.region.type": "enum", "projection.region.values": regions.join(",") } : {}),
         "projection.date.type": "date",
         "projection.date.format": DATE_FORMAT,
         "projection.date.range": `${props.firstDate ?? "2024-01-01"},NOW`,
         "projection.date.interval": "1",
         "projection.date.interval.unit": "DAYS",
-        // `$${` is a literal `${` for Terraform: Athena fills these in.
-        "storage.location.template": `${location}account_id=$\${account_id}/date=$\${date}/`,
+        "storage.location.template": template,
       },
       partitionKeys: [
         { name: "account_id", type: "string", comment: "The account whose flow logs these are" },
+        ...(regions ? [{ name: "region", type: "string", comment: "The region whose flow logs these are" }] : []),
         { name: "date", type: "string", comment: `The capture window's start date (UTC, ${DATE_FORMAT})` },
       ],
       storageDescriptor: {
         location,
-        inputFormat: "org.apache.hadoop.mapred.TextInputFormat",
-        outputFormat: "org.apache.hadoop.hive.ql.io.HiveIgnoreKeyTextOutputFormat",
-        serDeInfo: {
-          name: "json",
-          serializationLibrary: "org.openx.data.jsonserde.JsonSerDe",
-          // The records' keys are PascalCase; Glue's columns are lower case.
-          parameters: { "case.insensitive": "true", "ignore.malformed.json": "false" },
-        },
+        inputFormat: storage.inputFormat,
+        outputFormat: storage.outputFormat,
+        serDeInfo: storage.serDeInfo,
         columns: ENRICHED_COLUMNS.map((c) => ({ name: c.name.toLowerCase(), type: hiveType(c.type), comment: c.comment })),
       },
     });
@@ -121,6 +143,8 @@ export class FlowsQuery extends Construct {
     }
     this.databaseName = database.name;
     this.tableName = table.name;
+    this.tableArn = table.arn;
+    this.databaseArn = database.arn;
     this.workgroupName = workgroup.name;
   }
 }

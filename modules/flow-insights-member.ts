@@ -1,0 +1,178 @@
+import { TerraformIterator, type TerraformMetaArguments } from "cdktf";
+import { Construct } from "constructs";
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { CloudwatchLogSubscriptionFilter } from "@cdktf/provider-aws/lib/cloudwatch-log-subscription-filter";
+import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
+import { awsContext } from "./aws-context";
+import { DeadLetterQueue } from "./dead-letter-queue";
+
+export interface FlowInsightsMemberProps extends Pick<TerraformMetaArguments, "provider"> {
+  /** The VPCs whose flow logs go to the central pipeline. */
+  readonly vpcIds: string[];
+  /** ALL, ACCEPT or REJECT. @default "ALL" */
+  readonly trafficType?: string;
+  /** Days the local flow log group keeps records. @default 1 */
+  readonly flowLogRetentionDays?: number;
+  /** The central CloudWatch Logs destination (Kinesis behind it) of this region. */
+  readonly logsDestinationArn: string;
+  /** The central event bus of this region. */
+  readonly centralBusArn: string;
+  /** The central inventory function's role, the only principal the inventory role trusts. */
+  readonly inventoryFunctionRoleArn: string;
+  /** The inventory role's name (IAM is global: one per region). */
+  readonly inventoryRoleName: string;
+  /** The ExternalId the central function gives when it assumes the inventory role. */
+  readonly inventoryExternalId: string;
+  /** @default "flowtap-flow-insights" */
+  readonly namePrefix?: string;
+}
+
+/** The events the central inventory follows: ENI calls (through CloudTrail), tag changes, instances starting and ending. */
+export const FORWARDED_EVENT_PATTERNS: Readonly<Record<string, Record<string, unknown>>> = {
+  "eni-calls": {
+    source: ["aws.ec2"],
+    "detail-type": ["AWS API Call via CloudTrail"],
+    detail: { eventSource: ["ec2.amazonaws.com"], eventName: ["CreateNetworkInterface", "DeleteNetworkInterface", "AttachNetworkInterface", "DetachNetworkInterface"] },
+  },
+  "tag-changes": { source: ["aws.tag"], "detail-type": ["Tag Change on Resource"], detail: { service: ["ec2"], "resource-type": ["instance", "network-interface"] } },
+  "instance-states": { source: ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"], detail: { state: ["running", "terminated"] } },
+};
+
+/**
+ * A member account's side of flow-insights, in one region: VPC flow logs (every field) to a
+ * short-lived log group subscribed to the central logs destination, the events the central
+ * inventory follows forwarded to the central bus, and the read-only role the central inventory
+ * function assumes, trusted only with the ExternalId.
+ */
+export class FlowInsightsMember extends Construct {
+  public readonly inventoryRoleArn: string;
+  public readonly logGroupName: string;
+
+  constructor(scope: Construct, id: string, props: FlowInsightsMemberProps) {
+    super(scope, id);
+    const provider = props.provider;
+    const prefix = props.namePrefix ?? "flowtap-flow-insights";
+    const { partition, region, account } = awsContext(this, provider);
+    const doc = (docId: string, statement: DataAwsIamPolicyDocumentStatement[]) => new DataAwsIamPolicyDocument(this, docId, { provider, statement }).json;
+
+    const inventoryRole = new IamRole(this, "inventory-role", {
+      provider,
+      name: props.inventoryRoleName,
+      description: "flowtap: the central flow-insights inventory reads ENIs, security groups, instances and tags",
+      assumeRolePolicy: doc("inventory-trust", [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "AWS", identifiers: [props.inventoryFunctionRoleArn] }],
+          condition: [{ test: "StringEquals", variable: "sts:ExternalId", values: [props.inventoryExternalId] }],
+        },
+      ]),
+    });
+    new IamRolePolicy(this, "inventory-policy", {
+      provider,
+      role: inventoryRole.name,
+      name: "read-inventory",
+      policy: doc("inventory-permissions", [
+        {
+          sid: "DescribeInventory",
+          actions: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances"],
+          resources: ["*"],
+        },
+        { sid: "ResourceTags", actions: ["tag:GetResources"], resources: ["*"] },
+      ]),
+    });
+
+    const logGroup = new CloudwatchLogGroup(this, "flow-logs", { provider, name: `/flowtap/flow-insights/${region}`, retentionInDays: props.flowLogRetentionDays ?? 1 });
+    const delivery = new IamRole(this, "delivery-role", {
+      provider,
+      name: `${prefix}-delivery-${region}`,
+      assumeRolePolicy: doc("delivery-trust", [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["vpc-flow-logs.amazonaws.com"] }],
+          condition: [
+            { test: "StringEquals", variable: "aws:SourceAccount", values: [account] },
+            { test: "ArnLike", variable: "aws:SourceArn", values: [`arn:${partition}:ec2:${region}:${account}:vpc-flow-log/*`] },
+          ],
+        },
+      ]),
+    });
+    new IamRolePolicy(this, "delivery-policy", {
+      provider,
+      role: delivery.name,
+      name: "deliver-flow-logs",
+      policy: doc("delivery-permissions", [
+        { sid: "DeliverToTheLogGroup", actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], resources: [logGroup.arn, `${logGroup.arn}:*`] },
+      ]),
+    });
+    const vpcs = TerraformIterator.fromList(props.vpcIds);
+    new FlowLog(this, "flow-log", {
+      provider,
+      forEach: vpcs,
+      vpcId: vpcs.value,
+      trafficType: props.trafficType ?? "ALL",
+      logDestinationType: "cloud-watch-logs",
+      logDestination: logGroup.arn,
+      iamRoleArn: delivery.arn,
+      // Every field, `$${` keeping Terraform from reading them as expressions.
+      logFormat: VPC_FLOW_LOG_FORMAT.replaceAll("${", () => "$${"),
+      maxAggregationInterval: 60,
+      tags: { Name: `${prefix}-${vpcs.value}` },
+    });
+    new CloudwatchLogSubscriptionFilter(this, "to-central", {
+      provider,
+      name: `${prefix}-central`,
+      logGroupName: logGroup.name,
+      filterPattern: "",
+      destinationArn: props.logsDestinationArn,
+      distribution: "ByLogStream",
+    });
+
+    const forwarding = new IamRole(this, "forwarding-role", {
+      provider,
+      name: `${prefix}-forwarding-${region}`,
+      assumeRolePolicy: doc("forwarding-trust", [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [account] }],
+        },
+      ]),
+    });
+    new IamRolePolicy(this, "forwarding-policy", {
+      provider,
+      role: forwarding.name,
+      name: "forward-to-central",
+      policy: doc("forwarding-permissions", [{ sid: "PutOnTheCentralBus", actions: ["events:PutEvents"], resources: [props.centralBusArn] }]),
+    });
+    const undelivered = new DeadLetterQueue(this, "undelivered", {
+      provider,
+      queueName: `${prefix}-undelivered`,
+      eventBridgeRuleArns: [`arn:${partition}:events:${region}:${account}:rule/${prefix}-*`],
+    });
+    for (const [name, pattern] of Object.entries(FORWARDED_EVENT_PATTERNS)) {
+      const rule = new CloudwatchEventRule(this, `${name}-rule`, {
+        provider,
+        name: `${prefix}-${name}`,
+        description: `flowtap: forwards ${name.replace("-", " ")} to the central flow-insights inventory`,
+        eventPattern: JSON.stringify(pattern),
+      });
+      new CloudwatchEventTarget(this, `${name}-target`, {
+        provider,
+        rule: rule.name,
+        arn: props.centralBusArn,
+        roleArn: forwarding.arn,
+        retryPolicy: { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 },
+        deadLetterConfig: { arn: undelivered.queueArn },
+      });
+    }
+
+    this.inventoryRoleArn = inventoryRole.arn;
+    this.logGroupName = logGroup.name;
+  }
+}

@@ -1,0 +1,280 @@
+import type { TerraformMetaArguments } from "cdktf";
+import { Construct } from "constructs";
+import * as path from "node:path";
+import { CloudwatchEventBus } from "@cdktf/provider-aws/lib/cloudwatch-event-bus";
+import { CloudwatchEventBusPolicy } from "@cdktf/provider-aws/lib/cloudwatch-event-bus-policy";
+import { CloudwatchLogDestination } from "@cdktf/provider-aws/lib/cloudwatch-log-destination";
+import { CloudwatchLogDestinationPolicy } from "@cdktf/provider-aws/lib/cloudwatch-log-destination-policy";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { CloudwatchLogStream } from "@cdktf/provider-aws/lib/cloudwatch-log-stream";
+import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { KinesisFirehoseDeliveryStream } from "@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream";
+import { KinesisStream } from "@cdktf/provider-aws/lib/kinesis-stream";
+import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-source-mapping";
+import { FLOW_INSIGHTS } from "../config/flow-insights";
+import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
+import { awsContext } from "./aws-context";
+import { bundleHandlers } from "./bundle";
+import { FORWARDED_EVENT_PATTERNS } from "./flow-insights-member";
+import { NodejsFunction } from "./nodejs-function";
+
+export interface FlowInsightsRegionProps extends Pick<TerraformMetaArguments, "provider"> {
+  /** The provider's region, by name: it names the region's functions and roles (IAM is global). */
+  readonly region: string;
+  /** The organization's id: only its accounts may put events on the bus or subscribe to the destination. */
+  readonly organizationId: string;
+  /** The member accounts with flow-insights in this region. */
+  readonly memberAccountIds: readonly string[];
+  readonly inventoryExternalId: string;
+  readonly windowSeconds: number;
+  readonly inventoryRefreshSchedule: string;
+  readonly inventoryRetentionDays: number;
+  readonly logRetentionDays: number;
+  /** The central bucket (in the home region) enriched records and the ip-ranges.json copy live in. */
+  readonly bucketName: string;
+  readonly bucketArn: string;
+  /** The prefix records are written under, ending in `/`. */
+  readonly dataPrefix: string;
+  /** Where the ip-ranges.json copy is, in the bucket. */
+  readonly ipRangesKey: string;
+  /** The Glue table Firehose converts records to Parquet with, in the home region. */
+  readonly glue: { readonly region: string; readonly databaseName: string; readonly tableName: string; readonly databaseArn: string; readonly tableArn: string; readonly catalogArn: string };
+}
+
+const FUNCTIONS_DIR = path.join(__dirname, "..", "functions", "flow-insights");
+
+/** Firehose's JQ for the partition keys of an aggregated record: its account and its window's day. */
+const PARTITION_QUERY = '{account_id: .AccountId, date: ((.Window.Start // .Start) | strftime("%Y-%m-%d"))}';
+
+/**
+ * The central pipeline in one region where member accounts run flow-insights: the organization's
+ * event bus and inventory (ownership time ranges in DynamoDB, kept by the inventory function from
+ * the forwarded events and a scheduled refresh through member roles), the logs destination and
+ * Kinesis stream the member flow logs arrive on, the enrichment function that aggregates them
+ * over a tumbling window, and Firehose writing Parquet to the central bucket.
+ */
+export class FlowInsightsRegion extends Construct {
+  public readonly tableName: string;
+  public readonly streamName: string;
+  public readonly deliveryStreamName: string;
+  public readonly busArn: string;
+  public readonly destinationArn: string;
+
+  constructor(scope: Construct, id: string, props: FlowInsightsRegionProps) {
+    super(scope, id);
+    const provider = props.provider;
+    const { partition, account } = awsContext(this, provider);
+    const region = props.region;
+    const doc = (docId: string, statement: DataAwsIamPolicyDocumentStatement[]) => new DataAwsIamPolicyDocument(this, docId, { provider, statement }).json;
+    const orgOnly = [{ test: "StringEquals", variable: "aws:PrincipalOrgID", values: [props.organizationId] }];
+
+    const bus = new CloudwatchEventBus(this, "bus", { provider, name: FLOW_INSIGHTS.busName });
+    new CloudwatchEventBusPolicy(this, "bus-policy", {
+      provider,
+      eventBusName: bus.name,
+      policy: doc("bus-permissions", [
+        { sid: "OrganizationMembersForward", actions: ["events:PutEvents"], resources: [bus.arn], principals: [{ type: "AWS", identifiers: ["*"] }], condition: orgOnly },
+      ]),
+    });
+
+    const table = new DynamodbTable(this, "inventory", {
+      provider,
+      name: "flowtap-flow-insights-inventory",
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: "pk",
+      rangeKey: "sk",
+      attribute: [
+        { name: "pk", type: "S" },
+        { name: "sk", type: "S" },
+      ],
+      ttl: { attributeName: "expiresAt", enabled: true },
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true },
+    });
+    const tableStatement = (actions: string[]): DataAwsIamPolicyDocumentStatement => ({ sid: "Inventory", actions, resources: [table.arn] });
+
+    const inventoryName = FLOW_INSIGHTS.inventoryFunctionName(region);
+    const enrichName = FLOW_INSIGHTS.enrichFunctionName(region);
+    bundleHandlers([
+      { entry: path.join(FUNCTIONS_DIR, "inventory.ts"), name: inventoryName },
+      { entry: path.join(FUNCTIONS_DIR, "enrich.ts"), name: enrichName },
+    ]);
+    const memberRoles = props.memberAccountIds.map((a) => `arn:${partition}:iam::${a}:role/${FLOW_INSIGHTS.memberRoleName(region)}`);
+    const inventory = new NodejsFunction(this, "inventory-function", {
+      provider,
+      functionName: inventoryName,
+      entry: path.join(FUNCTIONS_DIR, "inventory.ts"),
+      description: "flowtap: keeps which ENI held which address when, from member events and scheduled refreshes",
+      timeout: 900,
+      memorySize: 512,
+      logRetentionDays: props.logRetentionDays,
+      environment: {
+        TABLE_NAME: table.name,
+        RETENTION_DAYS: String(props.inventoryRetentionDays),
+        MEMBER_ROLE_NAME: FLOW_INSIGHTS.memberRoleName(region),
+        EXTERNAL_ID: props.inventoryExternalId,
+        ACCOUNTS: JSON.stringify(props.memberAccountIds),
+        PARTITION: partition,
+        POWERTOOLS_SERVICE_NAME: "flowtap-flow-insights-inventory",
+        POWERTOOLS_METRICS_NAMESPACE: "flowtap",
+      },
+      policyStatements: [
+        tableStatement(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]),
+        ...(memberRoles.length > 0 ? [{ sid: "ReadMemberInventories", actions: ["sts:AssumeRole"], resources: memberRoles }] : []),
+      ],
+    });
+    for (const [name, pattern] of Object.entries(FORWARDED_EVENT_PATTERNS)) {
+      inventory.addTrigger({ name, description: `flowtap: ${name.replace("-", " ")} forwarded by member accounts`, eventPattern: pattern, eventBusName: bus.name });
+    }
+    inventory.addTrigger({ name: "refresh", description: "flowtap: describe every member ENI, release the ones gone", scheduleExpression: props.inventoryRefreshSchedule });
+
+    const stream = new KinesisStream(this, "stream", {
+      provider,
+      name: "flowtap-flow-insights",
+      streamModeDetails: { streamMode: "ON_DEMAND" },
+      encryptionType: "KMS",
+      kmsKeyId: "alias/aws/kinesis",
+      retentionPeriod: 24,
+    });
+    const destinationRole = new IamRole(this, "destination-role", {
+      provider,
+      name: `flowtap-flow-insights-destination-${region}`,
+      assumeRolePolicy: doc("destination-trust", [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["logs.amazonaws.com"] }],
+          condition: [{ test: "StringLike", variable: "aws:SourceArn", values: props.memberAccountIds.map((a) => `arn:${partition}:logs:${region}:${a}:*`) }],
+        },
+      ]),
+    });
+    new IamRolePolicy(this, "destination-policy", {
+      provider,
+      role: destinationRole.name,
+      name: "put-on-the-stream",
+      policy: doc("destination-permissions", [{ sid: "PutRecords", actions: ["kinesis:PutRecord", "kinesis:PutRecords"], resources: [stream.arn] }]),
+    });
+    const destination = new CloudwatchLogDestination(this, "destination", { provider, name: FLOW_INSIGHTS.destinationName, roleArn: destinationRole.arn, targetArn: stream.arn });
+    new CloudwatchLogDestinationPolicy(this, "destination-access", {
+      provider,
+      destinationName: destination.name,
+      accessPolicy: doc("destination-access-policy", [
+        { sid: "OrganizationMembersSubscribe", actions: ["logs:PutSubscriptionFilter"], resources: [destination.arn], principals: [{ type: "AWS", identifiers: ["*"] }], condition: orgOnly },
+      ]),
+    });
+
+    const deliveryLogs = new CloudwatchLogGroup(this, "delivery-logs", { provider, name: `/aws/kinesisfirehose/flowtap-flow-insights-${region}`, retentionInDays: props.logRetentionDays });
+    const deliveryLogStream = new CloudwatchLogStream(this, "delivery-log-stream", { provider, logGroupName: deliveryLogs.name, name: "DestinationDelivery" });
+    const deliveryRole = new IamRole(this, "delivery-role", {
+      provider,
+      name: `flowtap-flow-insights-delivery-${region}`,
+      assumeRolePolicy: doc("delivery-trust", [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["firehose.amazonaws.com"] }],
+          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [account] }],
+        },
+      ]),
+    });
+    new IamRolePolicy(this, "delivery-policy", {
+      provider,
+      role: deliveryRole.name,
+      name: "deliver",
+      policy: doc("delivery-permissions", [
+        {
+          sid: "WriteObjects",
+          actions: ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"],
+          resources: [props.bucketArn, `${props.bucketArn}/${props.dataPrefix}*`],
+        },
+        { sid: "ReadTheSchema", actions: ["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"], resources: [props.glue.catalogArn, props.glue.databaseArn, props.glue.tableArn] },
+        { sid: "LogDeliveryErrors", actions: ["logs:PutLogEvents"], resources: [`${deliveryLogs.arn}:log-stream:*`] },
+      ]),
+    });
+    const delivery = new KinesisFirehoseDeliveryStream(this, "delivery", {
+      provider,
+      name: `flowtap-flow-insights-${region}`,
+      destination: "extended_s3",
+      serverSideEncryption: { enabled: true, keyType: "AWS_OWNED_CMK" },
+      extendedS3Configuration: {
+        roleArn: deliveryRole.arn,
+        bucketArn: props.bucketArn,
+        prefix: `${props.dataPrefix}account_id=!{partitionKeyFromQuery:account_id}/region=${region}/date=!{partitionKeyFromQuery:date}/`,
+        errorOutputPrefix: `errors/!{firehose:error-output-type}/region=${region}/date=!{timestamp:yyyy-MM-dd}/`,
+        // Parquet compresses its own pages.
+        compressionFormat: "UNCOMPRESSED",
+        bufferingSize: 128,
+        bufferingInterval: 900,
+        dynamicPartitioningConfiguration: { enabled: true, retryDuration: 300 },
+        processingConfiguration: {
+          enabled: true,
+          processors: [
+            {
+              type: "MetadataExtraction",
+              parameters: [
+                { parameterName: "MetadataExtractionQuery", parameterValue: PARTITION_QUERY },
+                { parameterName: "JsonParsingEngine", parameterValue: "JQ-1.6" },
+              ],
+            },
+          ],
+        },
+        dataFormatConversionConfiguration: {
+          enabled: true,
+          inputFormatConfiguration: { deserializer: { openXJsonSerDe: { caseInsensitive: true } } },
+          outputFormatConfiguration: { serializer: { parquetSerDe: { compression: "SNAPPY" } } },
+          schemaConfiguration: { databaseName: props.glue.databaseName, tableName: props.glue.tableName, region: props.glue.region, roleArn: deliveryRole.arn },
+        },
+        cloudwatchLoggingOptions: { enabled: true, logGroupName: deliveryLogs.name, logStreamName: deliveryLogStream.name },
+      },
+    });
+
+    const enrich = new NodejsFunction(this, "enrich-function", {
+      provider,
+      functionName: enrichName,
+      entry: path.join(FUNCTIONS_DIR, "enrich.ts"),
+      description: "flowtap: enriches member flow logs with what held each address at the time, aggregated over a tumbling window",
+      timeout: 300,
+      memorySize: 1024,
+      logRetentionDays: props.logRetentionDays,
+      environment: {
+        FLOW_LOG_FORMAT: VPC_FLOW_LOG_FORMAT.replaceAll("${", () => "$${"),
+        TABLE_NAME: table.name,
+        RETENTION_DAYS: String(props.inventoryRetentionDays),
+        DELIVERY_STREAM: delivery.name,
+        WINDOW_SECONDS: String(props.windowSeconds),
+        IP_RANGES_BUCKET: props.bucketName,
+        IP_RANGES_KEY: props.ipRangesKey,
+        POWERTOOLS_SERVICE_NAME: "flowtap-flow-insights-enrich",
+        POWERTOOLS_METRICS_NAMESPACE: "flowtap",
+      },
+      policyStatements: [
+        { sid: "ReadTheStream", actions: ["kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards"], resources: [stream.arn] },
+        tableStatement(["dynamodb:GetItem", "dynamodb:Query"]),
+        { sid: "Deliver", actions: ["firehose:PutRecordBatch"], resources: [delivery.arn] },
+        { sid: "ReadIpRanges", actions: ["s3:GetObject"], resources: [`${props.bucketArn}/${props.ipRangesKey}`] },
+      ],
+    });
+    new LambdaEventSourceMapping(this, "enrich-source", {
+      provider,
+      functionName: enrich.functionArn,
+      eventSourceArn: stream.arn,
+      startingPosition: "TRIM_HORIZON",
+      batchSize: 1000,
+      maximumBatchingWindowInSeconds: 10,
+      tumblingWindowInSeconds: props.windowSeconds,
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      // A poison record is bisected down to itself, retried, then recorded in the failure queue; the shard moves on.
+      bisectBatchOnFunctionError: true,
+      maximumRetryAttempts: 10,
+      maximumRecordAgeInSeconds: 86400,
+      destinationConfig: { onFailure: { destinationArn: enrich.failureQueueArn } },
+    });
+
+    this.tableName = table.name;
+    this.streamName = stream.name;
+    this.deliveryStreamName = delivery.name;
+    this.busArn = bus.arn;
+    this.destinationArn = destination.arn;
+  }
+}

@@ -1,0 +1,125 @@
+import { TerraformOutput } from "cdktf";
+import type { Construct } from "constructs";
+import * as path from "node:path";
+import { LambdaInvocation } from "@cdktf/provider-aws/lib/lambda-invocation";
+import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
+import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import { FLOW_INSIGHTS_CENTRAL_STACK } from "../config/rollout-manifest";
+import { flowInsightsDefaults, type OrgConfig } from "../config/schema";
+import { partitionOf, workspacesWith } from "../config/workspaces";
+import { awsContext } from "../modules/aws-context";
+import { FlowInsightsRegion } from "../modules/flow-insights-region";
+import { FlowsQuery } from "../modules/flows-query";
+import { NodejsFunction } from "../modules/nodejs-function";
+import { SecureBucket } from "../modules/secure-bucket";
+import { CentralStack } from "./central-stack";
+
+export interface FlowInsightsCentralStackProps {
+  readonly config: OrgConfig;
+}
+
+/** AWS announces every change of ip-ranges.json on this topic (in us-east-1). */
+const IP_SPACE_CHANGED_TOPIC = "arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged";
+const DATA_PREFIX = "flow-logs/";
+const IP_RANGES_KEY = "ip-ranges/ip-ranges.json";
+
+/**
+ * `flow-insights-central`, in the central account: the pipeline of every region where member
+ * accounts run flow-insights, and, in the home region, the bucket of enriched records (Parquet,
+ * partitioned by account, region and date), its Athena table and named queries, and the copy of
+ * AWS's ip-ranges.json kept fresh by AmazonIpSpaceChanged.
+ */
+export class FlowInsightsCentralStack extends CentralStack {
+  constructor(scope: Construct, props: FlowInsightsCentralStackProps) {
+    super(scope, { config: props.config, name: FLOW_INSIGHTS_CENTRAL_STACK });
+    const { config } = props;
+    const settings = { ...flowInsightsDefaults, ...config.features.flowInsights };
+    if (!settings.inventoryExternalId) throw new Error("flow-insights needs features.flowInsights.inventoryExternalId in the org config");
+    const workspaces = workspacesWith(config, "flow-insights");
+    const regions = [...new Set(workspaces.map((ws) => ws.region))];
+    const accountIds = [...new Set(workspaces.map((ws) => ws.accountId))];
+    const home = config.central.region;
+    const { account } = awsContext(this, this.provider);
+
+    const bucket = new SecureBucket(this, "bucket", {
+      provider: this.provider,
+      bucketName: `flowtap-flow-insights-${config.central.accountId}-${home}`,
+      lifecycleRules: [
+        { id: "enriched", prefix: DATA_PREFIX, intelligentTieringDays: settings.intelligentTieringDays, expirationDays: settings.expirationDays },
+        { id: "failed-records", prefix: "errors/", expirationDays: settings.expirationDays },
+      ],
+    });
+    const query = new FlowsQuery(this, "query", {
+      provider: this.provider,
+      databaseName: "flowtap_flow_insights",
+      workgroupName: "flowtap-flow-insights",
+      dataBucketName: bucket.bucketName,
+      dataPrefix: DATA_PREFIX,
+      dataFormat: "parquet",
+      accountIds,
+      regions,
+      resultsBucketName: `flowtap-flow-insights-athena-${config.central.accountId}-${home}`,
+      bytesScannedCutoffPerQuery: Math.round(settings.queryScanLimitGiB * 1024 ** 3),
+    });
+
+    const ipRanges = new NodejsFunction(this, "ip-ranges", {
+      provider: this.provider,
+      functionName: "flowtap-flow-insights-ip-ranges",
+      entry: path.join(__dirname, "..", "functions", "flow-insights", "ip-ranges.ts"),
+      description: "flowtap: copies AWS's ip-ranges.json when AmazonIpSpaceChanged announces a change",
+      timeout: 60,
+      logRetentionDays: settings.logRetentionDays,
+      environment: { IP_RANGES_BUCKET: bucket.bucketName, IP_RANGES_KEY, POWERTOOLS_SERVICE_NAME: "flowtap-flow-insights-ip-ranges" },
+      policyStatements: [{ sid: "WriteTheCopy", actions: ["s3:PutObject"], resources: [`${bucket.bucketArn}/${IP_RANGES_KEY}`] }],
+    });
+    new LambdaPermission(this, "ip-ranges-announcements", {
+      provider: this.provider,
+      functionName: ipRanges.functionName,
+      action: "lambda:InvokeFunction",
+      principal: "sns.amazonaws.com",
+      sourceArn: IP_SPACE_CHANGED_TOPIC,
+    });
+    new SnsTopicSubscription(this, "ip-ranges-subscription", {
+      provider: this.providerFor("us-east-1"),
+      topicArn: IP_SPACE_CHANGED_TOPIC,
+      protocol: "lambda",
+      endpoint: ipRanges.functionArn,
+    });
+    // The first copy, at deploy: enrichment should not wait for AWS's next change.
+    new LambdaInvocation(this, "ip-ranges-first-copy", { provider: this.provider, functionName: ipRanges.functionName, input: JSON.stringify({ source: "flowtap deploy" }) });
+
+    const busArns: Record<string, string> = {};
+    const destinationArns: Record<string, string> = {};
+    for (const region of regions) {
+      const pipeline = new FlowInsightsRegion(this, `region-${region}`, {
+        provider: this.providerFor(region),
+        region,
+        organizationId: config.organization.id,
+        memberAccountIds: [...new Set(workspaces.filter((ws) => ws.region === region).map((ws) => ws.accountId))],
+        inventoryExternalId: settings.inventoryExternalId,
+        windowSeconds: settings.windowSeconds,
+        inventoryRefreshSchedule: settings.inventoryRefreshSchedule,
+        inventoryRetentionDays: settings.inventoryRetentionDays,
+        logRetentionDays: settings.logRetentionDays,
+        bucketName: bucket.bucketName,
+        bucketArn: bucket.bucketArn,
+        dataPrefix: DATA_PREFIX,
+        ipRangesKey: IP_RANGES_KEY,
+        glue: {
+          region: home,
+          databaseName: query.databaseName,
+          tableName: query.tableName,
+          databaseArn: query.databaseArn,
+          tableArn: query.tableArn,
+          catalogArn: `arn:${partitionOf(home)}:glue:${home}:${account}:catalog`,
+        },
+      });
+      busArns[region] = pipeline.busArn;
+      destinationArns[region] = pipeline.destinationArn;
+    }
+    new TerraformOutput(this, "bucket_name", { value: bucket.bucketName, description: "Enriched records: flow-logs/account_id=…/region=…/date=…/ (Parquet); failures under errors/." });
+    new TerraformOutput(this, "athena_workgroup", { value: query.workgroupName, description: "The Athena workgroup with the flowtap-* named queries over the table flows." });
+    new TerraformOutput(this, "event_bus_arns", { value: busArns, description: "The event bus member accounts forward inventory events to, by region." });
+    new TerraformOutput(this, "logs_destination_arns", { value: destinationArns, description: "The logs destination member flow log groups subscribe to, by region." });
+  }
+}
