@@ -75,7 +75,7 @@ export class FlowsQuery extends Construct {
     const storage = STORAGE[props.dataFormat ?? "json"];
     const regions = props.regions;
     // `$${` is a literal `${` for Terraform: Athena fills these in.
-    const template = `${location}account_id=$\${account_id}/${regions ? "region=$\${region}/" : ""}date=$\${date}/`;
+    const template = `${location}account_id=$\${account_id}/${regions ? "region=$${region}/" : ""}date=$\${date}/`;
     const table = new GlueCatalogTable(this, "flows", {
       provider,
       databaseName: database.name,

@@ -1,0 +1,123 @@
+import { ATHENA, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
+import { ENRICHED_COLUMNS } from "../functions/lib/flowlogs/schema";
+import { FORWARDED_EVENT_PATTERNS } from "../modules/flow-insights-member";
+import { exampleOrg, policyAt, resourceAt, resourcesOf, synthAll } from "./helpers/synth";
+
+const stacks = synthAll(exampleOrg);
+const member = stacks.get("flow-insights")!;
+const central = stacks.get("flow-insights-central")!;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const values = (synth: typeof member, type: string): any[] => Object.values(resourcesOf(synth, type));
+
+describe("flow-insights member stack", () => {
+  it("points each workspace at its region's central bus, logs destination and inventory function", () => {
+    expect(member.workspaces["222222222222-eu-west-1"]).toMatchObject({
+      vpc_ids: ["vpc-0a1b2c3d4e5f60002"],
+      central_bus_arn: "arn:aws:events:eu-west-1:111111111111:event-bus/flowtap-flow-insights",
+      logs_destination_arn: "arn:aws:logs:eu-west-1:111111111111:destination:flowtap-flow-insights",
+      inventory_function_role_arn: "arn:aws:iam::111111111111:role/flowtap-flow-insights-inventory-eu-west-1-function",
+      inventory_role_name: "flowtap-flow-insights-inventory-eu-west-1",
+      flow_log_retention_days: 1,
+    });
+  });
+
+  it("lets only the central inventory function assume its role, and only with the ExternalId, to describe ENIs, groups, instances and tags", () => {
+    const trust = policyAt(member, "member/inventory-trust").statement[0];
+    expect(trust).toMatchObject({
+      principals: [{ type: "AWS", identifiers: ["${local.workspace.inventory_function_role_arn}"] }],
+      condition: [{ test: "StringEquals", variable: "sts:ExternalId", values: ["${local.workspace.inventory_external_id}"] }],
+    });
+    const actions = (policyAt(member, "member/inventory-permissions").statement as { actions: string[] }[]).flatMap((s) => s.actions);
+    expect(actions.sort()).toEqual(["ec2:DescribeInstances", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "tag:GetResources"]);
+  });
+
+  it("sends every VPC's flow logs, all fields, through a log group subscribed to the central destination", () => {
+    const flowLog = resourceAt(member, "aws_flow_log", "member/flow-log");
+    expect(flowLog).toMatchObject({ for_each: "${toset(local.workspace.vpc_ids)}", log_destination_type: "cloud-watch-logs", max_aggregation_interval: 60 });
+    expect(flowLog.log_format).toContain("$${pkt-srcaddr}");
+    expect(resourceAt(member, "aws_cloudwatch_log_subscription_filter", "member/to-central")).toMatchObject({
+      destination_arn: "${local.workspace.logs_destination_arn}",
+      filter_pattern: "",
+    });
+  });
+
+  it("forwards ENI calls, tag changes and instance states to the central bus, keeping what it cannot deliver", () => {
+    const rules = values(member, "aws_cloudwatch_event_rule");
+    expect(rules.map((r) => JSON.parse(r.event_pattern))).toHaveLength(3);
+    expect(rules.map((r) => JSON.parse(r.event_pattern))).toEqual(expect.arrayContaining(Object.values(FORWARDED_EVENT_PATTERNS)));
+    expect(JSON.stringify(FORWARDED_EVENT_PATTERNS)).toContain("DetachNetworkInterface");
+    for (const target of values(member, "aws_cloudwatch_event_target")) {
+      expect(target).toMatchObject({ arn: "${local.workspace.central_bus_arn}", dead_letter_config: { arn: expect.stringContaining("aws_sqs_queue") } });
+    }
+    expect((policyAt(member, "member/forwarding-permissions").statement as { actions: string[]; resources: string[] }[])).toEqual([
+      expect.objectContaining({ actions: ["events:PutEvents"], resources: ["${local.workspace.central_bus_arn}"] }),
+    ]);
+  });
+});
+
+describe("flow-insights central stack", () => {
+  it("admits only the organization to its event buses and logs destinations, in every member region", () => {
+    expect(values(central, "aws_cloudwatch_event_bus").map((b) => b.provider).sort()).toEqual(["aws", "aws.eu-west-1"]);
+    for (const path of ["region-us-east-1/bus-permissions", "region-eu-west-1/destination-access-policy"]) {
+      expect(policyAt(central, path).statement[0].condition).toEqual([{ test: "StringEquals", variable: "aws:PrincipalOrgID", values: ["o-a1b2c3d4e5"] }]);
+    }
+  });
+
+  it("keeps the inventory in a table keyed for ownership time ranges, with ended ones expiring", () => {
+    expect(resourceAt(central, "aws_dynamodb_table", "region-us-east-1/inventory")).toMatchObject({
+      hash_key: "pk",
+      range_key: "sk",
+      ttl: { attribute_name: "expiresAt", enabled: true },
+      point_in_time_recovery: { enabled: true },
+    });
+  });
+
+  it("runs the inventory function on the forwarded events and on a schedule, assuming only the member roles of its region", () => {
+    const rules = values(central, "aws_cloudwatch_event_rule").filter((r) => r.name.startsWith("flowtap-flow-insights-inventory-us-east-1"));
+    const forwarded = rules.filter((r) => r.event_bus_name).map((r) => JSON.parse(r.event_pattern));
+    expect(forwarded).toHaveLength(3);
+    expect(forwarded).toEqual(expect.arrayContaining(Object.values(FORWARDED_EVENT_PATTERNS)));
+    expect(rules.find((r) => r.schedule_expression)?.schedule_expression).toBe("rate(6 hours)");
+    const statements = policyAt(central, "region-us-east-1/inventory-function/permissions").statement as { sid?: string; resources: string[] }[];
+    expect(statements.find((s) => s.sid === "ReadMemberInventories")?.resources).toEqual(["arn:${data.aws_partition.aws-context-default_partition_0C02CBDE.partition}:iam::222222222222:role/flowtap-flow-insights-inventory-us-east-1"]);
+  });
+
+  it("enriches from Kinesis over a tumbling window, reporting failed items, bisecting poison batches, and recording what it gives up on", () => {
+    expect(resourceAt(central, "aws_kinesis_stream", "region-us-east-1/stream")).toMatchObject({ encryption_type: "KMS", stream_mode_details: { stream_mode: "ON_DEMAND" } });
+    expect(resourceAt(central, "aws_cloudwatch_log_destination", "region-us-east-1/destination").target_arn).toMatch(/aws_kinesis_stream/);
+    expect(resourceAt(central, "aws_lambda_event_source_mapping", "region-us-east-1/enrich-source")).toMatchObject({
+      tumbling_window_in_seconds: 300,
+      function_response_types: ["ReportBatchItemFailures"],
+      bisect_batch_on_function_error: true,
+      destination_config: { on_failure: { destination_arn: expect.stringContaining("aws_sqs_queue") } },
+    });
+  });
+
+  it("writes Parquet partitioned by account, region and date, converted with the Glue table whose columns are the engine's schema", () => {
+    const delivery = resourceAt(central, "aws_kinesis_firehose_delivery_stream", "region-eu-west-1/delivery").extended_s3_configuration;
+    expect(delivery.prefix).toBe("flow-logs/account_id=!{partitionKeyFromQuery:account_id}/region=eu-west-1/date=!{partitionKeyFromQuery:date}/");
+    expect(delivery.data_format_conversion_configuration).toMatchObject({ enabled: true, output_format_configuration: { serializer: { parquet_ser_de: { compression: "SNAPPY" } } } });
+    expect(delivery.data_format_conversion_configuration.schema_configuration.region).toBe("us-east-1");
+    const table = resourceAt(central, "aws_glue_catalog_table", "query/flows");
+    expect(table.storage_descriptor.columns.map((c: { name: string }) => c.name)).toEqual(ENRICHED_COLUMNS.map((c) => c.name.toLowerCase()));
+    expect(table.partition_keys.map((k: { name: string }) => k.name)).toEqual(["account_id", "region", "date"]);
+    expect(table.parameters).toMatchObject({ "projection.region.values": "us-east-1,eu-west-1", "projection.account_id.values": "222222222222" });
+    expect(table.storage_descriptor.ser_de_info.serialization_library).toMatch(/ParquetHiveSerDe/);
+  });
+
+  it("carries the named queries of flowtap query in its Athena workgroup", () => {
+    const queries = values(central, "aws_athena_named_query") as { name: string; query: string }[];
+    for (const q of NAMED_QUERIES) expect(queries.find((x) => x.name === `flowtap-${q.name}`)?.query).toBe(q.sql(ATHENA));
+  });
+
+  it("refreshes its copy of ip-ranges.json when AWS's AmazonIpSpaceChanged topic announces a change, and once at deploy", () => {
+    // Through a provider in the topic's region, us-east-1 (here the central account's home region).
+    expect(central.tf.resource.aws_sns_topic_subscription["ip-ranges-subscription"]).toMatchObject({
+      provider: "aws",
+      topic_arn: "arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged",
+      protocol: "lambda",
+    });
+    expect(central.tf.resource.aws_lambda_permission["ip-ranges-announcements"]).toMatchObject({ principal: "sns.amazonaws.com", source_arn: "arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged" });
+    expect(central.tf.resource.aws_lambda_invocation["ip-ranges-first-copy"]).toBeDefined();
+  });
+});
