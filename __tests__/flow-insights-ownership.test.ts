@@ -1,11 +1,13 @@
+import { PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Holder } from "../functions/lib/flowlogs/inventory";
-import { holderAt, OwnershipStore } from "../functions/lib/flowlogs/ownership";
+import { holderAt, MEMBER_ACCOUNTS_KEY, OwnershipStore } from "../functions/lib/flowlogs/ownership";
 import { createInventoryTable, startDynalite } from "./helpers/dynalite";
 
 let db: Awaited<ReturnType<typeof startDynalite>>;
 let store: OwnershipStore;
 let tables = 0;
+let tableName = "";
 
 beforeAll(async () => {
   db = await startDynalite();
@@ -13,6 +15,7 @@ beforeAll(async () => {
 afterAll(() => db.stop());
 beforeEach(async () => {
   const TableName = `inventory-${tables++}`;
+  tableName = TableName;
   await createInventoryTable(db.client, TableName);
   store = new OwnershipStore(DynamoDBDocumentClient.from(db.client, { marshallOptions: { removeUndefinedValues: true } }), { tableName: TableName, retentionDays: 30 });
 });
@@ -83,5 +86,11 @@ describe("the inventory's ownership time ranges", () => {
     await store.release("eni-a", T(1));
     expect(await store.enisOf("222222222222", "us-east-1")).toEqual([{ eniId: "eni-b" }]);
     expect(await store.enisOf("222222222222", "eu-west-1")).toEqual([]);
+  });
+
+  it("reads the member accounts from the item Terraform writes, and none when it is missing", async () => {
+    expect(await store.memberAccounts()).toEqual([]);
+    await db.client.send(new PutItemCommand({ TableName: tableName, Item: { pk: { S: MEMBER_ACCOUNTS_KEY.pk }, sk: { S: MEMBER_ACCOUNTS_KEY.sk }, accounts: { SS: ["333333333333", "222222222222"] } } }));
+    expect(await store.memberAccounts()).toEqual(["222222222222", "333333333333"]);
   });
 });

@@ -57,6 +57,10 @@ describe("flow-insights member stack", () => {
 
 describe("flow-insights central stack", () => {
   it("admits only the organization to its event buses and logs destinations, in every member region", () => {
+    expect(policyAt(central, "region-us-east-1/destination-trust").statement[0]).toMatchObject({
+      principals: [{ type: "Service", identifiers: ["logs.amazonaws.com"] }],
+      condition: [{ test: "StringEquals", variable: "aws:SourceOrgID", values: ["o-a1b2c3d4e5"] }],
+    });
     expect(values(central, "aws_cloudwatch_event_bus").map((b) => b.provider).sort()).toEqual(["aws", "aws.eu-west-1"]);
     for (const path of ["region-us-east-1/bus-permissions", "region-eu-west-1/destination-access-policy"]) {
       expect(policyAt(central, path).statement[0].condition).toEqual([{ test: "StringEquals", variable: "aws:PrincipalOrgID", values: ["o-a1b2c3d4e5"] }]);
@@ -78,8 +82,14 @@ describe("flow-insights central stack", () => {
     expect(forwarded).toHaveLength(3);
     expect(forwarded).toEqual(expect.arrayContaining(Object.values(FORWARDED_EVENT_PATTERNS)));
     expect(rules.find((r) => r.schedule_expression)?.schedule_expression).toBe("rate(6 hours)");
-    const statements = policyAt(central, "region-us-east-1/inventory-function/permissions").statement as { sid?: string; resources: string[] }[];
-    expect(statements.find((s) => s.sid === "ReadMemberInventories")?.resources).toEqual(["arn:${data.aws_partition.aws-context-default_partition_0C02CBDE.partition}:iam::222222222222:role/flowtap-flow-insights-inventory-us-east-1"]);
+    const statements = policyAt(central, "region-us-east-1/inventory-function/permissions").statement as { sid?: string; resources: string[]; condition?: unknown }[];
+    expect(statements.find((s) => s.sid === "ReadMemberInventories")).toMatchObject({
+      resources: [expect.stringMatching(/:iam::\*:role\/flowtap-flow-insights-inventory-us-east-1$/)],
+      condition: [{ test: "StringEquals", variable: "aws:ResourceOrgID", values: ["o-a1b2c3d4e5"] }],
+    });
+    // Which accounts to refresh is data in the table, not the environment: it grows with the organization.
+    const accounts = resourceAt(central, "aws_dynamodb_table_item", "region-us-east-1/member-accounts");
+    expect(JSON.parse(accounts.item)).toEqual({ pk: { S: "config#accounts" }, sk: { S: "list" }, accounts: { SS: ["222222222222"] } });
   });
 
   it("enriches from Kinesis over a tumbling window, reporting failed items, bisecting poison batches, and recording what it gives up on", () => {

@@ -250,6 +250,7 @@ function generatedOrg(accounts: number): string {
         natGatewayIds: Object.fromEntries(regions.map((region, i) => [region, [`nat-0a1b2c3d4e5f6000${i}`]])),
       },
       flowLogSgEnrichment: { vpcIds: Object.fromEntries(regions.map((region, i) => [region, [`vpc-0a1b2c3d4e5f6000${i}`]])) },
+      flowInsights: { inventoryExternalId: "flowtap-bench", vpcIds: Object.fromEntries(regions.map((region, i) => [region, [`vpc-0a1b2c3d4e5f6000${i}`]])) },
     },
     accounts: Array.from({ length: accounts }, (_, n) => ({
       id: String(200000000000 + n),

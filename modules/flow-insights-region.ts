@@ -9,6 +9,7 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { CloudwatchLogStream } from "@cdktf/provider-aws/lib/cloudwatch-log-stream";
 import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
+import { DynamodbTableItem } from "@cdktf/provider-aws/lib/dynamodb-table-item";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { KinesisFirehoseDeliveryStream } from "@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream";
@@ -16,6 +17,7 @@ import { KinesisStream } from "@cdktf/provider-aws/lib/kinesis-stream";
 import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-source-mapping";
 import { FLOW_INSIGHTS } from "../config/flow-insights";
 import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
+import { MEMBER_ACCOUNTS_KEY } from "../functions/lib/flowlogs/ownership";
 import { awsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
 import { FORWARDED_EVENT_PATTERNS } from "./flow-insights-member";
@@ -102,7 +104,14 @@ export class FlowInsightsRegion extends Construct {
       { entry: path.join(FUNCTIONS_DIR, "inventory.ts"), name: inventoryName },
       { entry: path.join(FUNCTIONS_DIR, "enrich.ts"), name: enrichName },
     ]);
-    const memberRoles = props.memberAccountIds.map((a) => `arn:${partition}:iam::${a}:role/${FLOW_INSIGHTS.memberRoleName(region)}`);
+    // The member accounts, as data in the table rather than in the function's environment (4 KB at most).
+    new DynamodbTableItem(this, "member-accounts", {
+      provider,
+      tableName: table.name,
+      hashKey: table.hashKey,
+      rangeKey: table.rangeKey,
+      item: JSON.stringify({ pk: { S: MEMBER_ACCOUNTS_KEY.pk }, sk: { S: MEMBER_ACCOUNTS_KEY.sk }, accounts: { SS: [...props.memberAccountIds] } }),
+    });
     const inventory = new NodejsFunction(this, "inventory-function", {
       provider,
       functionName: inventoryName,
@@ -116,14 +125,19 @@ export class FlowInsightsRegion extends Construct {
         RETENTION_DAYS: String(props.inventoryRetentionDays),
         MEMBER_ROLE_NAME: FLOW_INSIGHTS.memberRoleName(region),
         EXTERNAL_ID: props.inventoryExternalId,
-        ACCOUNTS: JSON.stringify(props.memberAccountIds),
         PARTITION: partition,
         POWERTOOLS_SERVICE_NAME: "flowtap-flow-insights-inventory",
         POWERTOOLS_METRICS_NAMESPACE: "flowtap",
       },
       policyStatements: [
         tableStatement(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]),
-        ...(memberRoles.length > 0 ? [{ sid: "ReadMemberInventories", actions: ["sts:AssumeRole"], resources: memberRoles }] : []),
+        {
+          // Any member's role of this name, in the organization: one statement whatever the number of accounts.
+          sid: "ReadMemberInventories",
+          actions: ["sts:AssumeRole"],
+          resources: [`arn:${partition}:iam::*:role/${FLOW_INSIGHTS.memberRoleName(region)}`],
+          condition: [{ test: "StringEquals", variable: "aws:ResourceOrgID", values: [props.organizationId] }],
+        },
       ],
     });
     for (const [name, pattern] of Object.entries(FORWARDED_EVENT_PATTERNS)) {
@@ -146,7 +160,8 @@ export class FlowInsightsRegion extends Construct {
         {
           actions: ["sts:AssumeRole"],
           principals: [{ type: "Service", identifiers: ["logs.amazonaws.com"] }],
-          condition: [{ test: "StringLike", variable: "aws:SourceArn", values: props.memberAccountIds.map((a) => `arn:${partition}:logs:${region}:${a}:*`) }],
+          // The organization's log groups, however many accounts it has (a trust policy holds at most 4 KB).
+          condition: [{ test: "StringEquals", variable: "aws:SourceOrgID", values: [props.organizationId] }],
         },
       ]),
     });

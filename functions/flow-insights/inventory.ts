@@ -15,7 +15,7 @@ const metrics = new Metrics();
 
 interface Settings {
   readonly sync: InventorySync;
-  readonly accounts: readonly string[];
+  readonly store: OwnershipStore;
   readonly region: string;
 }
 let settings: Settings | undefined;
@@ -50,7 +50,7 @@ function settingsOf(environment: NodeJS.ProcessEnv): Settings {
     return member;
   };
   const store = new OwnershipStore(doc, { tableName: required("TABLE_NAME"), retentionDays: Number(required("RETENTION_DAYS")) });
-  settings = { sync: new InventorySync(store, clientsOf), accounts: JSON.parse(required("ACCOUNTS")) as string[], region };
+  settings = { sync: new InventorySync(store, clientsOf), store, region };
   return settings;
 }
 
@@ -67,7 +67,8 @@ export const handler = async (event: unknown): Promise<{ recorded: number } | un
     metrics.publishStoredMetrics();
     return undefined;
   }
-  const { sync, accounts, region } = settingsOf(process.env);
+  const { sync, store, region } = settingsOf(process.env);
+  const accounts = await store.memberAccounts();
   if (change.kind !== "refresh" && !accounts.includes(change.accountId)) {
     logger.warn("ignored event from an account outside the rollout", { accountId: change.accountId });
     return undefined;

@@ -17,6 +17,7 @@ import type { Holder } from "./inventory";
  * - `account#<account>#<region>` / `eni#<eni>`: the ENIs an account has in a region, so that a full
  *   refresh finds the ENIs that went away unannounced.
  * - `sg#<group>` / `state`: a security group's rules, as DescribeSecurityGroups gives them.
+ * - `config#accounts` / `list`: the member accounts of the table's region (written by Terraform).
  */
 export interface OwnershipStoreOptions {
   readonly tableName: string;
@@ -41,6 +42,9 @@ interface EniState {
   readonly region: string;
   readonly instanceId?: string;
 }
+
+/** The item listing the member accounts whose inventory the table keeps. */
+export const MEMBER_ACCOUNTS_KEY = { pk: "config#accounts", sk: "list" } as const;
 
 /** Sort keys order by time: milliseconds, zero-padded. */
 const timeKey = (ms: number) => String(ms).padStart(15, "0");
@@ -125,6 +129,13 @@ export class OwnershipStore {
       start = page.LastEvaluatedKey;
     } while (start);
     return enis;
+  }
+
+  /** The member accounts whose inventory this table keeps. */
+  async memberAccounts(): Promise<string[]> {
+    const item = await withRetry(() => this.doc.send(new GetCommand({ TableName: this.options.tableName, Key: MEMBER_ACCOUNTS_KEY })));
+    const accounts = item.Item?.accounts as Set<string> | string[] | undefined;
+    return accounts ? [...accounts].sort() : [];
   }
 
   /** Keeps a security group's rules, for the rules enrichment shows. */
