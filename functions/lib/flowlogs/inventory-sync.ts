@@ -8,10 +8,14 @@ import {
   type SecurityGroup,
 } from "@aws-sdk/client-ec2";
 import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
+import pLimit from "p-limit";
 import { z } from "zod";
 import { withRetry } from "../retry";
 import { addressesOf, holderOf } from "./inventory";
 import type { OwnershipStore } from "./ownership";
+
+/** Store writes in flight at once: a refresh records thousands of ENIs, each a few writes. */
+const WRITE_CONCURRENCY = 16;
 
 /** The clients of one member account and region, through its inventory role. */
 export interface MemberClients {
@@ -140,7 +144,8 @@ export class InventorySync {
   }
 
   private async release(eniIds: readonly string[], at: number): Promise<number> {
-    for (const eniId of eniIds) await this.store.release(eniId, at);
+    const limit = pLimit(WRITE_CONCURRENCY);
+    await Promise.all(eniIds.map((eniId) => limit(() => this.store.release(eniId, at))));
     return eniIds.length;
   }
 
@@ -178,12 +183,16 @@ export class InventorySync {
         const page = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "group-id", Values: batch }], NextToken, MaxResults: 1000 }));
         return { items: page.SecurityGroups ?? [], next: page.NextToken };
       });
-      for (const group of groups) await this.store.putSecurityGroup(group);
+      const limit = pLimit(WRITE_CONCURRENCY);
+      await Promise.all(groups.map((group) => limit(() => this.store.putSecurityGroup(group))));
     }
-    for (const { eni, holder } of holders) {
-      const tags = holder.arn ? resourceTags.get(holder.arn) : undefined;
-      await this.store.observe(tags ? { ...holder, tags } : holder, addressesOf(eni), { accountId, region, instanceId: eni.Attachment?.InstanceId }, at);
-    }
+    const limit = pLimit(WRITE_CONCURRENCY);
+    await Promise.all(
+      holders.map(({ eni, holder }) => {
+        const tags = holder.arn ? resourceTags.get(holder.arn) : undefined;
+        return limit(() => this.store.observe(tags ? { ...holder, tags } : holder, addressesOf(eni), { accountId, region, instanceId: eni.Attachment?.InstanceId }, at));
+      }),
+    );
     return holders.length;
   }
 }
