@@ -20,7 +20,8 @@
  *     against only decoding the same batch.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { unzipSync } from "fflate";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import {
@@ -90,18 +91,30 @@ function benchBundles(): void {
       }),
     );
   const stacksDir = path.join(ROOT, "cdktf.out", "stacks");
+  // Functions sharing code (the same handler in several regions) share one bundle: each is measured once.
+  const bundles = new Map<string, { names: string[]; zip: string }>();
   for (const stack of readdirSync(stacksDir)) {
     const tf = JSON.parse(readFileSync(path.join(stacksDir, stack, "cdk.tf.json"), "utf8"));
-    for (const fn of Object.values<{ function_name: string; filename: string }>(tf.resource?.aws_lambda_function ?? {})) {
-      const bundle = path.join(ROOT, ".build", "functions", fn.function_name, "index.js");
-      console.log(
-        "   %s index.js %s KiB, zip %s KiB, cold require %s ms",
-        `${fn.function_name}:`.padEnd(38),
-        (statSync(bundle).size / 1024).toFixed(0),
-        (statSync(path.join(stacksDir, stack, fn.filename)).size / 1024).toFixed(0),
-        requireTime(bundle).toFixed(1),
-      );
+    for (const fn of Object.values<{ function_name: string; filename: string; source_code_hash: string }>(tf.resource?.aws_lambda_function ?? {})) {
+      const bundle = bundles.get(fn.source_code_hash) ?? { names: [], zip: path.join(stacksDir, stack, fn.filename) };
+      bundle.names.push(fn.function_name);
+      bundles.set(fn.source_code_hash, bundle);
     }
+  }
+  const unpacked = mkdtempSync(path.join(tmpdir(), "flowtap-bundles-"));
+  for (const [hash, { names, zip }] of bundles) {
+    const dir = path.join(unpacked, hash.slice(0, 12));
+    mkdirSync(dir);
+    const files = unzipSync(readFileSync(zip));
+    for (const [name, bytes] of Object.entries(files)) writeFileSync(path.join(dir, name), bytes);
+    const index = path.join(dir, "index.js");
+    console.log(
+      "   %s index.js %s KiB, zip %s KiB, cold require %s ms",
+      `${names[0]}${names.length > 1 ? ` (+${names.length - 1} sharing it)` : ""}:`.padEnd(38),
+      (statSync(index).size / 1024).toFixed(0),
+      (statSync(zip).size / 1024).toFixed(0),
+      requireTime(index).toFixed(1),
+    );
   }
   console.log("   baseline, require('@aws-sdk/client-ec2') unbundled: %s ms", requireTime("@aws-sdk/client-ec2").toFixed(1));
 }

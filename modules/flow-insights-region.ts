@@ -100,9 +100,10 @@ export class FlowInsightsRegion extends Construct {
 
     const inventoryName = FLOW_INSIGHTS.inventoryFunctionName(region);
     const enrichName = FLOW_INSIGHTS.enrichFunctionName(region);
+    // One bundle per handler, whatever the number of regions (bundles are keyed by entry): named without a region.
     bundleHandlers([
-      { entry: path.join(FUNCTIONS_DIR, "inventory.ts"), name: inventoryName },
-      { entry: path.join(FUNCTIONS_DIR, "enrich.ts"), name: enrichName },
+      { entry: path.join(FUNCTIONS_DIR, "inventory.ts"), name: "flowtap-flow-insights-inventory" },
+      { entry: path.join(FUNCTIONS_DIR, "enrich.ts"), name: "flowtap-flow-insights-enrich" },
     ]);
     // The member accounts, as data in the table rather than in the function's environment (4 KB at most).
     new DynamodbTableItem(this, "member-accounts", {
