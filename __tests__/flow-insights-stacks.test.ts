@@ -49,7 +49,7 @@ describe("flow-insights member stack", () => {
     for (const target of values(member, "aws_cloudwatch_event_target")) {
       expect(target).toMatchObject({ arn: "${local.workspace.central_bus_arn}", dead_letter_config: { arn: expect.stringContaining("aws_sqs_queue") } });
     }
-    expect((policyAt(member, "member/forwarding-permissions").statement as { actions: string[]; resources: string[] }[])).toEqual([
+    expect((policyAt(member, "member/forwarding-role/permissions").statement as { actions: string[]; resources: string[] }[])).toEqual([
       expect.objectContaining({ actions: ["events:PutEvents"], resources: ["${local.workspace.central_bus_arn}"] }),
     ]);
   });
@@ -57,7 +57,7 @@ describe("flow-insights member stack", () => {
 
 describe("flow-insights central stack", () => {
   it("admits only the organization to its event buses and logs destinations, in every member region", () => {
-    expect(policyAt(central, "region-us-east-1/destination-trust").statement[0]).toMatchObject({
+    expect(policyAt(central, "region-us-east-1/destination-role/trust").statement[0]).toMatchObject({
       principals: [{ type: "Service", identifiers: ["logs.amazonaws.com"] }],
       condition: [{ test: "StringEquals", variable: "aws:SourceOrgID", values: ["o-a1b2c3d4e5"] }],
     });

@@ -11,6 +11,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { awsContext } from "./aws-context";
 import { DeadLetterQueue } from "./dead-letter-queue";
+import { ServiceRole } from "./service-role";
 
 export interface FlowInsightsMemberProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The VPCs whose flow logs go to the central pipeline. */
@@ -88,27 +89,18 @@ export class FlowInsightsMember extends Construct {
     });
 
     const logGroup = new CloudwatchLogGroup(this, "flow-logs", { provider, name: `/flowtap/flow-insights/${region}`, retentionInDays: props.flowLogRetentionDays ?? 1 });
-    const delivery = new IamRole(this, "delivery-role", {
+    const delivery = new ServiceRole(this, "delivery-role", {
       provider,
-      name: `${prefix}-delivery-${region}`,
-      assumeRolePolicy: doc("delivery-trust", [
-        {
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: ["vpc-flow-logs.amazonaws.com"] }],
-          condition: [
-            { test: "StringEquals", variable: "aws:SourceAccount", values: [account] },
-            { test: "ArnLike", variable: "aws:SourceArn", values: [`arn:${partition}:ec2:${region}:${account}:vpc-flow-log/*`] },
-          ],
-        },
-      ]),
-    });
-    new IamRolePolicy(this, "delivery-policy", {
-      provider,
-      role: delivery.name,
-      name: "deliver-flow-logs",
-      policy: doc("delivery-permissions", [
+      roleName: `${prefix}-delivery-${region}`,
+      service: "vpc-flow-logs.amazonaws.com",
+      trustConditions: [
+        { test: "StringEquals", variable: "aws:SourceAccount", values: [account] },
+        { test: "ArnLike", variable: "aws:SourceArn", values: [`arn:${partition}:ec2:${region}:${account}:vpc-flow-log/*`] },
+      ],
+      policyName: "deliver-flow-logs",
+      statements: [
         { sid: "DeliverToTheLogGroup", actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], resources: [logGroup.arn, `${logGroup.arn}:*`] },
-      ]),
+      ],
     });
     const vpcs = TerraformIterator.fromList(props.vpcIds);
     new FlowLog(this, "flow-log", {
@@ -118,7 +110,7 @@ export class FlowInsightsMember extends Construct {
       trafficType: props.trafficType ?? "ALL",
       logDestinationType: "cloud-watch-logs",
       logDestination: logGroup.arn,
-      iamRoleArn: delivery.arn,
+      iamRoleArn: delivery.roleArn,
       // Every field, `$${` keeping Terraform from reading them as expressions.
       logFormat: VPC_FLOW_LOG_FORMAT.replaceAll("${", () => "$${"),
       maxAggregationInterval: 60,
@@ -133,22 +125,12 @@ export class FlowInsightsMember extends Construct {
       distribution: "ByLogStream",
     });
 
-    const forwarding = new IamRole(this, "forwarding-role", {
+    const forwarding = new ServiceRole(this, "forwarding-role", {
       provider,
-      name: `${prefix}-forwarding-${region}`,
-      assumeRolePolicy: doc("forwarding-trust", [
-        {
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
-          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [account] }],
-        },
-      ]),
-    });
-    new IamRolePolicy(this, "forwarding-policy", {
-      provider,
-      role: forwarding.name,
-      name: "forward-to-central",
-      policy: doc("forwarding-permissions", [{ sid: "PutOnTheCentralBus", actions: ["events:PutEvents"], resources: [props.centralBusArn] }]),
+      roleName: `${prefix}-forwarding-${region}`,
+      service: "events.amazonaws.com",
+      policyName: "forward-to-central",
+      statements: [{ sid: "PutOnTheCentralBus", actions: ["events:PutEvents"], resources: [props.centralBusArn] }],
     });
     const undelivered = new DeadLetterQueue(this, "undelivered", {
       provider,
@@ -166,7 +148,7 @@ export class FlowInsightsMember extends Construct {
         provider,
         rule: rule.name,
         arn: props.centralBusArn,
-        roleArn: forwarding.arn,
+        roleArn: forwarding.roleArn,
         retryPolicy: { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 },
         deadLetterConfig: { arn: undelivered.queueArn },
       });

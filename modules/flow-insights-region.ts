@@ -10,8 +10,6 @@ import { CloudwatchLogStream } from "@cdktf/provider-aws/lib/cloudwatch-log-stre
 import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { DynamodbTableItem } from "@cdktf/provider-aws/lib/dynamodb-table-item";
-import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { KinesisFirehoseDeliveryStream } from "@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream";
 import { KinesisStream } from "@cdktf/provider-aws/lib/kinesis-stream";
 import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-source-mapping";
@@ -22,6 +20,7 @@ import { awsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
 import { FORWARDED_EVENT_PATTERNS } from "./flow-insights-member";
 import { NodejsFunction } from "./nodejs-function";
+import { ServiceRole } from "./service-role";
 
 export interface FlowInsightsRegionProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The provider's region, by name: it names the region's functions and roles (IAM is global). */
@@ -68,7 +67,7 @@ export class FlowInsightsRegion extends Construct {
   constructor(scope: Construct, id: string, props: FlowInsightsRegionProps) {
     super(scope, id);
     const provider = props.provider;
-    const { partition, account } = awsContext(this, provider);
+    const { partition } = awsContext(this, provider);
     const region = props.region;
     const doc = (docId: string, statement: DataAwsIamPolicyDocumentStatement[]) => new DataAwsIamPolicyDocument(this, docId, { provider, statement }).json;
     const orgOnly = [{ test: "StringEquals", variable: "aws:PrincipalOrgID", values: [props.organizationId] }];
@@ -154,25 +153,16 @@ export class FlowInsightsRegion extends Construct {
       kmsKeyId: "alias/aws/kinesis",
       retentionPeriod: 24,
     });
-    const destinationRole = new IamRole(this, "destination-role", {
+    const destinationRole = new ServiceRole(this, "destination-role", {
       provider,
-      name: `flowtap-flow-insights-destination-${region}`,
-      assumeRolePolicy: doc("destination-trust", [
-        {
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: ["logs.amazonaws.com"] }],
-          // The organization's log groups, however many accounts it has (a trust policy holds at most 4 KB).
-          condition: [{ test: "StringEquals", variable: "aws:SourceOrgID", values: [props.organizationId] }],
-        },
-      ]),
+      roleName: `flowtap-flow-insights-destination-${region}`,
+      service: "logs.amazonaws.com",
+      // The organization's log groups, however many accounts it has (a trust policy holds at most 4 KB).
+      trustConditions: [{ test: "StringEquals", variable: "aws:SourceOrgID", values: [props.organizationId] }],
+      policyName: "put-on-the-stream",
+      statements: [{ sid: "PutRecords", actions: ["kinesis:PutRecord", "kinesis:PutRecords"], resources: [stream.arn] }],
     });
-    new IamRolePolicy(this, "destination-policy", {
-      provider,
-      role: destinationRole.name,
-      name: "put-on-the-stream",
-      policy: doc("destination-permissions", [{ sid: "PutRecords", actions: ["kinesis:PutRecord", "kinesis:PutRecords"], resources: [stream.arn] }]),
-    });
-    const destination = new CloudwatchLogDestination(this, "destination", { provider, name: FLOW_INSIGHTS.destinationName, roleArn: destinationRole.arn, targetArn: stream.arn });
+    const destination = new CloudwatchLogDestination(this, "destination", { provider, name: FLOW_INSIGHTS.destinationName, roleArn: destinationRole.roleArn, targetArn: stream.arn });
     new CloudwatchLogDestinationPolicy(this, "destination-access", {
       provider,
       destinationName: destination.name,
@@ -183,22 +173,12 @@ export class FlowInsightsRegion extends Construct {
 
     const deliveryLogs = new CloudwatchLogGroup(this, "delivery-logs", { provider, name: `/aws/kinesisfirehose/flowtap-flow-insights-${region}`, retentionInDays: props.logRetentionDays });
     const deliveryLogStream = new CloudwatchLogStream(this, "delivery-log-stream", { provider, logGroupName: deliveryLogs.name, name: "DestinationDelivery" });
-    const deliveryRole = new IamRole(this, "delivery-role", {
+    const deliveryRole = new ServiceRole(this, "delivery-role", {
       provider,
-      name: `flowtap-flow-insights-delivery-${region}`,
-      assumeRolePolicy: doc("delivery-trust", [
-        {
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: ["firehose.amazonaws.com"] }],
-          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [account] }],
-        },
-      ]),
-    });
-    new IamRolePolicy(this, "delivery-policy", {
-      provider,
-      role: deliveryRole.name,
-      name: "deliver",
-      policy: doc("delivery-permissions", [
+      roleName: `flowtap-flow-insights-delivery-${region}`,
+      service: "firehose.amazonaws.com",
+      policyName: "deliver",
+      statements: [
         {
           sid: "WriteObjects",
           actions: ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"],
@@ -206,7 +186,7 @@ export class FlowInsightsRegion extends Construct {
         },
         { sid: "ReadTheSchema", actions: ["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"], resources: [props.glue.catalogArn, props.glue.databaseArn, props.glue.tableArn] },
         { sid: "LogDeliveryErrors", actions: ["logs:PutLogEvents"], resources: [`${deliveryLogs.arn}:log-stream:*`] },
-      ]),
+      ],
     });
     const delivery = new KinesisFirehoseDeliveryStream(this, "delivery", {
       provider,
@@ -214,7 +194,7 @@ export class FlowInsightsRegion extends Construct {
       destination: "extended_s3",
       serverSideEncryption: { enabled: true, keyType: "AWS_OWNED_CMK" },
       extendedS3Configuration: {
-        roleArn: deliveryRole.arn,
+        roleArn: deliveryRole.roleArn,
         bucketArn: props.bucketArn,
         prefix: `${props.dataPrefix}account_id=!{partitionKeyFromQuery:account_id}/region=${region}/date=!{partitionKeyFromQuery:date}/`,
         errorOutputPrefix: `errors/!{firehose:error-output-type}/region=${region}/date=!{timestamp:yyyy-MM-dd}/`,
@@ -239,7 +219,7 @@ export class FlowInsightsRegion extends Construct {
           enabled: true,
           inputFormatConfiguration: { deserializer: { openXJsonSerDe: { caseInsensitive: true } } },
           outputFormatConfiguration: { serializer: { parquetSerDe: { compression: "SNAPPY" } } },
-          schemaConfiguration: { databaseName: props.glue.databaseName, tableName: props.glue.tableName, region: props.glue.region, roleArn: deliveryRole.arn },
+          schemaConfiguration: { databaseName: props.glue.databaseName, tableName: props.glue.tableName, region: props.glue.region, roleArn: deliveryRole.roleArn },
         },
         cloudwatchLoggingOptions: { enabled: true, logGroupName: deliveryLogs.name, logStreamName: deliveryLogStream.name },
       },

@@ -3,16 +3,14 @@ import { Construct } from "constructs";
 import * as path from "node:path";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { CloudwatchLogStream } from "@cdktf/provider-aws/lib/cloudwatch-log-stream";
-import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
-import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { KinesisFirehoseDeliveryStream } from "@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream";
 import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { awsContext } from "./aws-context";
 import { NodejsFunction } from "./nodejs-function";
 import { FlowsQuery } from "./flows-query";
 import { SecureBucket } from "./secure-bucket";
+import { ServiceRole } from "./service-role";
 
 export interface FlowLogSgEnrichmentProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The VPCs whose flow logs are enriched; one flow log each. */
@@ -71,7 +69,6 @@ export class FlowLogSgEnrichment extends Construct {
     const prefix = props.namePrefix ?? "flowtap-flow-log-sg-enrichment";
     const retention = props.logRetentionDays ?? 30;
     const { region, account } = awsContext(this, provider);
-    const doc = (docId: string, statement: DataAwsIamPolicyDocumentStatement[]) => new DataAwsIamPolicyDocument(this, docId, { provider, statement }).json;
 
     const bucket = new SecureBucket(this, "bucket", {
       provider,
@@ -106,22 +103,12 @@ export class FlowLogSgEnrichment extends Construct {
     const deliveryLogs = new CloudwatchLogGroup(this, "delivery-logs", { provider, name: `/aws/kinesisfirehose/${prefix}`, retentionInDays: retention });
     const deliveryLogStream = new CloudwatchLogStream(this, "delivery-log-stream", { provider, logGroupName: deliveryLogs.name, name: "DestinationDelivery" });
 
-    const role = new IamRole(this, "delivery-role", {
+    const role = new ServiceRole(this, "delivery-role", {
       provider,
-      name: `${prefix}-delivery`,
-      assumeRolePolicy: doc("delivery-trust", [
-        {
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: ["firehose.amazonaws.com"] }],
-          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [account] }],
-        },
-      ]),
-    });
-    new IamRolePolicy(this, "delivery-policy", {
-      provider,
-      role: role.name,
-      name: "deliver",
-      policy: doc("delivery-permissions", [
+      roleName: `${prefix}-delivery`,
+      service: "firehose.amazonaws.com",
+      policyName: "deliver",
+      statements: [
         {
           sid: "WriteObjects",
           actions: ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"],
@@ -129,7 +116,7 @@ export class FlowLogSgEnrichment extends Construct {
         },
         { sid: "Transform", actions: ["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"], resources: [enricher.functionArn, `${enricher.functionArn}:*`] },
         { sid: "LogDeliveryErrors", actions: ["logs:PutLogEvents"], resources: [`${deliveryLogs.arn}:log-stream:*`] },
-      ]),
+      ],
     });
 
     const stream = new KinesisFirehoseDeliveryStream(this, "stream", {
@@ -140,7 +127,7 @@ export class FlowLogSgEnrichment extends Construct {
       // VPC Flow Logs delivers through its service-linked role, which may write only to streams tagged so.
       tags: { LogDeliveryEnabled: "true" },
       extendedS3Configuration: {
-        roleArn: role.arn,
+        roleArn: role.roleArn,
         bucketArn: bucket.bucketArn,
         prefix: ENRICHED_PREFIX,
         errorOutputPrefix: ERROR_PREFIX,

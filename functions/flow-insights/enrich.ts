@@ -12,6 +12,7 @@ import { putLines } from "../lib/flowlogs/firehose-delivery";
 import { parseLogFormat } from "../lib/flowlogs/format";
 import { Inventory } from "../lib/flowlogs/inventory";
 import type { IpRangesDocument } from "../lib/flowlogs/ip-ranges";
+import { requiredSetting } from "../lib/environment";
 import { OwnershipStore, type Ownership } from "../lib/flowlogs/ownership";
 import { aggregateInto, decodeKinesisRecords, holdersFrom, STATE_LIMIT_BYTES, type WindowState } from "../lib/flowlogs/tumbling-window";
 import { awsErrorCode, withRetry } from "../lib/retry";
@@ -45,11 +46,7 @@ let settings: Settings | undefined;
 
 function settingsOf(environment: NodeJS.ProcessEnv): Settings {
   if (settings) return settings;
-  const required = (name: string) => {
-    const value = environment[name];
-    if (!value) throw new Error(`${name} is not set`);
-    return value;
-  };
+  const required = (name: string) => requiredSetting(environment, name);
   const format = parseLogFormat(required("FLOW_LOG_FORMAT"));
   if (!format.ok) throw new Error(`FLOW_LOG_FORMAT: ${format.reason}`);
   settings = {

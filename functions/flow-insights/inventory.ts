@@ -6,6 +6,7 @@ import { ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { inventoryChangeOf, InventorySync, type MemberClients } from "../lib/flowlogs/inventory-sync";
+import { requiredSetting } from "../lib/environment";
 import { OwnershipStore } from "../lib/flowlogs/ownership";
 
 // Created once per container. Retries are ours (withRetry), so the SDK makes one attempt.
@@ -23,11 +24,7 @@ let settings: Settings | undefined;
 /** The member accounts' clients through their inventory role, made once per account and kept for the container's life. */
 function settingsOf(environment: NodeJS.ProcessEnv): Settings {
   if (settings) return settings;
-  const required = (name: string) => {
-    const value = environment[name];
-    if (!value) throw new Error(`${name} is not set`);
-    return value;
-  };
+  const required = (name: string) => requiredSetting(environment, name);
   const region = required("AWS_REGION");
   const clients = new Map<string, MemberClients>();
   const clientsOf = (accountId: string, memberRegion: string): MemberClients => {
