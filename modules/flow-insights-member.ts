@@ -12,6 +12,7 @@ import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { awsContext } from "./aws-context";
 import { DeadLetterQueue } from "./dead-letter-queue";
 import { ServiceRole } from "./service-role";
+import { terraformLiteral } from "./terraform-literal";
 
 export interface FlowInsightsMemberProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The VPCs whose flow logs go to the central pipeline. */
@@ -111,8 +112,8 @@ export class FlowInsightsMember extends Construct {
       logDestinationType: "cloud-watch-logs",
       logDestination: logGroup.arn,
       iamRoleArn: delivery.roleArn,
-      // Every field, `$${` keeping Terraform from reading them as expressions.
-      logFormat: VPC_FLOW_LOG_FORMAT.replaceAll("${", () => "$${"),
+      // Every field, so that enrichment can say all it knows.
+      logFormat: terraformLiteral(VPC_FLOW_LOG_FORMAT),
       maxAggregationInterval: 60,
       tags: { Name: `${prefix}-${vpcs.value}` },
     });

@@ -21,6 +21,7 @@ import { bundleHandlers } from "./bundle";
 import { FORWARDED_EVENT_PATTERNS } from "./flow-insights-member";
 import { NodejsFunction } from "./nodejs-function";
 import { ServiceRole } from "./service-role";
+import { terraformLiteral } from "./terraform-literal";
 
 export interface FlowInsightsRegionProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The provider's region, by name: it names the region's functions and roles (IAM is global). */
@@ -234,7 +235,7 @@ export class FlowInsightsRegion extends Construct {
       memorySize: 1024,
       logRetentionDays: props.logRetentionDays,
       environment: {
-        FLOW_LOG_FORMAT: VPC_FLOW_LOG_FORMAT.replaceAll("${", () => "$${"),
+        FLOW_LOG_FORMAT: terraformLiteral(VPC_FLOW_LOG_FORMAT),
         TABLE_NAME: table.name,
         RETENTION_DAYS: String(props.inventoryRetentionDays),
         DELIVERY_STREAM: delivery.name,

@@ -11,6 +11,7 @@ import { NodejsFunction } from "./nodejs-function";
 import { FlowsQuery } from "./flows-query";
 import { SecureBucket } from "./secure-bucket";
 import { ServiceRole } from "./service-role";
+import { terraformLiteral } from "./terraform-literal";
 
 export interface FlowLogSgEnrichmentProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The VPCs whose flow logs are enriched; one flow log each. */
@@ -32,9 +33,6 @@ export interface FlowLogSgEnrichmentProps extends Pick<TerraformMetaArguments, "
   /** @default "flowtap-flow-log-sg-enrichment" */
   readonly namePrefix?: string;
 }
-
-/** Text Terraform must take as it is: `$${` keeps it from reading `${field}` as an expression. */
-const literal = (text: string) => text.replaceAll("${", () => "$${");
 
 const FUNCTION_ENTRY = path.join(__dirname, "..", "functions", "flow-log-sg-enrichment", "handler.ts");
 /** Where enriched records go, partitioned Hive-style by the keys the function returns. */
@@ -89,7 +87,7 @@ export class FlowLogSgEnrichment extends Construct {
       timeout: 120,
       logRetentionDays: retention,
       environment: {
-        FLOW_LOG_FORMAT: literal(VPC_FLOW_LOG_FORMAT),
+        FLOW_LOG_FORMAT: terraformLiteral(VPC_FLOW_LOG_FORMAT),
         LOOKUP_TTL_SECONDS: String(props.lookupTtlSeconds ?? 300),
         POWERTOOLS_SERVICE_NAME: prefix,
         POWERTOOLS_METRICS_NAMESPACE: "flowtap",
@@ -165,7 +163,7 @@ export class FlowLogSgEnrichment extends Construct {
       logDestinationType: "kinesis-data-firehose",
       logDestination: stream.arn,
       // Every field, so that the function can say all it knows.
-      logFormat: literal(VPC_FLOW_LOG_FORMAT),
+      logFormat: terraformLiteral(VPC_FLOW_LOG_FORMAT),
       maxAggregationInterval: 60,
       tags: { Name: `${prefix}-${vpcs.value}` },
     });
