@@ -141,6 +141,24 @@ describe("the Firehose transformation function", () => {
   });
 });
 
+describe("the answer's size", () => {
+  it("never passes the limit, however the limit falls among the records", async () => {
+    const lines = ENIS.slice(0, 60).map((eni, i) => JSON.stringify({ message: flow(eni, ip(eni), "52.217.44.20", 40000 + i, 443) }));
+    const input = lines.map((line, i) => ({ recordId: `r-${i}-${"x".repeat(i % 7)}`, approximateArrivalTimestamp: 1, data: Buffer.from(i % 9 === 0 ? "garbage" : line).toString("base64") }));
+    const batch = decodeFirehoseRecords(input, FIELDS);
+    const known = await new LiveInventory(new EC2Client({}), { ttlSeconds: 300 }).inventoryFor(batch.addresses, batch.interfaceIds);
+    const reservedForFailures = Buffer.byteLength(JSON.stringify({ records: input.map((r) => ({ recordId: r.recordId, result: "ProcessingFailed", data: r.data })) }));
+    fc.assert(
+      fc.property(fc.integer({ min: reservedForFailures, max: reservedForFailures + 120_000 }), (limit) => {
+        const { records } = transformDecoded(batch, known, limit);
+        // The limit leaves room for the {"records":[…]} around the answers.
+        expect(Buffer.byteLength(JSON.stringify({ records }))).toBeLessThanOrEqual(limit + 64);
+      }),
+      { numRuns: 50 },
+    );
+  });
+});
+
 describe("looking up what flows name", () => {
   it("asks EC2 many addresses per call and remembers the answers, found or not, until the TTL passes", async () => {
     let now = 0;

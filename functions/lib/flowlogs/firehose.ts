@@ -3,7 +3,7 @@ import { FlowEnricher } from "./enrich";
 import type { FlowLogField } from "./fields";
 import { emptyCounts, FlowLogReader } from "./input";
 import type { Inventory } from "./inventory";
-import { slotsOf, type FlowLogRecord } from "./record";
+import { emptySlots, slotsOf, type FlowLogRecord } from "./record";
 import { EnrichedJsonWriter } from "./serialize";
 
 /**
@@ -72,16 +72,23 @@ export interface TransformSummary {
   readonly failures: { recordId: string; reason: string }[];
 }
 
-/**
- * Bytes one answer adds to the response, `{"recordId":…,"result":…,"data":…,"metadata":…},` as
- * JSON writes it: base64 data needs no escaping, so only the small fields are stringified.
- */
-function answerBytes(answer: FirehoseTransformationResultRecord): number {
-  const { data, ...rest } = answer;
-  return Buffer.byteLength(JSON.stringify(rest)) + `,"data":""`.length + (data?.length ?? 0) + 1;
+/** Bytes an answer adds to the response (`{…},`) when its data is empty, as JSON writes it. */
+function emptyAnswerBytes(recordId: string, result: FirehoseTransformationResultRecord["result"]): number {
+  return Buffer.byteLength(JSON.stringify({ recordId, result, data: "" })) + 1;
 }
 
-const utcDate = (epochSeconds: number) => new Date(epochSeconds * 1000).toISOString().slice(0, 10);
+/** A day's date (UTC), for the seconds of any time in it: records of a batch share a few days. */
+const dates = new Map<number, string>();
+function utcDate(epochSeconds: number): string {
+  const day = Math.floor(epochSeconds / 86_400);
+  let date = dates.get(day);
+  if (!date) {
+    date = new Date(day * 86_400_000).toISOString().slice(0, 10);
+    if (dates.size > 10_000) dates.clear();
+    dates.set(day, date);
+  }
+  return date;
+}
 
 /**
  * Answers every record of a batch exactly once, in order: `Ok` with its enriched records as JSON
@@ -98,26 +105,31 @@ export function transformDecoded(
 ): { records: FirehoseTransformationResultRecord[]; summary: TransformSummary } {
   const enricher = new FlowEnricher(inventory);
   const writer = new EnrichedJsonWriter();
+  const scratch = emptySlots();
   const summary: TransformSummary = { ok: 0, dropped: 0, failed: 0, overLimit: 0, failures: [] };
   const failedAnswer = (r: DecodedRecord): FirehoseTransformationResultRecord => ({ recordId: r.recordId, result: "ProcessingFailed", data: r.data });
+  // Base64 needs no escaping: an answer weighs its empty form plus its data (and metadata).
+  const failedBytes = batch.records.map((r) => emptyAnswerBytes(r.recordId, "ProcessingFailed") + r.data.length);
   // What the response weighs if every record not yet answered fails: that much always stays available.
-  let reserved = batch.records.reduce((n, r) => n + answerBytes(failedAnswer(r)), 0);
+  let reserved = failedBytes.reduce((n, b) => n + b, 0);
   let used = 0;
   const fail = (r: DecodedRecord, reason: string) => {
     summary.failed++;
     summary.failures.push({ recordId: r.recordId, reason });
     return failedAnswer(r);
   };
-  const records = batch.records.map((r) => {
-    const fallback = answerBytes(failedAnswer(r));
+  const records = batch.records.map((r, i) => {
+    const fallback = failedBytes[i];
     reserved -= fallback;
+    let bytes = fallback;
     let answer: FirehoseTransformationResultRecord;
     if (r.failure !== undefined) answer = fail(r, r.failure);
     else if (r.flows.length === 0) {
       summary.dropped++;
       answer = { recordId: r.recordId, result: "Dropped", data: "" };
+      bytes = emptyAnswerBytes(r.recordId, "Dropped");
     } else {
-      const flows = r.flows.map((f) => enricher.enrich(slotsOf(f)));
+      const flows = r.flows.map((f) => enricher.enrich(slotsOf(f, scratch)));
       for (const flow of flows) writer.write(flow);
       const first = flows[0];
       const start = first.start ?? Math.floor((r.approximateArrivalTimestamp ?? Date.now()) / 1000);
@@ -127,12 +139,16 @@ export function transformDecoded(
         data: writer.take().toString("base64"),
         metadata: { partitionKeys: { account_id: first.accountId ?? "unknown", date: utcDate(start) } },
       };
-      if (used + answerBytes(answer) + reserved > limitBytes) {
+      const okBytes = emptyAnswerBytes(r.recordId, "Ok") + answer.data!.length + `,"metadata":`.length + Buffer.byteLength(JSON.stringify(answer.metadata));
+      if (used + okBytes + reserved > limitBytes) {
         summary.overLimit++;
         answer = fail(r, `its enriched records would take the response over Lambda's ${limitBytes}-byte limit`);
-      } else summary.ok++;
+      } else {
+        summary.ok++;
+        bytes = okBytes;
+      }
     }
-    used += answerBytes(answer);
+    used += bytes;
     return answer;
   });
   return { records, summary };

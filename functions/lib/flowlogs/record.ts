@@ -180,9 +180,18 @@ export class RecordScanner implements RecordSlots {
   }
 }
 
-/** A record object's values as slots, for code that holds records rather than scanning them. */
-export function slotsOf(record: FlowLogRecord): RecordSlots {
-  const slots: RecordSlots = { present: new Uint8Array(FIELD_NAMES.length), ints: new Float64Array(FIELD_NAMES.length), texts: FIELD_NAMES.map(() => undefined) };
+/** Empty slots, to fill with slotsOf. */
+export function emptySlots(): RecordSlots {
+  return { present: new Uint8Array(FIELD_NAMES.length), ints: new Float64Array(FIELD_NAMES.length), texts: FIELD_NAMES.map(() => undefined) };
+}
+
+/**
+ * A record object's values as slots, for code that holds records rather than scanning them.
+ * Given `into`, fills and returns those (code enriching many records reuses one set).
+ */
+export function slotsOf(record: FlowLogRecord, into: RecordSlots = emptySlots()): RecordSlots {
+  const slots = into;
+  slots.present.fill(0);
   for (const [name, value] of Object.entries(record) as [FlowLogField, string | number | undefined][]) {
     if (value === undefined) continue;
     const ordinal = FIELD[name];

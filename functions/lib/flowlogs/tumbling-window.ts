@@ -6,7 +6,7 @@ import { FIELD, type FlowLogField } from "./fields";
 import { emptyCounts, FlowLogReader, type ReadCounts } from "./input";
 import type { Inventory } from "./inventory";
 import { holderAt, type Ownership } from "./ownership";
-import { slotsOf, type FlowLogRecord } from "./record";
+import { emptySlots, slotsOf, type FlowLogRecord } from "./record";
 
 /**
  * What a Kinesis tumbling window carries between invocations (Lambda keeps it, as JSON, up to
@@ -70,9 +70,10 @@ export function decodeKinesisRecords(records: readonly KinesisStreamRecord[], fo
  */
 export function aggregateInto(state: WindowState, records: readonly FlowLogRecord[], inventory: Inventory, windowSeconds: number, options: FlowEnricherOptions = {}): { aggregated: number; unaggregated: number } {
   const enricher = new FlowEnricher(inventory, options);
+  const scratch = emptySlots();
   let aggregated = 0;
   for (const record of records) {
-    const flow = enricher.enrich(slotsOf(record));
+    const flow = enricher.enrich(slotsOf(record, scratch));
     const window = windowOf(flow, windowSeconds);
     if (!window) continue;
     const current = state.aggregates[window.key];
