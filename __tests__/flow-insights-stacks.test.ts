@@ -111,7 +111,7 @@ describe("flow-insights central stack", () => {
     const table = resourceAt(central, "aws_glue_catalog_table", "query/flows");
     expect(table.storage_descriptor.columns.map((c: { name: string }) => c.name)).toEqual(ENRICHED_COLUMNS.map((c) => c.name.toLowerCase()));
     expect(table.partition_keys.map((k: { name: string }) => k.name)).toEqual(["account_id", "region", "date"]);
-    expect(table.parameters).toMatchObject({ "projection.region.values": "us-east-1,eu-west-1", "projection.account_id.values": "222222222222" });
+    expect(table.parameters).toMatchObject({ "projection.region.values": "us-east-1,eu-west-1", "projection.account_id.values": "222222222222,unknown" });
     expect(table.storage_descriptor.ser_de_info.serialization_library).toMatch(/ParquetHiveSerDe/);
   });
 

@@ -49,7 +49,7 @@ export interface FlowInsightsRegionProps extends Pick<TerraformMetaArguments, "p
 const FUNCTIONS_DIR = path.join(__dirname, "..", "functions", "flow-insights");
 
 /** Firehose's JQ for the partition keys of an aggregated record: its account and its window's day. */
-const PARTITION_QUERY = '{account_id: .AccountId, date: ((.Window.Start // .Start) | strftime("%Y-%m-%d"))}';
+const PARTITION_QUERY = '{account_id: (.AccountId // "unknown"), date: ((.Window.Start // .Start) | strftime("%Y-%m-%d"))}';
 
 /**
  * The central pipeline in one region where member accounts run flow-insights: the organization's

@@ -87,7 +87,8 @@ export class FlowsQuery extends Construct {
         ...storage.parameters,
         "projection.enabled": "true",
         "projection.account_id.type": "enum",
-        "projection.account_id.values": props.accountIds.join(","),
+        // Flow logs say "unknown" for ENIs AWS services own in the account; their records are partitioned so.
+        "projection.account_id.values": [...props.accountIds, "unknown"].join(","),
         ...(regions ? { "projection.region.type": "enum", "projection.region.values": regions.join(",") } : {}),
         "projection.date.type": "date",
         "projection.date.format": DATE_FORMAT,

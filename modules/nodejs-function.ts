@@ -131,7 +131,7 @@ export class NodejsFunction extends Construct {
         ...(props.policyStatements ?? []),
       ],
     });
-    new IamRolePolicy(this, "role-policy", { provider, role: role.name, name: "permissions", policy: permissions.json });
+    const rolePolicy = new IamRolePolicy(this, "role-policy", { provider, role: role.name, name: "permissions", policy: permissions.json });
 
     const asset = new TerraformAsset(this, "bundle", { path: bundleHandler(props.entry, name), type: AssetType.FILE });
     this.bundleHash = asset.assetHash;
@@ -152,7 +152,8 @@ export class NodejsFunction extends Construct {
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
       tracingConfig: { mode: props.tracing ? "Active" : "PassThrough" },
       environment: { variables: { NODE_OPTIONS: "--enable-source-maps", ...props.environment } },
-      dependsOn: [logGroup],
+      // Never invoked before it may write its logs and do its work.
+      dependsOn: [logGroup, rolePolicy],
     });
     new LambdaFunctionEventInvokeConfig(this, "async", {
       provider,
