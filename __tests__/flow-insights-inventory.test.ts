@@ -67,6 +67,14 @@ describe("the flow-insights inventory function's events", () => {
     expect(inventoryChangeOf(fixture("ec2-instance-state-change-running.json")).change).toMatchObject({ kind: "instance", instanceId: "i-1234567890abcdef0" });
     expect(inventoryChangeOf(fixture("scheduled-event.json")).change).toMatchObject({ kind: "refresh" });
     expect(inventoryChangeOf(cloudTrail("DeleteNetworkInterface", "eni-1")).change).toMatchObject({ kind: "interface-deleted", eniId: "eni-1" });
+    // CreateNetworkInterface names the new ENI only in its response.
+    const created = event("AWS API Call via CloudTrail", {
+      eventSource: "ec2.amazonaws.com",
+      eventName: "CreateNetworkInterface",
+      requestParameters: { subnetId: "subnet-0a1b2c3d4e5f6000a", description: "AWS Lambda VPC ENI-orders-api", groupSet: { items: [{ groupId: "sg-0a1b2c3d4e5f6app0" }] } },
+      responseElements: { requestId: "7c1f0e6e", networkInterface: { networkInterfaceId: "eni-0c0ffee0c0ffee001", subnetId: "subnet-0a1b2c3d4e5f6000a", privateIpAddress: "10.0.0.99" } },
+    });
+    expect(inventoryChangeOf(created).change).toMatchObject({ kind: "interface", eniId: "eni-0c0ffee0c0ffee001" });
     expect(inventoryChangeOf(cloudTrail("CreateNetworkInterface", "eni-1", undefined, "Client.UnauthorizedOperation"))).toEqual({ ignored: "the call failed (Client.UnauthorizedOperation)" });
     expect(inventoryChangeOf(fixture("cloudwatch-alarm-state-change-nat-ok.json")).change).toBeUndefined();
   });
