@@ -3,8 +3,9 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { DEFAULT_FORMAT, FLOW_LOG_FIELDS, type FlowLogField } from "../functions/lib/flowlogs/fields";
 import { headerFormat, parseLogFormat } from "../functions/lib/flowlogs/format";
-import { emptyCounts, readFlowLogs, type ReadItem } from "../functions/lib/flowlogs/input";
+import { emptyCounts } from "../functions/lib/flowlogs/input";
 import { parseRecord } from "../functions/lib/flowlogs/record";
+import { readFlowLogs } from "./helpers/read-flow-logs";
 
 // Records from AWS's flow log documentation.
 const ACCEPTED = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK";
@@ -16,8 +17,7 @@ const HEADER = "version account-id interface-id srcaddr dstaddr srcport dstport 
 
 async function readAll(input: Buffer | string, format: readonly FlowLogField[] = DEFAULT_FORMAT) {
   const counts = emptyCounts();
-  const items: ReadItem[] = [];
-  for await (const item of readFlowLogs(Readable.from([Buffer.from(input)]), format, counts)) items.push(item);
+  const items = await readFlowLogs(Readable.from([Buffer.from(input)]), format, counts);
   return { items, counts, records: items.flatMap((i) => (i.kind === "record" ? [i.record] : [])) };
 }
 

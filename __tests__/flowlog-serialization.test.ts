@@ -3,12 +3,13 @@ import { Readable } from "node:stream";
 import { CLIENT_TO_SERVER, enricherOf, FlowMerger, SERVER_TO_CLIENT, toEnrichedRecord, type Flow } from "../functions/lib/flowlogs/enrich";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
-import { emptyCounts, readFlowLogs, type ReadItem } from "../functions/lib/flowlogs/input";
+import { emptyCounts } from "../functions/lib/flowlogs/input";
 import { ByteInterner } from "../functions/lib/flowlogs/interner";
 import { Inventory, type InventoryDocuments } from "../functions/lib/flowlogs/inventory";
 import { parseRecord, slotsOf } from "../functions/lib/flowlogs/record";
 import { EnrichedJsonWriter } from "../functions/lib/flowlogs/serialize";
 import { sampleInventory } from "../samples/generate";
+import { readFlowLogs } from "./helpers/read-flow-logs";
 
 // The sample inventory, with tags that need escaping in JSON and are not ASCII.
 const files = sampleInventory(40) as Record<string, Record<string, unknown>>;
@@ -127,11 +128,7 @@ describe("reading in chunks", () => {
   const lines = [ACCEPTED, "garbage", ACCEPTED.replace("ACCEPT", "REJECT"), JSON.stringify({ message: ACCEPTED }), `  ${ACCEPTED}\t`, ""];
   const text = Buffer.from(lines.join("\r\n"));
 
-  async function itemsOf(chunks: Buffer[]): Promise<ReadItem[]> {
-    const items: ReadItem[] = [];
-    for await (const item of readFlowLogs(Readable.from(chunks), DEFAULT_FORMAT, emptyCounts())) items.push(item);
-    return items;
-  }
+  const itemsOf = (chunks: Buffer[]) => readFlowLogs(Readable.from(chunks), DEFAULT_FORMAT, emptyCounts());
 
   it("reads the same records and line numbers wherever the chunks split the input", async () => {
     const whole = await itemsOf([text]);

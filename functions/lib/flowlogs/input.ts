@@ -2,14 +2,9 @@ import { createGunzip, gunzipSync } from "node:zlib";
 import { Readable } from "node:stream";
 import { headerFormat } from "./format";
 import { FIELD, type FlowLogField } from "./fields";
-import { RecordScanner, type FlowLogRecord } from "./record";
+import { RecordScanner } from "./record";
 
 const LOG_STATUS = FIELD["log-status"];
-
-/** What one input line (or log event) gave: a record, or why it is not one, with where it was. */
-export type ReadItem =
-  | { readonly kind: "record"; readonly record: FlowLogRecord; readonly line: number }
-  | { readonly kind: "malformed"; readonly line: number; readonly reason: string; readonly text: string };
 
 /** Counts kept while reading: what a summary reports. */
 export interface ReadCounts {
@@ -240,25 +235,6 @@ export async function readInto(source: Readable, reader: FlowLogReader, afterChu
     await afterChunk?.();
   }
   reader.end();
-}
-
-/**
- * The records of `source` one by one, as objects: for code that wants items rather than the
- * reader's callbacks (the CLI's hot path uses FlowLogReader directly).
- */
-export async function* readFlowLogs(source: Readable, format: readonly FlowLogField[], counts: ReadCounts): AsyncGenerator<ReadItem> {
-  let items: ReadItem[] = [];
-  const reader = new FlowLogReader(format, counts, {
-    record: (slots, line) => items.push({ kind: "record", record: slots.toRecord(), line }),
-    malformed: (line, reason, text) => items.push({ kind: "malformed", line, reason, text }),
-  });
-  for await (const chunk of bytesOf(source)) {
-    reader.push(chunk);
-    yield* items;
-    items = [];
-  }
-  reader.end();
-  yield* items;
 }
 
 export function emptyCounts(): ReadCounts {

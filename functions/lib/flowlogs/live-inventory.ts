@@ -14,7 +14,7 @@ import { Inventory } from "./inventory";
 import { isPrivateAddress } from "./ip-ranges";
 
 /** Ids or filter values per call: EC2 takes up to 200 values in one filter. */
-export const VALUES_PER_CALL = 200;
+const VALUES_PER_CALL = 200;
 
 interface Entry<T> {
   readonly value: T;
