@@ -158,8 +158,10 @@ export class FlowInsightsRegion extends Construct {
       provider,
       roleName: `flowtap-flow-insights-destination-${region}`,
       service: "logs.amazonaws.com",
-      // The organization's log groups, however many accounts it has (a trust policy holds at most 4 KB).
-      trustConditions: [{ test: "StringEquals", variable: "aws:SourceOrgID", values: [props.organizationId] }],
+      // CloudWatch Logs names the subscribing log group in aws:SourceArn. Any account of the region: which ones may
+      // subscribe is the destination policy's to say (organization only), and no other account can pass this role
+      // to a destination of its own; listing the accounts would not fit a trust policy (4 KB) in a large organization.
+      trustConditions: [{ test: "StringLike", variable: "aws:SourceArn", values: [`arn:${partition}:logs:${region}:*:*`] }],
       policyName: "put-on-the-stream",
       statements: [{ sid: "PutRecords", actions: ["kinesis:PutRecord", "kinesis:PutRecords"], resources: [stream.arn] }],
     });
