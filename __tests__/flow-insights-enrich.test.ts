@@ -1,6 +1,5 @@
 import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { KinesisStreamRecord, KinesisStreamStateResponse, KinesisStreamTumblingWindowEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { readFileSync } from "node:fs";
@@ -32,7 +31,7 @@ const web = (eni: string, address: string, vpcId = "vpc-0a1"): Holder => ({
 beforeAll(async () => {
   db = await startDynalite();
   await createInventoryTable(db.client, TABLE);
-  store = new OwnershipStore(DynamoDBDocumentClient.from(db.client, { marshallOptions: { removeUndefinedValues: true } }), { tableName: TABLE, retentionDays: 30 });
+  store = new OwnershipStore(db.client, { tableName: TABLE, retentionDays: 30 });
   // 10.0.0.5 was eni-old's until 12:10, eni-new's from 12:20.
   await store.observe(web("eni-old", "old"), ["10.0.0.5"], { accountId: "222222222222", region: "us-east-1" }, T0 * 1000 - 3_600_000);
   await store.release("eni-old", (T0 + 600) * 1000);

@@ -1,6 +1,5 @@
 import { DescribeInstancesCommand, DescribeNetworkInterfacesCommand, DescribeSecurityGroupsCommand, EC2Client, type NetworkInterface } from "@aws-sdk/client-ec2";
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
@@ -40,7 +39,7 @@ beforeEach(async () => {
   }));
   const TableName = `inventory-${tables++}`;
   await createInventoryTable(db.client, TableName);
-  store = new OwnershipStore(DynamoDBDocumentClient.from(db.client, { marshallOptions: { removeUndefinedValues: true } }), { tableName: TableName, retentionDays: 30 });
+  store = new OwnershipStore(db.client, { tableName: TableName, retentionDays: 30 });
   sync = new InventorySync(store, () => ({ ec2: new EC2Client({ region: "us-east-1" }), tagging: new ResourceGroupsTaggingAPIClient({ region: "us-east-1" }) }));
 });
 

@@ -1,5 +1,4 @@
 import { PutItemCommand } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Holder } from "../functions/lib/flowlogs/inventory";
 import { holderAt, MEMBER_ACCOUNTS_KEY, OwnershipStore } from "../functions/lib/flowlogs/ownership";
 import { createInventoryTable, startDynalite } from "./helpers/dynalite";
@@ -17,7 +16,7 @@ beforeEach(async () => {
   const TableName = `inventory-${tables++}`;
   tableName = TableName;
   await createInventoryTable(db.client, TableName);
-  store = new OwnershipStore(DynamoDBDocumentClient.from(db.client, { marshallOptions: { removeUndefinedValues: true } }), { tableName: TableName, retentionDays: 30 });
+  store = new OwnershipStore(db.client, { tableName: TableName, retentionDays: 30 });
 });
 
 const holder = (eni: string, vpcId = "vpc-0a1", accountId = "222222222222", type: Holder["type"] = "ec2:instance"): Holder => ({

@@ -4,7 +4,6 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { SecurityGroup } from "@aws-sdk/client-ec2";
 import { FirehoseClient } from "@aws-sdk/client-firehose";
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { KinesisStreamStateResponse, KinesisStreamTumblingWindowEvent } from "aws-lambda";
 import pLimit from "p-limit";
 import type { FlowLogField } from "../lib/flowlogs/fields";
@@ -18,7 +17,7 @@ import { aggregateInto, decodeKinesisRecords, holdersFrom, STATE_LIMIT_BYTES, ty
 import { awsErrorCode, withRetry } from "../lib/retry";
 
 // Created once per container. Retries are ours (withRetry), so the SDK makes one attempt.
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 1 }), { marshallOptions: { removeUndefinedValues: true } });
+const dynamo = new DynamoDBClient({ maxAttempts: 1 });
 const firehose = new FirehoseClient({ maxAttempts: 1 });
 const s3 = new S3Client({ maxAttempts: 1 });
 const logger = new Logger();
@@ -51,7 +50,7 @@ function settingsOf(environment: NodeJS.ProcessEnv): Settings {
   if (!format.ok) throw new Error(`FLOW_LOG_FORMAT: ${format.reason}`);
   settings = {
     fields: format.fields,
-    store: new OwnershipStore(doc, { tableName: required("TABLE_NAME"), retentionDays: Number(required("RETENTION_DAYS")) }),
+    store: new OwnershipStore(dynamo, { tableName: required("TABLE_NAME"), retentionDays: Number(required("RETENTION_DAYS")) }),
     streamName: required("DELIVERY_STREAM"),
     windowSeconds: Number(required("WINDOW_SECONDS")),
     ipRangesBucket: required("IP_RANGES_BUCKET"),

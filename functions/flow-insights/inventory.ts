@@ -4,13 +4,12 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { fromTemporaryCredentials } from "@aws-sdk/credential-providers";
-import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { inventoryChangeOf, InventorySync, type MemberClients } from "../lib/flowlogs/inventory-sync";
 import { requiredSetting } from "../lib/environment";
 import { OwnershipStore } from "../lib/flowlogs/ownership";
 
 // Created once per container. Retries are ours (withRetry), so the SDK makes one attempt.
-const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ maxAttempts: 1 }), { marshallOptions: { removeUndefinedValues: true } });
+const dynamo = new DynamoDBClient({ maxAttempts: 1 });
 const logger = new Logger();
 const metrics = new Metrics();
 
@@ -46,7 +45,7 @@ function settingsOf(environment: NodeJS.ProcessEnv): Settings {
     }
     return member;
   };
-  const store = new OwnershipStore(doc, { tableName: required("TABLE_NAME"), retentionDays: Number(required("RETENTION_DAYS")) });
+  const store = new OwnershipStore(dynamo, { tableName: required("TABLE_NAME"), retentionDays: Number(required("RETENTION_DAYS")) });
   settings = { sync: new InventorySync(store, clientsOf), store, region };
   return settings;
 }

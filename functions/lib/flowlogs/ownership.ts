@@ -1,5 +1,6 @@
 import type { SecurityGroup } from "@aws-sdk/client-ec2";
-import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { withRetry } from "../retry";
 import type { Holder } from "./inventory";
 
@@ -59,10 +60,15 @@ function isConditionalCheckFailed(err: unknown): boolean {
 }
 
 export class OwnershipStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  /** A store over `client`: optional holder fields are left out of items rather than written as NULL. */
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    client: DynamoDBClient,
     private readonly options: OwnershipStoreOptions,
-  ) {}
+  ) {
+    this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
 
   private expiresAt(endedAt: number): number {
     return Math.floor(endedAt / 1000) + this.options.retentionDays * 86_400;
