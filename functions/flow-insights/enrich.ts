@@ -12,6 +12,7 @@ import { parseLogFormat } from "../lib/flowlogs/format";
 import { Inventory } from "../lib/flowlogs/inventory";
 import type { IpRangesDocument } from "../lib/flowlogs/ip-ranges";
 import { requiredSetting } from "../lib/environment";
+import { ExpiringMap } from "../lib/expiring-map";
 import { OwnershipStore, type Ownership } from "../lib/flowlogs/ownership";
 import { aggregateInto, decodeKinesisRecords, holdersFrom, STATE_LIMIT_BYTES, type WindowState } from "../lib/flowlogs/tumbling-window";
 import { awsErrorCode, withRetry } from "../lib/retry";
@@ -27,7 +28,6 @@ const metrics = new Metrics();
 const OWNERSHIP_TTL_MS = 60_000;
 const GROUP_TTL_MS = 300_000;
 const IP_RANGES_TTL_MS = 3_600_000;
-const CACHE_ENTRIES = 100_000;
 /** Inventory lookups in flight at once: a batch names thousands of addresses. */
 const LOOKUP_CONCURRENCY = 16;
 /** Malformed records logged one by one before only their count goes on. */
@@ -59,37 +59,22 @@ function settingsOf(environment: NodeJS.ProcessEnv): Settings {
   return settings;
 }
 
-interface Cached<T> {
-  readonly value: T;
-  readonly fetchedAt: number;
-}
-const ownershipCache = new Map<string, Cached<Ownership[]>>();
-const groupCache = new Map<string, Cached<SecurityGroup | undefined>>();
-let ipRanges: Cached<IpRangesDocument | undefined> | undefined;
-
-async function cachedLookup<T>(cache: Map<string, Cached<T>>, key: string, ttlMs: number, load: () => Promise<T>): Promise<T> {
-  const now = Date.now();
-  const hit = cache.get(key);
-  if (hit && now - hit.fetchedAt < ttlMs) return hit.value;
-  const value = await load();
-  if (cache.size >= CACHE_ENTRIES) cache.clear();
-  cache.set(key, { value, fetchedAt: now });
-  return value;
-}
+const ownershipCache = new ExpiringMap<Ownership[]>(OWNERSHIP_TTL_MS);
+const groupCache = new ExpiringMap<SecurityGroup | undefined>(GROUP_TTL_MS);
+const ipRangesCache = new ExpiringMap<IpRangesDocument | undefined>(IP_RANGES_TTL_MS, 1);
 
 /** AWS's ip-ranges.json, as the refresh function last copied it; none until it has. */
-async function ipRangesDocument(s: Settings): Promise<IpRangesDocument | undefined> {
-  if (ipRanges && Date.now() - ipRanges.fetchedAt < IP_RANGES_TTL_MS) return ipRanges.value;
-  let value: IpRangesDocument | undefined;
-  try {
-    const object = await withRetry(() => s3.send(new GetObjectCommand({ Bucket: s.ipRangesBucket, Key: s.ipRangesKey })));
-    value = JSON.parse(await object.Body!.transformToString()) as IpRangesDocument;
-  } catch (err) {
-    if (awsErrorCode(err) !== "NoSuchKey") throw err;
-    logger.warn("no copy of ip-ranges.json yet: public addresses are classified as internet", { bucket: s.ipRangesBucket, key: s.ipRangesKey });
-  }
-  ipRanges = { value, fetchedAt: Date.now() };
-  return value;
+function ipRangesDocument(s: Settings): Promise<IpRangesDocument | undefined> {
+  return ipRangesCache.getOrLoad(s.ipRangesKey, async () => {
+    try {
+      const object = await withRetry(() => s3.send(new GetObjectCommand({ Bucket: s.ipRangesBucket, Key: s.ipRangesKey })));
+      return JSON.parse(await object.Body!.transformToString()) as IpRangesDocument;
+    } catch (err) {
+      if (awsErrorCode(err) !== "NoSuchKey") throw err;
+      logger.warn("no copy of ip-ranges.json yet: public addresses are classified as internet", { bucket: s.ipRangesBucket, key: s.ipRangesKey });
+      return undefined;
+    }
+  });
 }
 
 /**
@@ -111,12 +96,12 @@ export const handler = async (event: KinesisStreamTumblingWindowEvent): Promise<
     const ownerships = new Map<string, Ownership[]>(
       await Promise.all(
         [...batch.addresses].map((address) =>
-          limit(async (): Promise<[string, Ownership[]]> => [address, await cachedLookup(ownershipCache, address, OWNERSHIP_TTL_MS, () => s.store.ownerships(address, Date.now()))]),
+          limit(async (): Promise<[string, Ownership[]]> => [address, await ownershipCache.getOrLoad(address, () => s.store.ownerships(address, Date.now()))]),
         ),
       ),
     );
     const groupIds = new Set([...ownerships.values()].flatMap((list) => list.flatMap((o) => o.holder.securityGroupIds)));
-    const groups = (await Promise.all([...groupIds].map((id) => limit(() => cachedLookup(groupCache, id, GROUP_TTL_MS, () => s.store.securityGroup(id)))))).flatMap(
+    const groups = (await Promise.all([...groupIds].map((id) => limit(() => groupCache.getOrLoad(id, () => s.store.securityGroup(id)))))).flatMap(
       (group): SecurityGroup[] => (group ? [group] : []),
     );
     const inventory = new Inventory({ networkInterfaces: {}, securityGroups: { SecurityGroups: groups }, ipRanges: await ipRangesDocument(s) });

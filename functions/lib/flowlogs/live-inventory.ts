@@ -9,40 +9,13 @@ import {
   type SecurityGroup,
 } from "@aws-sdk/client-ec2";
 import { isIPv4 } from "node:net";
+import { ExpiringMap } from "../expiring-map";
 import { withRetry, type RetryOptions } from "../retry";
 import { Inventory } from "./inventory";
 import { isPrivateAddress } from "./ip-ranges";
 
 /** Ids or filter values per call: EC2 takes up to 200 values in one filter. */
 const VALUES_PER_CALL = 200;
-
-interface Entry<T> {
-  readonly value: T;
-  readonly expires: number;
-}
-
-/** A map whose entries expire; bounded, because a flood of distinct addresses must not grow it without end. */
-class ExpiringMap<T> {
-  private readonly entries = new Map<string, Entry<T>>();
-  constructor(
-    private readonly ttlMs: number,
-    private readonly maxEntries = 100_000,
-  ) {}
-
-  get(key: string, now: number): Entry<T> | undefined {
-    const entry = this.entries.get(key);
-    if (entry && entry.expires <= now) {
-      this.entries.delete(key);
-      return undefined;
-    }
-    return entry;
-  }
-
-  set(key: string, value: T, now: number): void {
-    if (this.entries.size >= this.maxEntries) this.entries.clear();
-    this.entries.set(key, { value, expires: now + this.ttlMs });
-  }
-}
 
 function* batches<T>(items: readonly T[], size = VALUES_PER_CALL): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
