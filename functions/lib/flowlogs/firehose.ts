@@ -1,7 +1,7 @@
 import type { FirehoseTransformationEventRecord, FirehoseTransformationResultRecord } from "aws-lambda";
 import { FlowEnricher } from "./enrich";
 import type { FlowLogField } from "./fields";
-import { emptyCounts, FlowLogReader } from "./input";
+import { emptyCounts, FlowLogReader, RecordCollector } from "./input";
 import type { Inventory } from "./inventory";
 import { emptySlots, slotsOf, type FlowLogRecord } from "./record";
 import { EnrichedJsonWriter } from "./serialize";
@@ -30,35 +30,22 @@ export interface DecodedBatch {
   readonly interfaceIds: Set<string>;
 }
 
-const ADDRESS_FIELDS: readonly FlowLogField[] = ["srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr"];
-
 /**
  * Reads a Firehose batch of VPC flow log records: direct delivery sends each as
  * `{"message": "<record>"}`; plain lines are read too. A record with a line that is not a flow
  * log record of `format` fails as a whole, so that Firehose keeps it, untouched, under the error prefix.
  */
 export function decodeFirehoseRecords(records: readonly FirehoseTransformationEventRecord[], format: readonly FlowLogField[]): DecodedBatch {
-  const addresses = new Set<string>();
-  const interfaceIds = new Set<string>();
-  let flows: FlowLogRecord[] = [];
   let failure: string | undefined;
-  const reader = new FlowLogReader(format, emptyCounts(), {
-    record: (slots) => {
-      const record = slots.toRecord();
-      flows.push(record);
-      for (const field of ADDRESS_FIELDS) if (typeof record[field] === "string") addresses.add(record[field]);
-      if (typeof record["interface-id"] === "string") interfaceIds.add(record["interface-id"]);
-    },
-    malformed: (_line, reason) => (failure ??= reason),
-  });
+  const collector = new RecordCollector((_line, reason) => (failure ??= reason));
+  const reader = new FlowLogReader(format, emptyCounts(), collector);
   const decoded = records.map((r): DecodedRecord => {
-    flows = [];
     failure = undefined;
     reader.push(Buffer.from(r.data, "base64"));
     reader.end();
-    return { recordId: r.recordId, data: r.data, approximateArrivalTimestamp: r.approximateArrivalTimestamp, flows, ...(failure ? { failure } : {}) };
+    return { recordId: r.recordId, data: r.data, approximateArrivalTimestamp: r.approximateArrivalTimestamp, flows: collector.take(), ...(failure ? { failure } : {}) };
   });
-  return { records: decoded, addresses, interfaceIds };
+  return { records: decoded, addresses: collector.addresses, interfaceIds: collector.interfaceIds };
 }
 
 /** What a transformation did, for logs and metrics. */

@@ -2,7 +2,7 @@ import { createGunzip, gunzipSync } from "node:zlib";
 import { Readable } from "node:stream";
 import { headerFormat } from "./format";
 import { FIELD, type FlowLogField } from "./fields";
-import { RecordScanner } from "./record";
+import { RecordScanner, type FlowLogRecord } from "./record";
 
 const LOG_STATUS = FIELD["log-status"];
 
@@ -86,6 +86,35 @@ export interface ReaderHandlers {
   /** A record, in the scanner's slots until the next record is read. */
   record(slots: RecordScanner, line: number): void;
   malformed(line: number, reason: string, text: string): void;
+}
+
+/** The fields a record names addresses in; `pkt-` ones are the real ends behind NAT. */
+const ADDRESS_FIELDS: readonly FlowLogField[] = ["srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr"];
+
+/**
+ * Reader handlers that keep each record as an object, and the addresses and ENIs the records
+ * name: what code that must look them up before enriching (the Lambda functions) reads with.
+ */
+export class RecordCollector implements ReaderHandlers {
+  private records: FlowLogRecord[] = [];
+  readonly addresses = new Set<string>();
+  readonly interfaceIds = new Set<string>();
+
+  constructor(readonly malformed: ReaderHandlers["malformed"]) {}
+
+  record(slots: RecordScanner): void {
+    const record = slots.toRecord();
+    this.records.push(record);
+    for (const field of ADDRESS_FIELDS) if (typeof record[field] === "string") this.addresses.add(record[field]);
+    if (typeof record["interface-id"] === "string") this.interfaceIds.add(record["interface-id"]);
+  }
+
+  /** The records collected since the last take. */
+  take(): FlowLogRecord[] {
+    const records = this.records;
+    this.records = [];
+    return records;
+  }
 }
 
 /** A line longer than this is not a flow log record or payload: it is reported and skipped. */

@@ -3,7 +3,7 @@ import { gunzipSync } from "node:zlib";
 import { addToWindow, windowOf, windowRecordOf, type AggregatedRecord } from "./aggregate";
 import { FlowEnricher, type FlowEnricherOptions } from "./enrich";
 import { FIELD, type FlowLogField } from "./fields";
-import { emptyCounts, FlowLogReader, type ReadCounts } from "./input";
+import { emptyCounts, FlowLogReader, RecordCollector, type ReadCounts } from "./input";
 import type { Inventory } from "./inventory";
 import { holderAt, type Ownership } from "./ownership";
 import { emptySlots, slotsOf, type FlowLogRecord } from "./record";
@@ -27,26 +27,16 @@ export interface DecodedKinesisBatch {
   readonly counts: ReadCounts;
 }
 
-const ADDRESS_FIELDS: readonly FlowLogField[] = ["srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr"];
-
 /**
  * Reads the CloudWatch Logs subscription payloads a logs destination puts on Kinesis (gzip'd JSON,
  * DATA_MESSAGE with log events; control messages hold none) into flow log records of `format`.
  */
 export function decodeKinesisRecords(records: readonly KinesisStreamRecord[], format: readonly FlowLogField[]): DecodedKinesisBatch {
-  const decoded: FlowLogRecord[] = [];
   const malformed: { sequenceNumber: string; reason: string }[] = [];
-  const addresses = new Set<string>();
   const counts = emptyCounts();
   let sequenceNumber = "";
-  const reader = new FlowLogReader(format, counts, {
-    record: (slots) => {
-      const record = slots.toRecord();
-      decoded.push(record);
-      for (const field of ADDRESS_FIELDS) if (typeof record[field] === "string") addresses.add(record[field]);
-    },
-    malformed: (_line, reason) => malformed.push({ sequenceNumber, reason }),
-  });
+  const collector = new RecordCollector((_line, reason) => malformed.push({ sequenceNumber, reason }));
+  const reader = new FlowLogReader(format, counts, collector);
   for (const r of records) {
     sequenceNumber = r.kinesis.sequenceNumber;
     const data = Buffer.from(r.kinesis.data, "base64");
@@ -60,7 +50,7 @@ export function decodeKinesisRecords(records: readonly KinesisStreamRecord[], fo
     reader.push(payload);
     reader.end();
   }
-  return { records: decoded, malformed, addresses, counts };
+  return { records: collector.take(), malformed, addresses: collector.addresses, counts };
 }
 
 /**
