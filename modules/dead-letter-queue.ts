@@ -4,6 +4,9 @@ import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-p
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
 
+/** How long EventBridge keeps trying a target (EventBridge's most: a day, 185 attempts) before the dead-letter queue. */
+export const EVENT_DELIVERY_RETRY = { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 } as const;
+
 export interface DeadLetterQueueProps extends Pick<TerraformMetaArguments, "provider"> {
   readonly queueName: string;
   /** EventBridge rules that may send events they could not deliver (ARNs, or patterns with `*`). */

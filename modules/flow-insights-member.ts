@@ -10,7 +10,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { awsContext } from "./aws-context";
-import { DeadLetterQueue } from "./dead-letter-queue";
+import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
 import { ServiceRole } from "./service-role";
 import { terraformLiteral } from "./terraform-literal";
 
@@ -150,7 +150,7 @@ export class FlowInsightsMember extends Construct {
         rule: rule.name,
         arn: props.centralBusArn,
         roleArn: forwarding.roleArn,
-        retryPolicy: { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 },
+        retryPolicy: EVENT_DELIVERY_RETRY,
         deadLetterConfig: { arn: undelivered.queueArn },
       });
     }

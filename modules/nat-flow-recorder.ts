@@ -21,7 +21,7 @@ import { ALARM_NAME_PREFIX, TOP_TALKERS_QUERY } from "../functions/lib/nat-recor
 import { natFlowRecorderDefinition } from "../functions/lib/nat-recorder/state-machine";
 import { awsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
-import { DeadLetterQueue } from "./dead-letter-queue";
+import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
 import { NodejsFunction } from "./nodejs-function";
 
 export interface NatFlowRecorderProps extends Pick<TerraformMetaArguments, "provider"> {
@@ -275,7 +275,7 @@ export class NatFlowRecorder extends Construct {
         inputPaths: { alarmName: "$.detail.alarmName", alarmTime: "$.time" },
         inputTemplate: `{"alarmName":<alarmName>,"alarmTime":<alarmTime>,"settings":{${settings}}}`,
       },
-      retryPolicy: { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 },
+      retryPolicy: EVENT_DELIVERY_RETRY,
       deadLetterConfig: { arn: startFailures.queueArn },
     });
 

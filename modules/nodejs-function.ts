@@ -14,7 +14,7 @@ import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { awsContext } from "./aws-context";
 import { bundleHandler } from "./bundle";
-import { DeadLetterQueue } from "./dead-letter-queue";
+import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
 
 export interface NodejsFunctionProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The function's name; also names its role, log group, failure queue and triggers. 1-50 characters. */
@@ -193,7 +193,7 @@ export class NodejsFunction extends Construct {
       rule: rule.name,
       eventBusName: props.eventBusName,
       arn: this.functionArn,
-      retryPolicy: { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 },
+      retryPolicy: EVENT_DELIVERY_RETRY,
       deadLetterConfig: { arn: this.failureQueueArn },
     });
     new LambdaPermission(this, `${props.name}-permission`, {
