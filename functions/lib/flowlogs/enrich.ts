@@ -1,4 +1,5 @@
 import { FIELD as IMPORTED_FIELD } from "./fields";
+import { INTERNED_VALUES } from "./interner";
 import { isPrivateAddress } from "./ip-ranges";
 import type { EndpointType, Holder, Inventory } from "./inventory";
 import { slotsOf, type FlowLogRecord, type RecordSlots } from "./record";
@@ -65,8 +66,9 @@ function stringHash(text: string): number {
 export class Endpoint implements Peer {
   /** The side without a port or rules. */
   readonly side: Readonly<Side>;
-  /** `{"Addr":"…"`: what comes before the port. */
-  readonly jsonHead: Buffer;
+  /** `,"Client":{"Addr":"…"` and `,"Server":{"Addr":"…"`: what comes before the port, in either role. */
+  readonly clientJsonHead: Buffer;
+  readonly serverJsonHead: Buffer;
   /** `,"Type":…` up to, not including, the closing brace: what comes after the port. */
   readonly jsonRest: Buffer;
   readonly hash: number;
@@ -83,7 +85,8 @@ export class Endpoint implements Peer {
     this.side = side;
     const json = JSON.stringify(side);
     const head = `{"Addr":${JSON.stringify(address)}`;
-    this.jsonHead = Buffer.from(head);
+    this.clientJsonHead = Buffer.from(`,"Client":${head}`);
+    this.serverJsonHead = Buffer.from(`,"Server":${head}`);
     this.jsonRest = Buffer.from(json.slice(head.length, -1));
     this.hash = stringHash(address);
     this.parsed = parsedAddress(address);
@@ -156,6 +159,8 @@ export interface FlowEnricherOptions {
 
 export class FlowEnricher {
   private readonly endpoints = new Map<string, Endpoint>();
+  /** Endpoints by the interner entry a scanner gave their address: an array index instead of a string lookup. */
+  private readonly endpointsByEntry: (Endpoint | undefined)[] = Array.from({ length: INTERNED_VALUES }, () => undefined);
   /** With `holderAt`: endpoints per holder and address (a holder's endpoint is the same for every record it holds). */
   private readonly heldEndpoints = new WeakMap<Holder, Map<string, Endpoint>>();
   private readonly ruleSets = new Map<string, SecurityGroupRules>();
@@ -172,6 +177,16 @@ export class FlowEnricher {
     endpoint = this.resolve(address, this.inventory.byAddress.get(address));
     if (this.endpoints.size >= ENDPOINTS_HELD) this.endpoints.clear();
     this.endpoints.set(address, endpoint);
+    return endpoint;
+  }
+
+  /** The endpoint of an address a scanner interned as `entry` (-1: not interned). Entries are reused, so the address is checked. */
+  private endpointOfEntry(address: string, entry: number): Endpoint {
+    if (entry < 0 || entry >= INTERNED_VALUES) return this.endpoint(address);
+    const known = this.endpointsByEntry[entry];
+    if (known !== undefined && known.address === address) return known;
+    const endpoint = this.endpoint(address);
+    this.endpointsByEntry[entry] = endpoint;
     return endpoint;
   }
 
@@ -230,13 +245,16 @@ export class FlowEnricher {
     if (present[FIELD["log-status"]]) flow.logStatus = texts[FIELD["log-status"]];
     if (present[FIELD.packets]) flow.packets = ints[FIELD.packets];
 
-    const srcAddr = present[FIELD["pkt-srcaddr"]] ? texts[FIELD["pkt-srcaddr"]] : present[FIELD.srcaddr] ? texts[FIELD.srcaddr] : undefined;
-    const dstAddr = present[FIELD["pkt-dstaddr"]] ? texts[FIELD["pkt-dstaddr"]] : present[FIELD.dstaddr] ? texts[FIELD.dstaddr] : undefined;
-    if (srcAddr === undefined || dstAddr === undefined) return flow;
+    const srcField = present[FIELD["pkt-srcaddr"]] ? FIELD["pkt-srcaddr"] : present[FIELD.srcaddr] ? FIELD.srcaddr : -1;
+    const dstField = present[FIELD["pkt-dstaddr"]] ? FIELD["pkt-dstaddr"] : present[FIELD.dstaddr] ? FIELD.dstaddr : -1;
+    if (srcField === -1 || dstField === -1) return flow;
+    const srcAddr = texts[srcField]!;
+    const dstAddr = texts[dstField]!;
     const hasPorts = present[FIELD.srcport] === 1 && present[FIELD.dstport] === 1 && (protocol === 6 || protocol === 17 || protocol === 132);
     const holderAt = this.options.holderAt;
-    const source = holderAt ? this.heldEndpoint(srcAddr, holderAt(srcAddr, r)) : this.endpoint(srcAddr);
-    const destination = holderAt ? this.heldEndpoint(dstAddr, holderAt(dstAddr, r)) : this.endpoint(dstAddr);
+    const entries = r.entries;
+    const source = holderAt ? this.heldEndpoint(srcAddr, holderAt(srcAddr, r)) : entries ? this.endpointOfEntry(srcAddr, entries[srcField]) : this.endpoint(srcAddr);
+    const destination = holderAt ? this.heldEndpoint(dstAddr, holderAt(dstAddr, r)) : entries ? this.endpointOfEntry(dstAddr, entries[dstField]) : this.endpoint(dstAddr);
     const sourcePort = hasPorts ? ints[FIELD.srcport] : undefined;
     const destinationPort = hasPorts ? ints[FIELD.dstport] : undefined;
     const flags = present[FIELD["tcp-flags"]] ? ints[FIELD["tcp-flags"]] : undefined;

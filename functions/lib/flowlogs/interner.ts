@@ -1,38 +1,52 @@
+/** FNV-1a over bytes: start from FNV_OFFSET, then `hash = Math.imul(hash ^ byte, FNV_PRIME)` per byte. */
+export const FNV_OFFSET = 0x811c9dc5 | 0;
+export const FNV_PRIME = 16777619;
+
+/** How many strings an interner holds by default before it starts again. */
+export const INTERNED_VALUES = 1 << 17;
+
+const MIN_SLOTS = 1024;
+
+/** FNV-1a's low bits depend only on the bytes' low bits: its high bits are folded in before masking. */
+function spread(hash: number): number {
+  return Math.imul(hash ^ (hash >>> 16), 0x45d9f3b);
+}
+
+/** Per entry in `meta`: its hash, its offset in the arena, its length. */
+const STRIDE = 3;
+
 /**
  * Turns byte ranges into strings, handing back the same string for the same bytes without
  * decoding them again. Flow logs repeat the same few thousand ENI ids and addresses millions of
  * times: decoding each occurrence, and hashing the new string for every map it is looked up in,
- * costs more than the rest of the enrichment. An interned string is decoded once and V8 caches
- * its hash, so the maps downstream find it quickly.
+ * costs more than the rest of the enrichment. An interned string is decoded once, and callers
+ * can key their own per-value data by its entry number instead of by the string.
  *
- * Open addressing over FNV-1a hashes of the bytes; a hit is confirmed byte for byte. Memory is
- * bounded: when `capacity` strings are held, the table starts again empty.
+ * Open addressing over FNV-1a hashes of the bytes (which a scanner can compute while it looks for
+ * the end of a token); a hit is confirmed byte for byte. Memory is bounded: when `capacity`
+ * strings are held, the table starts again empty and entry numbers are reused.
  */
 export class ByteInterner {
-  private readonly mask: number;
-  /** Per slot, the entry it holds, or -1. */
-  private readonly slots: Int32Array;
-  private readonly hashes: Int32Array;
-  private readonly offsets: Int32Array;
-  private readonly lengths: Int32Array;
+  /**
+   * Per slot, the entry it holds, or -1. Kept at two to four slots per entry, so that
+   * the table is as small as it can be: most lookups then hit the cache.
+   */
+  private slots = new Int32Array(MIN_SLOTS).fill(-1);
+  private mask = MIN_SLOTS - 1;
+  private readonly meta: Int32Array;
   private arena = new Uint8Array(1 << 16);
   private arenaUsed = 0;
   private readonly values: string[] = [];
   /** A small number callers may keep per entry, 0 until they set it (the scanner marks checked addresses). */
   readonly marks: Int8Array;
 
-  constructor(private readonly capacity = 1 << 17) {
-    const slotCount = 2 ** Math.ceil(Math.log2(capacity * 2));
-    this.mask = slotCount - 1;
-    this.slots = new Int32Array(slotCount).fill(-1);
-    this.hashes = new Int32Array(capacity);
-    this.offsets = new Int32Array(capacity);
-    this.lengths = new Int32Array(capacity);
+  constructor(private readonly capacity = INTERNED_VALUES) {
+    this.meta = new Int32Array(capacity * STRIDE);
     this.marks = new Int8Array(capacity);
   }
 
   /** The string of `bytes[start..end)`, decoded as UTF-8. */
-  intern(bytes: Buffer, start: number, end: number): string {
+  intern(bytes: Uint8Array, start: number, end: number): string {
     return this.values[this.entry(bytes, start, end)];
   }
 
@@ -42,30 +56,36 @@ export class ByteInterner {
   }
 
   /** The entry of `bytes[start..end)`, added when new. */
-  entry(bytes: Buffer, start: number, end: number): number {
-    let hash = 0x811c9dc5 | 0;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], 16777619);
+  entry(bytes: Uint8Array, start: number, end: number): number {
+    let hash = FNV_OFFSET;
+    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], FNV_PRIME);
+    return this.entryOfHashed(hash, bytes, start, end);
+  }
+
+  /** The entry of `bytes[start..end)`, whose FNV-1a hash the caller has computed. */
+  entryOfHashed(hash: number, bytes: Uint8Array, start: number, end: number): number {
     const length = end - start;
-    const arena = this.arena;
-    let slot = hash & this.mask;
+    const { arena, meta, slots, mask } = this;
+    let slot = spread(hash) & mask;
     for (;;) {
-      const entry = this.slots[slot];
+      const entry = slots[slot];
       if (entry === -1) break;
-      if (this.hashes[entry] === hash && this.lengths[entry] === length) {
-        const offset = this.offsets[entry];
-        let i = 0;
-        while (i < length && arena[offset + i] === bytes[start + i]) i++;
-        if (i === length) return entry;
+      const m = entry * STRIDE;
+      if (meta[m] === hash && meta[m + 2] === length) {
+        const shift = meta[m + 1] - start;
+        let i = start;
+        while (i < end && arena[shift + i] === bytes[i]) i++;
+        if (i === end) return entry;
       }
-      slot = (slot + 1) & this.mask;
+      slot = (slot + 1) & mask;
     }
     return this.add(slot, hash, bytes, start, end);
   }
 
-  private add(slot: number, hash: number, bytes: Buffer, start: number, end: number): number {
+  private add(slot: number, hash: number, bytes: Uint8Array, start: number, end: number): number {
     if (this.values.length === this.capacity) {
       this.clear();
-      return this.entry(bytes, start, end);
+      return this.entryOfHashed(hash, bytes, start, end);
     }
     const length = end - start;
     if (this.arenaUsed + length > this.arena.length) {
@@ -74,20 +94,36 @@ export class ByteInterner {
       this.arena = grown;
     }
     const entry = this.values.length;
-    const value = bytes.toString("utf8", start, end);
+    if ((entry + 1) * 2 > this.slots.length) {
+      this.rehash(this.slots.length * 2);
+      slot = this.freeSlot(hash);
+    }
     this.slots[slot] = entry;
-    this.hashes[entry] = hash;
-    this.offsets[entry] = this.arenaUsed;
-    this.lengths[entry] = length;
+    this.meta[entry * STRIDE] = hash;
+    this.meta[entry * STRIDE + 1] = this.arenaUsed;
+    this.meta[entry * STRIDE + 2] = length;
     this.arena.set(bytes.subarray(start, end), this.arenaUsed);
     this.arenaUsed += length;
-    this.values.push(value);
+    this.values.push(Buffer.from(bytes.buffer, bytes.byteOffset + start, length).toString("utf8"));
     this.marks[entry] = 0;
     return entry;
   }
 
+  private freeSlot(hash: number): number {
+    let slot = spread(hash) & this.mask;
+    while (this.slots[slot] !== -1) slot = (slot + 1) & this.mask;
+    return slot;
+  }
+
+  private rehash(slotCount: number): void {
+    this.slots = new Int32Array(slotCount).fill(-1);
+    this.mask = slotCount - 1;
+    for (let entry = 0; entry < this.values.length; entry++) this.slots[this.freeSlot(this.meta[entry * STRIDE])] = entry;
+  }
+
   private clear(): void {
-    this.slots.fill(-1);
+    this.slots = new Int32Array(MIN_SLOTS).fill(-1);
+    this.mask = MIN_SLOTS - 1;
     this.values.length = 0;
     this.arenaUsed = 0;
   }

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { FIELD, FIELD_NAMES, FIELD_VALUES, FLOW_LOG_FIELDS, type FlowLogField } from "./fields";
-import { ByteInterner } from "./interner";
+import { ByteInterner, FNV_OFFSET, FNV_PRIME } from "./interner";
 
 /** A parsed record: each field of the format that had a value (`-` leaves it out). */
 export type FlowLogRecord = Partial<Record<FlowLogField, string | number>>;
@@ -18,6 +18,11 @@ export interface RecordSlots {
   readonly ints: Float64Array;
   /** Values of text and address fields. */
   readonly texts: (string | undefined)[];
+  /**
+   * Per text and address field a scanner read, the number the scanner's interner gave its value
+   * (equal values, equal numbers), or -1: what lets enrichment key its caches by number.
+   */
+  readonly entries?: Int32Array;
 }
 
 /** Upper bounds of integer fields whose range AWS fixes. */
@@ -48,22 +53,36 @@ const sharedInterner = new ByteInterner();
 const VALID_ADDRESS = 1;
 const NOT_AN_ADDRESS = 2;
 
-/** A field's closed vocabulary as bytes: matched without decoding or hashing. */
-type Vocabulary = readonly { readonly bytes: Buffer; readonly text: string }[];
+/**
+ * A field's closed vocabulary, matched by the hash the scanner computed and then byte for byte:
+ * no decoding, no interning.
+ */
+class Vocabulary {
+  private readonly hashes: Int32Array;
+  private readonly bytes: Buffer[];
+
+  constructor(readonly words: readonly string[]) {
+    this.bytes = words.map((w) => Buffer.from(w, "latin1"));
+    this.hashes = Int32Array.from(this.bytes, (b) => b.reduce((hash, c) => Math.imul(hash ^ c, FNV_PRIME), FNV_OFFSET));
+  }
+
+  /** The word `bytes[start..end)` spells, or undefined. */
+  wordOf(hash: number, bytes: Buffer, start: number, end: number): string | undefined {
+    for (let w = 0; w < this.hashes.length; w++) {
+      if (this.hashes[w] !== hash) continue;
+      const word = this.bytes[w];
+      if (word.length !== end - start) continue;
+      let i = 0;
+      while (i < word.length && word[i] === bytes[start + i]) i++;
+      if (i === word.length) return this.words[w];
+    }
+    return undefined;
+  }
+}
 
 function vocabularyOf(field: FlowLogField): Vocabulary | undefined {
   const values = FIELD_VALUES[field];
-  return values && [...values].map((text) => ({ bytes: Buffer.from(text, "latin1"), text }));
-}
-
-function wordOf(vocabulary: Vocabulary, bytes: Buffer, start: number, end: number): string | undefined {
-  for (const word of vocabulary) {
-    if (word.bytes.length !== end - start) continue;
-    let i = 0;
-    while (i < word.bytes.length && word.bytes[i] === bytes[start + i]) i++;
-    if (i === word.bytes.length) return word.text;
-  }
-  return undefined;
+  return values && new Vocabulary([...values]);
 }
 
 /**
@@ -76,6 +95,7 @@ export class RecordScanner implements RecordSlots {
   readonly present = new Uint8Array(FIELD_NAMES.length);
   readonly ints = new Float64Array(FIELD_NAMES.length);
   readonly texts: (string | undefined)[] = FIELD_NAMES.map(() => undefined);
+  readonly entries = new Int32Array(FIELD_NAMES.length).fill(-1);
   /** Why the last scan failed. */
   reason = "";
   private ordinals!: Int32Array;
@@ -101,9 +121,9 @@ export class RecordScanner implements RecordSlots {
 
   /** Scans `bytes[start..end)`, one record; false (and `reason`) when it is malformed. */
   scan(bytes: Buffer, start: number, end: number): boolean {
-    const expected = this.ordinals.length;
-    const present = this.present;
-    for (let f = 0; f < expected; f++) present[this.ordinals[f]] = 0;
+    const { ordinals, kinds, maxima, present, ints } = this;
+    const expected = ordinals.length;
+    for (let f = 0; f < expected; f++) present[ordinals[f]] = 0;
     let found = 0;
     let error: string | undefined;
     let i = start;
@@ -112,11 +132,21 @@ export class RecordScanner implements RecordSlots {
       if (i === end) break;
       const tokenStart = i;
       const field = found++;
-      if (field >= expected || error !== undefined || this.kinds[field] !== KIND_INT) {
+      if (field >= expected || error !== undefined) {
         while (i < end && !isBlank(bytes[i])) i++;
-        if (field >= expected || error !== undefined) continue;
+        continue;
+      }
+      if (kinds[field] !== KIND_INT) {
+        // Text is hashed as it is scanned, for the interner.
+        let hash = FNV_OFFSET;
+        while (i < end) {
+          const c = bytes[i];
+          if (isBlank(c)) break;
+          hash = Math.imul(hash ^ c, FNV_PRIME);
+          i++;
+        }
         if (i - tokenStart === 1 && bytes[tokenStart] === DASH) continue;
-        error = this.readText(field, bytes, tokenStart, i);
+        error = this.readText(field, hash, bytes, tokenStart, i);
         continue;
       }
       // Integers are read as they are scanned, digit by digit.
@@ -132,10 +162,10 @@ export class RecordScanner implements RecordSlots {
       }
       if (i - tokenStart === 1 && bytes[tokenStart] === DASH) continue;
       if (!digits || i - tokenStart > MAX_DIGITS) error = `${this.names[field]} "${bytes.toString("utf8", tokenStart, i)}" is not a whole number`;
-      else if (value > this.maxima[field]) error = `${this.names[field]} ${value} is out of range (0-${this.maxima[field]})`;
+      else if (value > maxima[field]) error = `${this.names[field]} ${value} is out of range (0-${maxima[field]})`;
       else {
-        this.ints[this.ordinals[field]] = value;
-        present[this.ordinals[field]] = 1;
+        ints[ordinals[field]] = value;
+        present[ordinals[field]] = 1;
       }
     }
     if (found !== expected) {
@@ -150,21 +180,25 @@ export class RecordScanner implements RecordSlots {
   }
 
   /** Reads one text or address field's token into its slot; the reason when it is not a value of that field. */
-  private readText(field: number, bytes: Buffer, start: number, end: number): string | undefined {
+  private readText(field: number, hash: number, bytes: Buffer, start: number, end: number): string | undefined {
     const ordinal = this.ordinals[field];
+    const vocabulary = this.vocabularies[field];
     let text: string | undefined;
-    if (this.kinds[field] === KIND_IP) {
-      const entry = sharedInterner.entry(bytes, start, end);
-      text = sharedInterner.text(entry);
-      let mark = sharedInterner.marks[entry];
-      if (mark === 0) sharedInterner.marks[entry] = mark = isIP(text) !== 0 ? VALID_ADDRESS : NOT_AN_ADDRESS;
-      if (mark === NOT_AN_ADDRESS) return `${this.names[field]} "${text}" is not an IPv4 or IPv6 address`;
+    let entry = -1;
+    if (vocabulary) {
+      text = vocabulary.wordOf(hash, bytes, start, end);
+      if (text === undefined) return `${this.names[field]} "${bytes.toString("utf8", start, end)}" is not one of ${vocabulary.words.join(", ")}`;
     } else {
-      const vocabulary = this.vocabularies[field];
-      text = vocabulary ? wordOf(vocabulary, bytes, start, end) : sharedInterner.intern(bytes, start, end);
-      if (text === undefined) return `${this.names[field]} "${bytes.toString("utf8", start, end)}" is not one of ${vocabulary!.map((w) => w.text).join(", ")}`;
+      entry = sharedInterner.entryOfHashed(hash, bytes, start, end);
+      text = sharedInterner.text(entry);
+      if (this.kinds[field] === KIND_IP) {
+        let mark = sharedInterner.marks[entry];
+        if (mark === 0) sharedInterner.marks[entry] = mark = isIP(text) !== 0 ? VALID_ADDRESS : NOT_AN_ADDRESS;
+        if (mark === NOT_AN_ADDRESS) return `${this.names[field]} "${text}" is not an IPv4 or IPv6 address`;
+      }
     }
     this.texts[ordinal] = text;
+    this.entries[ordinal] = entry;
     this.present[ordinal] = 1;
     return undefined;
   }

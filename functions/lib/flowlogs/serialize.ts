@@ -3,90 +3,79 @@ import type { RuleMatch } from "./security-groups";
 
 const ascii = (text: string) => Buffer.from(text, "latin1");
 const KEY = {
-  version: ascii('"Version":'),
-  accountId: ascii('"AccountId":'),
-  interfaceId: ascii('"InterfaceId":'),
-  protocol: ascii('"Protocol":'),
   start: ascii('"Start":'),
   end: ascii('"End":'),
-  action: ascii('"Action":'),
-  logStatus: ascii('"LogStatus":'),
   uploaded: ascii('"Uploaded":'),
   downloaded: ascii(',"Downloaded":'),
   packets: ascii(',"Packets":'),
-  client: ascii(',"Client":'),
-  server: ascii(',"Server":'),
   port: ascii(',"Port":'),
   crossAzTrue: ascii(',"CrossAz":true'),
   crossAzFalse: ascii(',"CrossAz":false'),
 };
-const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const COMMA = 0x2c;
 const NEWLINE = 0x0a;
-/** Room for everything of a record but its endpoints' and rules' fragments. */
-const RECORD_OVERHEAD = 1024;
-/** Quoted strings held at once (ENI ids, accounts, actions): bounded like every cache here. */
-const QUOTED_HELD = 100_000;
+/** Room for everything of a record but its fragments. */
+const RECORD_OVERHEAD = 256;
+/** Record heads held at once (one or a few per ENI): bounded like every cache here. */
+const HEADS_HELD = 100_000;
 
-/** JSON strings made once per distinct value; most fields repeat their last value, checked first. */
-class QuotedStrings {
-  private last?: string;
-  private lastJson: Buffer = Buffer.alloc(0);
-  private readonly known = new Map<string, Buffer>();
+/** `{"Version":…,"AccountId":…,"InterfaceId":…,"Protocol":…,`: the fields a record shares with every other its ENI logged. */
+class RecordHead {
+  readonly json: Buffer;
+  /** Another head of the same ENI (another protocol, say). */
+  next?: RecordHead;
 
-  json(text: string): Buffer {
-    if (text === this.last) return this.lastJson;
-    let json = this.known.get(text);
-    if (!json) {
-      json = Buffer.from(JSON.stringify(text));
-      if (this.known.size >= QUOTED_HELD) this.known.clear();
-      this.known.set(text, json);
-    }
-    this.last = text;
-    this.lastJson = json;
-    return json;
+  constructor(
+    readonly version: number | undefined,
+    readonly accountId: string | undefined,
+    readonly interfaceId: string | undefined,
+    readonly protocol: number | undefined,
+  ) {
+    let json = "{";
+    if (version !== undefined) json += `"Version":${version},`;
+    if (accountId !== undefined) json += `"AccountId":${JSON.stringify(accountId)},`;
+    if (interfaceId !== undefined) json += `"InterfaceId":${JSON.stringify(interfaceId)},`;
+    if (protocol !== undefined) json += `"Protocol":${JSON.stringify(protocolName(protocol))},`;
+    this.json = Buffer.from(json);
   }
 }
 
 /**
- * Writes flows as JSON lines straight into bytes, from fragments made once per endpoint, rule
- * set and string: the same text `JSON.stringify(toEnrichedRecord(flow))` gives, at a fraction of
+ * Writes flows as JSON lines straight into bytes, from fragments made once per ENI, endpoint, rule
+ * set and outcome: the same text `JSON.stringify(toEnrichedRecord(flow))` gives, at a fraction of
  * the cost (building the object and stringifying it costs more than the enrichment itself).
  */
 export class EnrichedJsonWriter {
   private buffer = Buffer.allocUnsafe(1 << 21);
   /** Bytes written since the last take(). */
   length = 0;
-  private readonly accountIds = new QuotedStrings();
-  private readonly interfaceIds = new QuotedStrings();
-  private readonly actions = new QuotedStrings();
-  private readonly logStatuses = new QuotedStrings();
-  private readonly protocols = new QuotedStrings();
+  private readonly heads = new Map<string | undefined, RecordHead>();
+  /** `"Action":…,"LogStatus":…,` per action and status; the last one is checked first. */
+  private readonly outcomes = new Map<string, Buffer>();
+  private lastAction?: string;
+  private lastLogStatus?: string;
+  private lastOutcome: Buffer = Buffer.alloc(0);
 
   /** Appends one flow as a line of JSON. */
   write(flow: Flow): void {
     const client = flow.client;
     const server = flow.server;
-    let needed = RECORD_OVERHEAD + (flow.accountId?.length ?? 0) * 6 + (flow.interfaceId?.length ?? 0) * 6;
+    const head = this.head(flow);
+    const outcome = this.outcome(flow.action, flow.logStatus);
+    let needed = RECORD_OVERHEAD + head.length + outcome.length;
     if (client && server) {
-      needed += client.jsonHead.length + client.jsonRest.length + server.jsonHead.length + server.jsonRest.length;
+      needed += client.clientJsonHead.length + client.jsonRest.length + server.serverJsonHead.length + server.jsonRest.length;
       needed += (flow.clientRules?.json.length ?? 0) + (flow.serverRules?.json.length ?? 0);
     }
     if (this.length + needed > this.buffer.length) this.grow(needed);
 
     const out = this.buffer;
-    let at = this.length;
-    out[at++] = OPEN_BRACE;
+    let at = put(out, this.length, head);
     // Each optional field is written with the comma after it: "Uploaded", always present, follows.
-    if (flow.version !== undefined) at = putNumberField(out, at, KEY.version, flow.version);
-    if (flow.accountId !== undefined) at = putField(out, at, KEY.accountId, this.accountIds.json(flow.accountId));
-    if (flow.interfaceId !== undefined) at = putField(out, at, KEY.interfaceId, this.interfaceIds.json(flow.interfaceId));
-    if (flow.protocol !== undefined) at = putField(out, at, KEY.protocol, this.protocols.json(protocolName(flow.protocol)!));
     if (flow.start !== undefined) at = putNumberField(out, at, KEY.start, flow.start);
     if (flow.end !== undefined) at = putNumberField(out, at, KEY.end, flow.end);
-    if (flow.action !== undefined) at = putField(out, at, KEY.action, this.actions.json(flow.action));
-    if (flow.logStatus !== undefined) at = putField(out, at, KEY.logStatus, this.logStatuses.json(flow.logStatus));
+    at = put(out, at, outcome);
     at = put(out, at, KEY.uploaded);
     at = putNumber(out, at, flow.uploaded);
     at = put(out, at, KEY.downloaded);
@@ -94,10 +83,8 @@ export class EnrichedJsonWriter {
     at = put(out, at, KEY.packets);
     at = putNumber(out, at, flow.packets);
     if (client && server) {
-      at = put(out, at, KEY.client);
-      at = putSide(out, at, client, flow.clientPort, flow.clientRules);
-      at = put(out, at, KEY.server);
-      at = putSide(out, at, server, flow.serverPort, flow.serverRules);
+      at = putSide(out, at, client.clientJsonHead, client, flow.clientPort, flow.clientRules);
+      at = putSide(out, at, server.serverJsonHead, server, flow.serverPort, flow.serverRules);
       const clientZone = client.side.AvailabilityZone;
       const serverZone = server.side.AvailabilityZone;
       if (clientZone && serverZone) at = put(out, at, clientZone === serverZone ? KEY.crossAzFalse : KEY.crossAzTrue);
@@ -105,6 +92,33 @@ export class EnrichedJsonWriter {
     out[at++] = CLOSE_BRACE;
     out[at++] = NEWLINE;
     this.length = at;
+  }
+
+  private head(flow: Flow): Buffer {
+    const first = this.heads.get(flow.interfaceId);
+    for (let head = first; head; head = head.next) {
+      if (head.version === flow.version && head.protocol === flow.protocol && head.accountId === flow.accountId) return head.json;
+    }
+    const head = new RecordHead(flow.version, flow.accountId, flow.interfaceId, flow.protocol);
+    if (this.heads.size >= HEADS_HELD) this.heads.clear();
+    else head.next = first;
+    this.heads.set(flow.interfaceId, head);
+    return head.json;
+  }
+
+  private outcome(action: string | undefined, logStatus: string | undefined): Buffer {
+    if (action === this.lastAction && logStatus === this.lastLogStatus) return this.lastOutcome;
+    const key = `${action} ${logStatus}`;
+    let json = this.outcomes.get(key);
+    if (!json) {
+      json = Buffer.from(`${action !== undefined ? `"Action":${JSON.stringify(action)},` : ""}${logStatus !== undefined ? `"LogStatus":${JSON.stringify(logStatus)},` : ""}`);
+      // Both fields have closed vocabularies: this map stays small.
+      this.outcomes.set(key, json);
+    }
+    this.lastAction = action;
+    this.lastLogStatus = logStatus;
+    this.lastOutcome = json;
+    return json;
   }
 
   /** Appends a line of text already serialized (an aggregated record, say). */
@@ -164,13 +178,6 @@ function putNumber(out: Buffer, at: number, value: number): number {
   return end;
 }
 
-function putField(out: Buffer, at: number, key: Buffer, value: Buffer): number {
-  at = put(out, at, key);
-  at = put(out, at, value);
-  out[at] = COMMA;
-  return at + 1;
-}
-
 function putNumberField(out: Buffer, at: number, key: Buffer, value: number): number {
   at = put(out, at, key);
   at = putNumber(out, at, value);
@@ -178,8 +185,8 @@ function putNumberField(out: Buffer, at: number, key: Buffer, value: number): nu
   return at + 1;
 }
 
-function putSide(out: Buffer, at: number, endpoint: Endpoint, port: number | undefined, rules: RuleMatch | undefined): number {
-  at = put(out, at, endpoint.jsonHead);
+function putSide(out: Buffer, at: number, head: Buffer, endpoint: Endpoint, port: number | undefined, rules: RuleMatch | undefined): number {
+  at = put(out, at, head);
   if (port !== undefined) {
     at = put(out, at, KEY.port);
     at = putNumber(out, at, port);
