@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
@@ -223,7 +223,32 @@ describe("flowtap enrich", () => {
     const lines = t.out().trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.length).toBeGreaterThan(100);
     expect(lines.every((l) => l.Client && l.Server)).toBe(true);
-    expect(t.err()).toMatch(/^flowtap enrich: 400 records read, 400 enriched, 0 without traffic \(NODATA\/SKIPDATA\), 0 malformed, 0 with an unknown private address; \d+ written\n$/);
+    expect(t.err()).toMatch(/^flowtap enrich: 400 records read, 400 enriched, 0 without traffic \(NODATA\/SKIPDATA\), 0 malformed, 0 with an unknown private address; \d+ written( by \d+ threads)?\n$/);
+  });
+
+  it("writes the same lines with worker threads as with one thread, and reports each malformed line once", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flowtap-threads-"));
+    const extra = path.join(dir, "extra.log");
+    writeFileSync(extra, "garbage line\n2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK\n");
+    const run = async (threads: number) => {
+      const t = io();
+      const files = [path.join(SAMPLES, "flow-logs.log.gz"), extra];
+      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files, threads }, t.io)).toBe(0);
+      return { lines: t.out().trim().split("\n").sort(), err: t.err() };
+    };
+    const one = await run(1);
+    const three = await run(3);
+    expect(three.lines).toEqual(one.lines);
+    expect(three.err).toBe(one.err.replace(/\n$/, " by 3 threads\n"));
+    expect(three.err.match(/skipped/g)).toHaveLength(1);
+    expect(three.err).toContain(`${extra}:1: skipped: expected 14 fields, found 2`);
+  });
+
+  it("fails with the workers' error, whatever the number of threads", async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), "flowtap-no-inventory-"));
+    for (const threads of [1, 2]) {
+      await expect(runEnrich({ inventoryDir: empty, output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")], threads }, io().io)).rejects.toThrow("describe-network-interfaces.json is missing");
+    }
   });
 
   it("exits 1 when nothing at all could be read", async () => {

@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
 import { DEFAULT_FORMAT, FLOW_LOG_FIELDS, type FlowLogField } from "../functions/lib/flowlogs/fields";
 import { headerFormat, parseLogFormat } from "../functions/lib/flowlogs/format";
-import { emptyCounts } from "../functions/lib/flowlogs/input";
+import { emptyCounts, FlowLogReader, type ReaderPartition } from "../functions/lib/flowlogs/input";
 import { parseRecord } from "../functions/lib/flowlogs/record";
 import { readFlowLogs } from "./helpers/read-flow-logs";
 
@@ -15,9 +15,9 @@ const SKIPDATA = "2 123456789010 eni-11111111aaaaaaaaa - - - - - - - 1431280876 
 const IPV6 = "2 123456789010 eni-1235b8ca123456789 2001:db8:1234:a100:8d6e:3477:df66:f105 2001:db8:1234:a102:3304:8879:34cf:4071 34892 22 6 54 8855 1477913708 1477913820 ACCEPT OK";
 const HEADER = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
 
-async function readAll(input: Buffer | string, format: readonly FlowLogField[] = DEFAULT_FORMAT) {
+async function readAll(input: Buffer | string, format: readonly FlowLogField[] = DEFAULT_FORMAT, partition?: ReaderPartition) {
   const counts = emptyCounts();
-  const items = await readFlowLogs(Readable.from([Buffer.from(input)]), format, counts);
+  const items = await readFlowLogs(Readable.from([Buffer.from(input)]), format, counts, partition);
   return { items, counts, records: items.flatMap((i) => (i.kind === "record" ? [i.record] : [])) };
 }
 
@@ -115,6 +115,43 @@ describe("reading flow log inputs", () => {
   it("reads a base64 CloudWatch Logs payload, as a Lambda subscription receives it", async () => {
     const payload = gzipSync(JSON.stringify({ messageType: "DATA_MESSAGE", logEvents: [{ id: "1", timestamp: 1, message: ACCEPTED }] })).toString("base64");
     expect((await readAll(payload)).records).toHaveLength(1);
+  });
+});
+
+describe("reading in partitions by ENI", () => {
+  const lineArb = fc.oneof(
+    fc.tuple(fc.constantFrom("eni-1235b8ca123456789", "eni-11111111aaaaaaaaa", "eni-0a1b2c3d4e5f60001", "eni-0f0f0f0f0f0f0f0f0"), fc.constantFrom(ACCEPTED, REJECTED, NODATA, IPV6))
+      .map(([eni, record]) => record.replace(/eni-[0-9a-f]+/, eni)),
+    fc.tuple(fc.constantFrom(ACCEPTED, REJECTED), fc.boolean()).map(([record, firehose]) => (firehose ? JSON.stringify({ message: record.replace("1235b8ca", "99998888") }) : record)),
+    fc.constantFrom("garbage line", "{not json", "2 123456789010 eni-1235b8ca123456789 not enough fields", "2 123456789010 - 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK"),
+  );
+
+  it("reads every record and reports every malformed line exactly once across the partitions, each ENI's records in one", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(lineArb, { maxLength: 40 }), fc.integer({ min: 1, max: 4 }), async (lines, count) => {
+        const input = [HEADER, ...lines].join("\n");
+        const whole = await readAll(input);
+        const parts = await Promise.all(Array.from({ length: count }, (_, index) => readAll(input, DEFAULT_FORMAT, { index, count })));
+        const byLine = (items: typeof whole.items) => [...items].sort((a, b) => a.line - b.line);
+        expect(byLine(parts.flatMap((p) => p.items))).toEqual(whole.items);
+        for (const key of Object.keys(whole.counts) as (keyof typeof whole.counts)[]) expect(parts.reduce((n, p) => n + p.counts[key], 0)).toBe(whole.counts[key]);
+        const partitionsOf = new Map<unknown, Set<number>>();
+        parts.forEach((p, i) => p.records.forEach((r) => partitionsOf.set(r["interface-id"], (partitionsOf.get(r["interface-id"]) ?? new Set()).add(i))));
+        for (const partitions of partitionsOf.values()) expect(partitions.size).toBe(1);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("spreads the ENIs over the partitions", async () => {
+    const input = Array.from({ length: 400 }, (_, i) => ACCEPTED.replace("eni-1235b8ca123456789", `eni-${i.toString(16).padStart(17, "0")}`)).join("\n");
+    const shares = await Promise.all([0, 1, 2, 3].map(async (index) => (await readAll(input, DEFAULT_FORMAT, { index, count: 4 })).records.length));
+    expect(shares.reduce((a, b) => a + b)).toBe(400);
+    for (const share of shares) expect(share).toBeGreaterThan(60);
+  });
+
+  it("refuses a partition outside its count", () => {
+    expect(() => new FlowLogReader(DEFAULT_FORMAT, emptyCounts(), { record: () => undefined, malformed: () => undefined }, { index: 2, count: 2 })).toThrow("partition 2 of 2");
   });
 });
 

@@ -1,15 +1,16 @@
 import { SingleBar } from "cli-progress";
-import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync, type WriteStream } from "node:fs";
-import { tmpdir } from "node:os";
+import { createWriteStream, mkdtempSync, rmSync, statSync, type WriteStream } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import * as path from "node:path";
-import { PassThrough, type Readable } from "node:stream";
-import { WindowAggregator } from "../functions/lib/flowlogs/aggregate";
-import { FlowEnricher, FlowMerger } from "../functions/lib/flowlogs/enrich";
+import type { Readable } from "node:stream";
+import { Worker } from "node:worker_threads";
+import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
-import { emptyCounts, FlowLogReader, readInto } from "../functions/lib/flowlogs/input";
-import { EnrichedJsonWriter } from "../functions/lib/flowlogs/serialize";
-import { loadInventory } from "./inventory-files";
+import { emptyCounts } from "../functions/lib/flowlogs/input";
 import { copyJsonlToParquet } from "./duckdb";
+import { fileSource, runEnrichPass, type EnrichPassOutput, type EnrichTally } from "./enrich-pass";
+import type { EnrichWorkerData, EnrichWorkerMessage } from "./enrich-worker";
+import { loadInventory } from "./inventory-files";
 
 export interface EnrichOptions {
   /** The log format string as given to CreateFlowLogs; the header line of S3 files overrides it. */
@@ -20,6 +21,12 @@ export interface EnrichOptions {
   readonly outFile?: string;
   /** Input files; stdin when none. */
   readonly files: readonly string[];
+  /**
+   * Worker threads that enrich files, each the records of its share of the ENIs (lines then come
+   * out in another order than one thread writes them). Standard input and `windowSeconds` are
+   * read by one thread. @default - the machine's available parallelism
+   */
+  readonly threads?: number;
 }
 
 export interface EnrichIo {
@@ -45,78 +52,112 @@ export async function runEnrich(options: EnrichOptions, io: EnrichIo): Promise<n
     io.stderr.write("flowtap enrich: --output parquet needs --out FILE\n");
     return 2;
   }
-  const inventory = loadInventory(options.inventoryDir);
-  const counts = emptyCounts();
-  let enriched = 0;
-  let unknown = 0;
-  let written = 0;
+  const threads = options.files.length === 0 || options.windowSeconds ? 1 : (options.threads ?? availableParallelism());
 
   const scratch = options.output === "parquet" ? mkdtempSync(path.join(tmpdir(), "flowtap-enrich-")) : undefined;
   const jsonlPath = scratch ? path.join(scratch, "enriched.jsonl") : options.outFile;
   const sink: NodeJS.WritableStream = jsonlPath ? createWriteStream(jsonlPath) : io.stdout;
-  // Records are written into one buffer and handed to the stream a megabyte or so at a time.
-  const writer = new EnrichedJsonWriter();
-  const flushWriter = async () => {
-    if (writer.length === 0) return;
-    if (!sink.write(writer.take())) await new Promise((resolve) => sink.once("drain", resolve));
+  const lines = async (chunk: Uint8Array) => {
+    if (!sink.write(chunk)) await new Promise((resolve) => sink.once("drain", resolve));
   };
-  const aggregator = options.windowSeconds
-    ? new WindowAggregator(options.windowSeconds, (record) => {
-        written++;
-        writer.writeLine(JSON.stringify(record));
-      })
-    : undefined;
-  const merger = new FlowMerger((flow) => {
-    if (aggregator) aggregator.push(flow);
-    else {
-      written++;
-      writer.write(flow);
-    }
-  });
-  const enricher = new FlowEnricher(inventory);
-
-  const sources: { name: string; stream: Readable; size?: number }[] =
-    options.files.length === 0 ? [{ name: "stdin", stream: io.stdin }] : options.files.map((f) => ({ name: f, stream: createReadStream(f, { highWaterMark: 1 << 20 }), size: statSync(f).size }));
-  const totalBytes = sources.reduce((n, s) => n + (s.size ?? 0), 0);
+  let reported = 0;
+  const malformed = (source: string, line: number, reason: string) => {
+    if (reported++ < MALFORMED_REPORTED) io.stderr.write(`${source}:${line}: skipped: ${reason}\n`);
+  };
+  const totalBytes = options.files.reduce((n, f) => n + statSync(f).size, 0);
   const bar = io.stderr.isTTY && options.files.length > 0 ? new SingleBar({ stream: io.stderr, format: "enrich {bar} {percentage}% | {records} records" }) : undefined;
   bar?.start(totalBytes, 0, { records: 0 });
+  const output: EnrichPassOutput = { lines, malformed, progress: bar ? (bytes, records) => bar.increment(bytes, { records }) : undefined };
 
-  for (const source of sources) {
-    const counted = new PassThrough({ highWaterMark: 1 << 20 });
-    source.stream.on("data", (chunk: Buffer) => bar?.increment(chunk.length, { records: counts.records }));
-    source.stream.on("error", (err) => counted.destroy(err));
-    source.stream.pipe(counted);
-    const reader = new FlowLogReader(format.fields, counts, {
-      record: (slots) => {
-        const flow = enricher.enrich(slots);
-        if (flow.client?.side.Type === "unknown" || flow.server?.side.Type === "unknown") unknown++;
-        if (flow.client) enriched++;
-        merger.push(flow);
-      },
-      malformed: (line, reason) => {
-        if (counts.malformed <= MALFORMED_REPORTED) io.stderr.write(`${source.name}:${line}: skipped: ${reason}\n`);
-      },
-    });
-    await readInto(counted, reader, async () => {
-      if (writer.length > 1 << 20) await flushWriter();
-    });
+  let tally: EnrichTally;
+  try {
+    tally =
+      threads > 1
+        ? await enrichInWorkers(options, format.fields, threads, output)
+        : await runEnrichPass(options.files.length === 0 ? [{ name: "stdin", open: () => io.stdin }] : options.files.map(fileSource), { fields: format.fields, inventory: loadInventory(options.inventoryDir), windowSeconds: options.windowSeconds }, output);
+  } finally {
+    bar?.stop();
+    if (jsonlPath) await new Promise<void>((resolve) => (sink as WriteStream).end(resolve));
   }
-  merger.flush();
-  aggregator?.flush();
-  await flushWriter();
-  bar?.stop();
-  if (jsonlPath) await new Promise<void>((resolve) => (sink as WriteStream).end(resolve));
 
   if (scratch && jsonlPath && options.outFile) {
     try {
-      await copyJsonlToParquet(jsonlPath, options.outFile, written);
+      await copyJsonlToParquet(jsonlPath, options.outFile, tally.written);
     } finally {
       rmSync(scratch, { recursive: true, force: true });
     }
   }
+  const { counts, enriched, unknown, written } = tally;
   if (counts.malformed > MALFORMED_REPORTED) io.stderr.write(`… and ${counts.malformed - MALFORMED_REPORTED} more malformed lines\n`);
   io.stderr.write(
-    `flowtap enrich: ${counts.read} records read, ${enriched} enriched, ${counts.nodata + counts.skipdata} without traffic (NODATA/SKIPDATA), ${counts.malformed} malformed, ${unknown} with an unknown private address; ${written} written${options.windowSeconds ? ` (${options.windowSeconds}-second windows)` : ""}\n`,
+    `flowtap enrich: ${counts.read} records read, ${enriched} enriched, ${counts.nodata + counts.skipdata} without traffic (NODATA/SKIPDATA), ${counts.malformed} malformed, ${unknown} with an unknown private address; ${written} written${options.windowSeconds ? ` (${options.windowSeconds}-second windows)` : ""}${threads > 1 ? ` by ${threads} threads` : ""}\n`,
   );
   return counts.records === 0 ? 1 : 0;
+}
+
+/**
+ * Loads the worker through tsx, as bin/flowtap.cjs loads the CLI, so it runs from the TypeScript
+ * sources. Paths are absolute: an eval'd worker resolves modules from the working directory.
+ */
+const WORKER_LAUNCHER = `require(${JSON.stringify(require.resolve("tsx/cjs/api"))}).register(); require(${JSON.stringify(path.join(__dirname, "enrich-worker.ts"))});`;
+
+/** Runs one pass per worker thread, each over every file and its own share of the ENIs, and sums what they counted. */
+async function enrichInWorkers(options: EnrichOptions, fields: readonly FlowLogField[], threads: number, output: EnrichPassOutput): Promise<EnrichTally> {
+  const workers = Array.from({ length: threads }, (_, index) => {
+    const data: EnrichWorkerData = {
+      files: options.files,
+      fields,
+      inventoryDir: options.inventoryDir,
+      partition: { index, count: threads },
+      // Every worker reads every byte: one of them shows how far they are.
+      progress: output.progress !== undefined,
+      malformedReported: MALFORMED_REPORTED,
+    };
+    return new Worker(WORKER_LAUNCHER, { eval: true, workerData: data });
+  });
+  const records = new Array<number>(threads).fill(0);
+  const run = (worker: Worker, index: number) =>
+    new Promise<EnrichTally>((resolve, reject) => {
+      let tally: EnrichTally | undefined;
+      // Chunks are written in the order each worker posts them; a credit goes back once one is written.
+      let written = Promise.resolve();
+      worker.on("message", (message: EnrichWorkerMessage) => {
+        switch (message.kind) {
+          case "lines":
+            written = written.then(() => output.lines(Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength))).then(() => worker.postMessage("credit"), reject);
+            break;
+          case "malformed":
+            output.malformed(message.source, message.line, message.reason);
+            break;
+          case "progress":
+            records[index] = message.records;
+            if (index === 0) output.progress?.(message.bytes, records.reduce((a, b) => a + b, 0));
+            break;
+          case "done":
+            tally = message.tally;
+            break;
+        }
+      });
+      worker.on("error", reject);
+      worker.on("exit", (code) => {
+        if (code !== 0 || !tally) reject(new Error(`enrichment worker ${index} stopped (exit code ${code}) before it finished`));
+        else written.then(() => resolve(tally!), reject);
+      });
+    });
+  try {
+    return sum(await Promise.all(workers.map(run)));
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+}
+
+function sum(tallies: readonly EnrichTally[]): EnrichTally {
+  const total: EnrichTally = { counts: emptyCounts(), enriched: 0, unknown: 0, written: 0 };
+  for (const t of tallies) {
+    for (const key of Object.keys(total.counts) as (keyof EnrichTally["counts"])[]) total.counts[key] += t.counts[key];
+    total.enriched += t.enriched;
+    total.unknown += t.unknown;
+    total.written += t.written;
+  }
+  return total;
 }

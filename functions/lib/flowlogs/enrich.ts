@@ -1,5 +1,5 @@
 import { FIELD as IMPORTED_FIELD } from "./fields";
-import { INTERNED_VALUES } from "./interner";
+import { INTERNED_VALUES as IMPORTED_INTERNED_VALUES } from "./interner";
 import { isPrivateAddress } from "./ip-ranges";
 import type { EndpointType, Holder, Inventory } from "./inventory";
 import { slotsOf, type FlowLogRecord, type RecordSlots } from "./record";
@@ -45,6 +45,7 @@ export interface EnrichedRecord {
 
 /** A local copy: an imported binding is read through a getter in CommonJS output, too slow per record. */
 const FIELD = { ...IMPORTED_FIELD };
+const INTERNED_VALUES = IMPORTED_INTERNED_VALUES;
 
 const PROTOCOL_NAMES: Readonly<Record<number, string>> = { 1: "icmp", 6: "tcp", 17: "udp", 58: "icmpv6" };
 

@@ -2,9 +2,12 @@ import { createGunzip, gunzipSync } from "node:zlib";
 import { Readable } from "node:stream";
 import { headerFormat } from "./format";
 import { FIELD, type FlowLogField } from "./fields";
+import { spread as importedSpread } from "./interner";
 import { RecordScanner, type FlowLogRecord } from "./record";
 
 const LOG_STATUS = FIELD["log-status"];
+/** A local copy: an imported binding is read through a getter in CommonJS output, too slow per record. */
+const spread = importedSpread;
 
 /** Counts kept while reading: what a summary reports. */
 export interface ReadCounts {
@@ -131,6 +134,16 @@ function isBlank(c: number): boolean {
 }
 
 /**
+ * One of `count` readers of the same input, each reading the records of its share of the ENIs
+ * (so that the two directions of a flow, which one ENI logs, reach the same reader). What is not
+ * a record of any ENI (a line that is not JSON, say) is reported by reader 0 only.
+ */
+export interface ReaderPartition {
+  readonly index: number;
+  readonly count: number;
+}
+
+/**
  * Reads flow log records from any of the shapes they arrive in, chunk by chunk: plain text
  * (with or without the header line S3 delivery writes, which then sets the format), Firehose
  * JSON lines, and CloudWatch Logs subscription payloads (gzip'd and base64'd, or not). Nothing
@@ -143,12 +156,20 @@ export class FlowLogReader {
   private skippingLongLine = false;
   private lineNumber = 0;
 
+  /** True when this reader reports what belongs to no ENI. */
+  private readonly reportsUnowned: boolean;
+
   constructor(
     format: readonly FlowLogField[],
     private readonly counts: ReadCounts,
     private readonly handlers: ReaderHandlers,
+    private readonly partition?: ReaderPartition,
   ) {
     this.scanner = new RecordScanner(format);
+    if (partition && !(Number.isInteger(partition.count) && partition.count > 0 && Number.isInteger(partition.index) && partition.index >= 0 && partition.index < partition.count)) {
+      throw new Error(`partition ${partition.index} of ${partition.count}: expected a whole index from 0 to count - 1`);
+    }
+    this.reportsUnowned = (partition?.index ?? 0) === 0;
   }
 
   /** Reads the complete lines of `chunk` (and of what was left of the previous one). */
@@ -166,9 +187,11 @@ export class FlowLogReader {
     if (position === bytes.length || this.skippingLongLine) return;
     if (bytes.length - position > MAX_LINE_BYTES) {
       this.lineNumber++;
-      this.counts.read++;
-      this.counts.malformed++;
-      this.handlers.malformed(this.lineNumber, `line longer than ${MAX_LINE_BYTES} bytes`, bytes.toString("utf8", position, position + 200));
+      if (this.reportsUnowned) {
+        this.counts.read++;
+        this.counts.malformed++;
+        this.handlers.malformed(this.lineNumber, `line longer than ${MAX_LINE_BYTES} bytes`, bytes.toString("utf8", position, position + 200));
+      }
       this.skippingLongLine = true;
       return;
     }
@@ -200,9 +223,11 @@ export class FlowLogReader {
   }
 
   private record(bytes: Buffer, start: number, end: number): void {
+    const scanner = this.scanner;
+    const partition = this.partition;
+    if (partition && (spread(scanner.interfaceIdHash(bytes, start, end)) >>> 0) % partition.count !== partition.index) return;
     const counts = this.counts;
     counts.read++;
-    const scanner = this.scanner;
     if (!scanner.scan(bytes, start, end)) {
       counts.malformed++;
       this.handlers.malformed(this.lineNumber, scanner.reason, bytes.toString("utf8", start, end));
@@ -233,6 +258,7 @@ export class FlowLogReader {
         messages = undefined;
       }
       if (messages === undefined) {
+        if (!this.reportsUnowned) continue;
         this.counts.read++;
         this.counts.malformed++;
         this.handlers.malformed(this.lineNumber, 'JSON that is neither {"message": ...} nor a CloudWatch Logs subscription payload', json.slice(0, 200));

@@ -8,7 +8,7 @@ export const INTERNED_VALUES = 1 << 17;
 const MIN_SLOTS = 1024;
 
 /** FNV-1a's low bits depend only on the bytes' low bits: its high bits are folded in before masking. */
-function spread(hash: number): number {
+export function spread(hash: number): number {
   return Math.imul(hash ^ (hash >>> 16), 0x45d9f3b);
 }
 

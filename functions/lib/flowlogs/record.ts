@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { FIELD, FIELD_NAMES, FIELD_VALUES, FLOW_LOG_FIELDS, type FlowLogField } from "./fields";
-import { ByteInterner, FNV_OFFSET, FNV_PRIME } from "./interner";
+import { ByteInterner, FNV_OFFSET as IMPORTED_FNV_OFFSET, FNV_PRIME as IMPORTED_FNV_PRIME } from "./interner";
 
 /** A parsed record: each field of the format that had a value (`-` leaves it out). */
 export type FlowLogRecord = Partial<Record<FlowLogField, string | number>>;
@@ -34,6 +34,10 @@ const INT_MAX: Partial<Record<FlowLogField, number>> = {
   "traffic-path": 8,
   "encryption-status": 3,
 };
+
+/** Local copies: an imported binding is read through a getter in CommonJS output, too slow per byte. */
+const FNV_OFFSET = IMPORTED_FNV_OFFSET;
+const FNV_PRIME = IMPORTED_FNV_PRIME;
 
 const KIND_INT = 0;
 const KIND_IP = 1;
@@ -104,6 +108,8 @@ export class RecordScanner implements RecordSlots {
   private vocabularies!: (Vocabulary | undefined)[];
 
   private names!: readonly FlowLogField[];
+  /** Where the format has `interface-id`, or -1. */
+  private interfaceIdField = -1;
 
   constructor(fields: readonly FlowLogField[]) {
     this.setFormat(fields);
@@ -116,6 +122,7 @@ export class RecordScanner implements RecordSlots {
     this.kinds = Int32Array.from(fields, (f) => KIND_CODE[FLOW_LOG_FIELDS[f]]);
     this.maxima = Float64Array.from(fields, (f) => INT_MAX[f] ?? Number.MAX_SAFE_INTEGER);
     this.vocabularies = fields.map(vocabularyOf);
+    this.interfaceIdField = fields.indexOf("interface-id");
 
   }
 
@@ -177,6 +184,28 @@ export class RecordScanner implements RecordSlots {
       return false;
     }
     return true;
+  }
+
+  /**
+   * The FNV-1a hash of the interface-id of the record in `bytes[start..end)`, without scanning the
+   * rest of it; the hash of nothing when the format or the line has no such field.
+   */
+  interfaceIdHash(bytes: Buffer, start: number, end: number): number {
+    const target = this.interfaceIdField;
+    let hash = FNV_OFFSET;
+    if (target === -1) return hash;
+    let field = 0;
+    let i = start;
+    while (i < end) {
+      while (i < end && isBlank(bytes[i])) i++;
+      if (field === target) {
+        while (i < end && !isBlank(bytes[i])) hash = Math.imul(hash ^ bytes[i++], FNV_PRIME);
+        return hash;
+      }
+      while (i < end && !isBlank(bytes[i])) i++;
+      field++;
+    }
+    return hash;
   }
 
   /** Reads one text or address field's token into its slot; the reason when it is not a value of that field. */

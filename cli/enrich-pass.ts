@@ -1,0 +1,107 @@
+import { createReadStream } from "node:fs";
+import { PassThrough, type Readable } from "node:stream";
+import { WindowAggregator } from "../functions/lib/flowlogs/aggregate";
+import { FlowEnricher, FlowMerger } from "../functions/lib/flowlogs/enrich";
+import type { FlowLogField } from "../functions/lib/flowlogs/fields";
+import { emptyCounts, FlowLogReader, readInto, type ReadCounts, type ReaderPartition } from "../functions/lib/flowlogs/input";
+import type { Inventory } from "../functions/lib/flowlogs/inventory";
+import { EnrichedJsonWriter } from "../functions/lib/flowlogs/serialize";
+
+/** An input: a file, or standard input. */
+export interface EnrichSource {
+  readonly name: string;
+  open(): Readable;
+}
+
+export function fileSource(file: string): EnrichSource {
+  return { name: file, open: () => createReadStream(file, { highWaterMark: 1 << 20 }) };
+}
+
+/** What one pass over the inputs enriches with. */
+export interface EnrichPassSettings {
+  readonly fields: readonly FlowLogField[];
+  readonly inventory: Inventory;
+  /** Aggregate into windows of this many seconds. @default - every flow is written */
+  readonly windowSeconds?: number;
+  /** Read only this share of the ENIs' records. @default - all records */
+  readonly partition?: ReaderPartition;
+}
+
+/** Where a pass puts what it makes. */
+export interface EnrichPassOutput {
+  /** Takes the next chunk of JSON lines (the pass does not touch it again); resolves when the pass may go on. */
+  lines(chunk: Buffer): Promise<void>;
+  malformed(source: string, line: number, reason: string): void;
+  /** Input bytes read since the last call, and records read in all. */
+  progress?(bytes: number, records: number): void;
+}
+
+/** What a pass counted. */
+export interface EnrichTally {
+  readonly counts: ReadCounts;
+  /** Records both of whose ends were resolved. */
+  enriched: number;
+  /** Records with a private address no inventory entry held. */
+  unknown: number;
+  /** Lines written. */
+  written: number;
+}
+
+/** Output is handed on in chunks of about this many bytes. */
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * Reads every source in turn, enriches, merges the directions of flows (and aggregates, with a
+ * window) and hands on JSON lines chunk by chunk: the whole of `flowtap enrich` but its sink, run
+ * by the main thread or by each worker thread on its partition.
+ */
+export async function runEnrichPass(sources: readonly EnrichSource[], settings: EnrichPassSettings, output: EnrichPassOutput): Promise<EnrichTally> {
+  const tally: EnrichTally = { counts: emptyCounts(), enriched: 0, unknown: 0, written: 0 };
+  const writer = new EnrichedJsonWriter();
+  const flush = async () => {
+    if (writer.length > 0) await output.lines(writer.take());
+  };
+  const aggregator = settings.windowSeconds
+    ? new WindowAggregator(settings.windowSeconds, (record) => {
+        tally.written++;
+        writer.writeLine(JSON.stringify(record));
+      })
+    : undefined;
+  const merger = new FlowMerger((flow) => {
+    if (aggregator) aggregator.push(flow);
+    else {
+      tally.written++;
+      writer.write(flow);
+    }
+  });
+  const enricher = new FlowEnricher(settings.inventory);
+
+  for (const source of sources) {
+    const stream = source.open();
+    const counted = new PassThrough({ highWaterMark: CHUNK_BYTES });
+    if (output.progress) stream.on("data", (chunk: Buffer) => output.progress!(chunk.length, tally.counts.records));
+    stream.on("error", (err) => counted.destroy(err));
+    stream.pipe(counted);
+    const reader = new FlowLogReader(
+      settings.fields,
+      tally.counts,
+      {
+        record: (slots) => {
+          const flow = enricher.enrich(slots);
+          if (flow.client?.side.Type === "unknown" || flow.server?.side.Type === "unknown") tally.unknown++;
+          if (flow.client) tally.enriched++;
+          merger.push(flow);
+        },
+        malformed: (line, reason) => output.malformed(source.name, line, reason),
+      },
+      settings.partition,
+    );
+    await readInto(counted, reader, async () => {
+      if (writer.length > CHUNK_BYTES) await flush();
+    });
+  }
+  merger.flush();
+  aggregator?.flush();
+  await flush();
+  return tally;
+}

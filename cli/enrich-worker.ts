@@ -1,0 +1,64 @@
+/**
+ * A worker thread of `flowtap enrich`: reads every input, enriches its partition of the ENIs and
+ * posts JSON lines to the main thread, at most CHUNKS_IN_FLIGHT chunks ahead of what the main
+ * thread has written (so a slow sink holds the workers back instead of filling memory).
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import type { FlowLogField } from "../functions/lib/flowlogs/fields";
+import type { ReaderPartition } from "../functions/lib/flowlogs/input";
+import { fileSource, runEnrichPass } from "./enrich-pass";
+import { loadInventory } from "./inventory-files";
+
+/** What the main thread starts a worker with. */
+export interface EnrichWorkerData {
+  readonly files: readonly string[];
+  readonly fields: readonly FlowLogField[];
+  readonly inventoryDir?: string;
+  readonly partition: ReaderPartition;
+  /** Post progress (the main thread shows a bar). */
+  readonly progress: boolean;
+  /** Post at most this many malformed lines (the main thread prints no more). */
+  readonly malformedReported: number;
+}
+
+/** What a worker posts. `done` is last; the main thread answers each `lines` with a credit. */
+export type EnrichWorkerMessage =
+  | { readonly kind: "lines"; readonly chunk: Uint8Array }
+  | { readonly kind: "malformed"; readonly source: string; readonly line: number; readonly reason: string }
+  | { readonly kind: "progress"; readonly bytes: number; readonly records: number }
+  | { readonly kind: "done"; readonly tally: import("./enrich-pass").EnrichTally };
+
+export const CHUNKS_IN_FLIGHT = 4;
+
+async function main(port: NonNullable<typeof parentPort>, data: EnrichWorkerData): Promise<void> {
+  let credits = CHUNKS_IN_FLIGHT;
+  let creditArrived: (() => void) | undefined;
+  port.on("message", () => {
+    credits++;
+    creditArrived?.();
+    creditArrived = undefined;
+  });
+  const post = (message: EnrichWorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
+  let malformed = 0;
+  const tally = await runEnrichPass(
+    data.files.map(fileSource),
+    { fields: data.fields, inventory: loadInventory(data.inventoryDir), partition: data.partition },
+    {
+      lines: async (chunk) => {
+        while (credits === 0) await new Promise<void>((resolve) => (creditArrived = resolve));
+        credits--;
+        // A copy with a buffer of its own, moved (not copied again) to the main thread.
+        const moved = new Uint8Array(chunk);
+        post({ kind: "lines", chunk: moved }, [moved.buffer as ArrayBuffer]);
+      },
+      malformed: (source, line, reason) => {
+        if (malformed++ < data.malformedReported) post({ kind: "malformed", source, line, reason });
+      },
+      progress: data.progress ? (bytes, records) => post({ kind: "progress", bytes, records }) : undefined,
+    },
+  );
+  post({ kind: "done", tally });
+  port.close();
+}
+
+if (parentPort) void main(parentPort, workerData as EnrichWorkerData);
