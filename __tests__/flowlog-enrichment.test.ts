@@ -3,10 +3,11 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { DuckDBInstance } from "@duckdb/node-api";
+import fc from "fast-check";
 import { runEnrich } from "../cli/enrich";
 import { loadInventory } from "../cli/inventory-files";
 import { WindowAggregator, type AggregatedRecord } from "../functions/lib/flowlogs/aggregate";
-import { enricherOf, enrichRecord, FlowMerger, toEnrichedRecord, type EnrichedRecord, type Flow } from "../functions/lib/flowlogs/enrich";
+import { enricherOf, enrichRecord, Flow, FlowMerger, toEnrichedRecord, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { AwsIpRanges, isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
@@ -177,6 +178,70 @@ describe("orientation, merging and windows", () => {
     expect(take()).toEqual([expect.objectContaining({ Start: 1732200000 })]);
     merger.flush();
     expect(take()).toEqual([expect.objectContaining({ Start: 1732206600 })]);
+  });
+
+  it("merges as a model of its rules does, for any order of records, reverses, repeats and late arrivals", () => {
+    // One ENI's flows to a few ports over a few capture windows; each record goes out or the way in.
+    const recordArb = fc.record({ port: fc.integer({ min: 40000, max: 40003 }), window: fc.integer({ min: 0, max: 40 }), outbound: fc.boolean(), bytes: fc.integer({ min: 1, max: 1000 }) });
+    fc.assert(
+      fc.property(fc.array(recordArb, { maxLength: 60 }), fc.constantFrom(0, 300, 900), (records, horizon) => {
+        const { merger, out } = mergerCollecting(horizon);
+        const start = (window: number) => 1732204800 + window * 60;
+        for (const r of records) {
+          const line = r.outbound ? v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", r.port, 443, 6, r.bytes, start(r.window)) : v2(eniOf(WEB_INSTANCE), "52.217.44.20", WEB_INSTANCE, 443, r.port, 6, r.bytes, start(r.window));
+          merger.push(flowOf(line));
+        }
+        merger.flush();
+
+        // The model: a record waits unless its reverse waits (then both go out as one), or it is later than the horizon.
+        type Waiting = { port: number; window: number; outbound: boolean; uploaded: number; downloaded: number; done: boolean };
+        const expected: { Start: number; Uploaded: number; Downloaded: number; Port: number }[] = [];
+        const waiting: Waiting[] = [];
+        const emit = (w: Waiting) => {
+          w.done = true;
+          expected.push({ Start: start(w.window), Uploaded: w.uploaded, Downloaded: w.downloaded, Port: w.port });
+        };
+        let latest = -Infinity;
+        for (const r of records) {
+          const reverse = waiting.find((w) => !w.done && w.port === r.port && w.window === r.window && w.outbound !== r.outbound);
+          const up = r.outbound ? r.bytes : 0;
+          const down = r.outbound ? 0 : r.bytes;
+          if (reverse) {
+            reverse.uploaded += up;
+            reverse.downloaded += down;
+            emit(reverse);
+          } else if (start(r.window) < latest - horizon) emit({ ...r, uploaded: up, downloaded: down, done: false });
+          else waiting.push({ ...r, uploaded: up, downloaded: down, done: false });
+          if (start(r.window) > latest) {
+            latest = start(r.window);
+            // In arrival order, up to the first that is still within the horizon.
+            for (const w of waiting) {
+              if (w.done) continue;
+              if (start(w.window) >= latest - horizon) break;
+              emit(w);
+            }
+          }
+        }
+        for (const w of waiting) if (!w.done) emit(w);
+        expect(out.map((f) => ({ Start: f.Start, Uploaded: f.Uploaded, Downloaded: f.Downloaded, Port: f.Client!.Port }))).toEqual(expected);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("goes on merging after it has let go of the oldest of many waiting flows", () => {
+    const { merger, out } = mergerCollecting(60);
+    const outbound = flowOf(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", 40000, 443, 6, 100));
+    const inbound = flowOf(v2(eniOf(WEB_INSTANCE), "52.217.44.20", WEB_INSTANCE, 443, 40000, 6, 200));
+    const at = (template: Flow, i: number) => Object.assign(new Flow(), template, { clientPort: 1024 + (i % 60000), start: 1732204800 + Math.floor(i / 1000) * 60 });
+    // Every other flow's reverse comes at once; the rest wait until the horizon passes them, 70,000 in all.
+    for (let i = 0; i < 140_000; i++) {
+      merger.push(at(outbound, i));
+      if (i % 2 === 0) merger.push(at(inbound, i));
+    }
+    merger.flush();
+    expect(out).toHaveLength(140_000);
+    expect(out.filter((f) => f.Downloaded === 200 && f.Uploaded === 100)).toHaveLength(70_000);
   });
 
   it("says CrossAz only when both sides have a zone", () => {

@@ -35,6 +35,8 @@ export interface EnrichIo {
   readonly stderr: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
+const SINK_BUFFER_BYTES = 8 << 20;
+
 /** How many malformed lines are reported one by one before only the count goes on. */
 const MALFORMED_REPORTED = 20;
 
@@ -56,7 +58,8 @@ export async function runEnrich(options: EnrichOptions, io: EnrichIo): Promise<n
 
   const scratch = options.output === "parquet" ? mkdtempSync(path.join(tmpdir(), "flowtap-enrich-")) : undefined;
   const jsonlPath = scratch ? path.join(scratch, "enriched.jsonl") : options.outFile;
-  const sink: NodeJS.WritableStream = jsonlPath ? createWriteStream(jsonlPath) : io.stdout;
+  // Room for a few chunks, so enrichment goes on while the last one is written.
+  const sink: NodeJS.WritableStream = jsonlPath ? createWriteStream(jsonlPath, { highWaterMark: SINK_BUFFER_BYTES }) : io.stdout;
   const lines = async (chunk: Uint8Array) => {
     if (!sink.write(chunk)) await new Promise((resolve) => sink.once("drain", resolve));
   };

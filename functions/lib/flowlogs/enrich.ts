@@ -120,9 +120,9 @@ export class Flow {
   serverRules?: RuleMatch;
   /** Which directions the flow's records carried: CLIENT_TO_SERVER, SERVER_TO_CLIENT, or both once merged. */
   directions = 0;
-  /** FlowMerger's bookkeeping: the next flow in its bucket, and whether it still waits. */
+  /** FlowMerger's bookkeeping: the next flow in its bucket, and its place in arrival order while it waits (else -1). */
   nextInBucket?: Flow;
-  waiting = false;
+  arrival = -1;
 }
 
 export const CLIENT_TO_SERVER = 1;
@@ -382,12 +382,15 @@ function isReverse(a: Flow, b: Flow): boolean {
  * ENI logged them in the same capture window, with the same protocol and mirrored ends (a
  * record repeated, as a file read twice repeats them, is not its own reverse). A flow
  * waits for its reverse until the input moves `horizonSeconds` past its window, then comes out
- * alone (Downloaded or Uploaded 0). Memory holds only the flows of that horizon.
+ * alone (Downloaded or Uploaded 0). Memory holds only the flows that wait: a flow is let go of
+ * as soon as it is merged or its horizon passes.
  */
 export class FlowMerger {
   private readonly buckets = new Map<number, Flow>();
-  /** Waiting flows in arrival order: flushing takes from the front only. */
-  private arrivals: Flow[] = [];
+  /** Waiting flows in arrival order (a merged one leaves a hole): the horizon passes them front first. */
+  private arrivals: (Flow | undefined)[] = [];
+  /** The arrival number of `arrivals[0]`. */
+  private arrivalBase = 0;
   private head = 0;
   private latestStart = 0;
 
@@ -415,16 +418,17 @@ export class FlowMerger {
       else if (waiting.nextInBucket) this.buckets.set(hash, waiting.nextInBucket);
       else this.buckets.delete(hash);
       waiting.nextInBucket = undefined;
-      waiting.waiting = false;
+      this.arrivals[waiting.arrival - this.arrivalBase] = undefined;
+      waiting.arrival = -1;
       merge(waiting, flow);
       this.emit(waiting);
     } else if (flow.start < this.latestStart - this.horizonSeconds) {
       // Late (older than the horizon): its reverse has gone by already, so it does not wait.
       this.emit(flow);
     } else {
-      flow.waiting = true;
       flow.nextInBucket = first;
       this.buckets.set(hash, flow);
+      flow.arrival = this.arrivalBase + this.arrivals.length;
       this.arrivals.push(flow);
     }
     if (flow.start > this.latestStart) this.advance(flow.start);
@@ -434,15 +438,18 @@ export class FlowMerger {
     this.latestStart = latestStart;
     const horizon = latestStart - this.horizonSeconds;
     const arrivals = this.arrivals;
-    while (this.head < arrivals.length && arrivals[this.head].start! < horizon) {
-      const old = arrivals[this.head++];
-      if (old.waiting) {
+    while (this.head < arrivals.length) {
+      const old = arrivals[this.head];
+      if (old !== undefined) {
+        if (old.start! >= horizon) break;
         this.remove(old);
         this.emit(old);
       }
+      this.head++;
     }
     if (this.head > 65_536) {
       this.arrivals = arrivals.slice(this.head);
+      this.arrivalBase += this.head;
       this.head = 0;
     }
   }
@@ -459,20 +466,22 @@ export class FlowMerger {
     else if (flow.nextInBucket) this.buckets.set(hash, flow.nextInBucket);
     else this.buckets.delete(hash);
     flow.nextInBucket = undefined;
-    flow.waiting = false;
+    this.arrivals[flow.arrival - this.arrivalBase] = undefined;
+    flow.arrival = -1;
   }
 
   /** Emits what still waits, at the end of the input. */
   flush(): void {
     for (let i = this.head; i < this.arrivals.length; i++) {
       const flow = this.arrivals[i];
-      if (!flow.waiting) continue;
-      flow.waiting = false;
+      if (flow === undefined) continue;
+      flow.arrival = -1;
       flow.nextInBucket = undefined;
       this.emit(flow);
     }
     this.buckets.clear();
     this.arrivals = [];
+    this.arrivalBase = 0;
     this.head = 0;
   }
 }
