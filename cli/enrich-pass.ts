@@ -88,7 +88,7 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
       {
         record: (slots) => {
           const flow = enricher.enrich(slots);
-          if (flow.client?.side.Type === "unknown" || flow.server?.side.Type === "unknown") tally.unknown++;
+          if (flow.client?.type === "unknown" || flow.server?.type === "unknown") tally.unknown++;
           if (flow.client) tally.enriched++;
           merger.push(flow);
         },

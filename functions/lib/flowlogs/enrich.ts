@@ -72,6 +72,10 @@ export class Endpoint implements Peer {
   readonly serverJsonHead: Buffer;
   /** `,"Type":…` up to, not including, the closing brace: what comes after the port. */
   readonly jsonRest: Buffer;
+  /** The side's Type, InterfaceId and AvailabilityZone, read per record without touching the side. */
+  readonly type: EndpointType;
+  readonly interfaceId?: string;
+  readonly availabilityZone?: string;
   readonly hash: number;
   readonly parsed: Peer["parsed"];
   readonly securityGroupIds: readonly string[];
@@ -89,6 +93,9 @@ export class Endpoint implements Peer {
     this.clientJsonHead = Buffer.from(`,"Client":${head}`);
     this.serverJsonHead = Buffer.from(`,"Server":${head}`);
     this.jsonRest = Buffer.from(json.slice(head.length, -1));
+    this.type = side.Type;
+    this.interfaceId = side.InterfaceId;
+    this.availabilityZone = side.AvailabilityZone;
     this.hash = stringHash(address);
     this.parsed = parsedAddress(address);
     this.securityGroupIds = side.SecurityGroupIds ?? [];
@@ -276,9 +283,9 @@ export class FlowEnricher {
       ? texts[FIELD["flow-direction"]]
       : logged === undefined
         ? undefined
-        : destination.side.InterfaceId === logged
+        : destination.interfaceId === logged
           ? "ingress"
-          : source.side.InterfaceId === logged
+          : source.interfaceId === logged
             ? "egress"
             : undefined;
     if (clientIsSource && protocol !== undefined && direction !== undefined) {
@@ -331,8 +338,8 @@ export function toEnrichedRecord(flow: Flow): EnrichedRecord {
   if (flow.client && flow.server) {
     record.Client = sideOf(flow.client, flow.clientPort, flow.clientRules);
     record.Server = sideOf(flow.server, flow.serverPort, flow.serverRules);
-    const clientZone = flow.client.side.AvailabilityZone;
-    const serverZone = flow.server.side.AvailabilityZone;
+    const clientZone = flow.client.availabilityZone;
+    const serverZone = flow.server.availabilityZone;
     if (clientZone && serverZone) record.CrossAz = clientZone !== serverZone;
   }
   return record;

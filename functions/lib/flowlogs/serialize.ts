@@ -85,8 +85,8 @@ export class EnrichedJsonWriter {
     if (client && server) {
       at = putSide(out, at, client.clientJsonHead, client, flow.clientPort, flow.clientRules);
       at = putSide(out, at, server.serverJsonHead, server, flow.serverPort, flow.serverRules);
-      const clientZone = client.side.AvailabilityZone;
-      const serverZone = server.side.AvailabilityZone;
+      const clientZone = client.availabilityZone;
+      const serverZone = server.availabilityZone;
       if (clientZone && serverZone) at = put(out, at, clientZone === serverZone ? KEY.crossAzFalse : KEY.crossAzTrue);
     }
     out[at++] = CLOSE_BRACE;
