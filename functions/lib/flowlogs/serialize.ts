@@ -146,8 +146,8 @@ export class EnrichedJsonWriter {
 /* Writers of one piece each: they take the buffer and position and return the position after. */
 
 function put(out: Buffer, at: number, fragment: Buffer): number {
-  // Short fragments are copied byte by byte: a native copy costs more to call than it saves.
-  if (fragment.length < 24) {
+  // Very short fragments are copied byte by byte: a native copy costs more to call than it saves.
+  if (fragment.length < 16) {
     for (let i = 0; i < fragment.length; i++) out[at++] = fragment[i];
     return at;
   }
@@ -155,26 +155,32 @@ function put(out: Buffer, at: number, fragment: Buffer): number {
   return at + fragment.length;
 }
 
+const POWERS_OF_TEN = Float64Array.from({ length: 17 }, (_, i) => 10 ** i);
+/** The digits of 00 to 99, two bytes each: numbers are written two digits per division. */
+const DIGIT_PAIRS = Uint8Array.from({ length: 200 }, (_, i) => 48 + (i % 2 === 1 ? (i >> 1) % 10 : Math.floor((i >> 1) / 10)));
+
 /** A non-negative whole number, as JSON writes it. */
 function putNumber(out: Buffer, at: number, value: number): number {
-  if (value < 10) {
-    out[at] = 48 + value;
-    return at + 1;
-  }
   let digits = 1;
-  for (let v = value; v >= 10; v = Math.floor(v / 10)) digits++;
+  while (digits < 16 && value >= POWERS_OF_TEN[digits]) digits++;
   const end = at + digits;
   let position = end;
-  // Within 32 bits integer division is exact and much cheaper than floating point.
   let v = value;
   while (v > 0x7fffffff) {
     out[--position] = 48 + (v % 10);
     v = Math.floor(v / 10);
   }
-  while (v > 0) {
-    out[--position] = 48 + (v % 10);
-    v = (v / 10) | 0;
+  // Within 32 bits integer division is exact and much cheaper than floating point.
+  while (v >= 100) {
+    const pair = (v % 100) * 2;
+    v = (v / 100) | 0;
+    out[--position] = DIGIT_PAIRS[pair + 1];
+    out[--position] = DIGIT_PAIRS[pair];
   }
+  if (v >= 10) {
+    out[--position] = DIGIT_PAIRS[v * 2 + 1];
+    out[--position] = DIGIT_PAIRS[v * 2];
+  } else out[--position] = 48 + v;
   return end;
 }
 
