@@ -1,7 +1,8 @@
 /**
  * One measured run for the enrichment benchmark, in its own process so its peak RSS is its own:
- * `baseline` only reads the input and splits lines and fields; `enrich` runs flowtap enrich.
- * Prints one JSON line: records, seconds, peak RSS.
+ * `baseline` only reads the input and splits lines and fields; `enrich` runs flowtap enrich as the
+ * CLI does (a worker thread per available CPU), `enrich-one-thread` on the main thread only.
+ * Prints one JSON line: records, seconds, peak RSS, threads.
  */
 import { createReadStream } from "node:fs";
 import { PassThrough } from "node:stream";
@@ -27,6 +28,7 @@ async function main(): Promise<void> {
   const [mode, inventoryDir, ...files] = process.argv.slice(2);
   const started = process.hrtime.bigint();
   let records = 0;
+  let threads = 1;
   if (mode === "baseline") {
     for (const file of files) {
       for await (const line of createInterface({ input: createReadStream(file), crlfDelay: Infinity })) {
@@ -39,11 +41,12 @@ async function main(): Promise<void> {
     const stderr = new PassThrough();
     let summary = "";
     stderr.on("data", (c) => (summary += c));
-    await runEnrich({ inventoryDir, output: "jsonl", files }, { stdin: process.stdin, stdout: sink, stderr });
+    await runEnrich({ inventoryDir, output: "jsonl", files, threads: mode === "enrich-one-thread" ? 1 : undefined }, { stdin: process.stdin, stdout: sink, stderr });
     records = Number(/(\d+) records read/.exec(summary)?.[1] ?? 0);
+    threads = Number(/by (\d+) threads/.exec(summary)?.[1] ?? 1);
   }
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  console.log(JSON.stringify({ records, seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024 }));
+  console.log(JSON.stringify({ records, seconds, peakRssMiB: process.resourceUsage().maxRSS / 1024, threads }));
 }
 
 void main();

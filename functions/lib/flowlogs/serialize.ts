@@ -178,9 +178,9 @@ function putNumber(out: Buffer, at: number, value: number): number {
     out[--position] = DIGIT_PAIRS[pair];
   }
   if (v >= 10) {
-    out[--position] = DIGIT_PAIRS[v * 2 + 1];
-    out[--position] = DIGIT_PAIRS[v * 2];
-  } else out[--position] = 48 + v;
+    out[position - 1] = DIGIT_PAIRS[v * 2 + 1];
+    out[position - 2] = DIGIT_PAIRS[v * 2];
+  } else out[position - 1] = 48 + v;
   return end;
 }
 
