@@ -73,6 +73,11 @@ describe("flow log records", () => {
     [ACCEPTED.replace("20641", "2064x"), 'srcport "2064x" is not a whole number'],
     [ACCEPTED.replace("20641", "70000"), "srcport 70000 is out of range (0-65535)"],
     [ACCEPTED.replace("172.31.16.139", "172.31.16.300"), 'srcaddr "172.31.16.300" is not an IPv4 or IPv6 address'],
+    // The same 32 bits as 172.31.16.139 if octets could overflow into the next: still not an address.
+    [ACCEPTED.replace("172.31.16.139", "172.30.272.139"), 'srcaddr "172.30.272.139" is not an IPv4 or IPv6 address'],
+    [ACCEPTED.replace("172.31.16.139", "172.031.16.139"), 'srcaddr "172.031.16.139" is not an IPv4 or IPv6 address'],
+    [ACCEPTED.replace("172.31.16.139", "172.31.16"), 'srcaddr "172.31.16" is not an IPv4 or IPv6 address'],
+    [ACCEPTED.replace("172.31.16.139", "172.31..139"), 'srcaddr "172.31..139" is not an IPv4 or IPv6 address'],
     [ACCEPTED.replace("ACCEPT", "ALLOW"), 'action "ALLOW" is not one of ACCEPT, REJECT'],
   ])("reports a malformed record with the reason: %s", (line, reason) => {
     expect(parseRecord(line, DEFAULT_FORMAT)).toEqual({ ok: false, reason });

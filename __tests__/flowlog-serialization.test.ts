@@ -4,7 +4,7 @@ import { CLIENT_TO_SERVER, enricherOf, FlowMerger, SERVER_TO_CLIENT, toEnrichedR
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { emptyCounts } from "../functions/lib/flowlogs/input";
-import { ByteInterner } from "../functions/lib/flowlogs/interner";
+import { ByteInterner, EntriesByKey } from "../functions/lib/flowlogs/interner";
 import { Inventory, type InventoryDocuments } from "../functions/lib/flowlogs/inventory";
 import { parseRecord, slotsOf } from "../functions/lib/flowlogs/record";
 import { EnrichedJsonWriter } from "../functions/lib/flowlogs/serialize";
@@ -118,6 +118,30 @@ describe("interning values", () => {
           const bytes = Buffer.from(word, "utf8");
           expect(again.intern(bytes, 0, bytes.length)).toBe(again.intern(Buffer.from(word, "utf8"), 0, bytes.length));
         }
+      }),
+    );
+  });
+});
+
+describe("entries by key", () => {
+  it("finds what was stored for each key, and nothing from before its interner started again", () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), fc.string({ maxLength: 6 })), { maxLength: 200 }), (pairs) => {
+        const interner = new ByteInterner(16);
+        const byKey = new EntriesByKey(interner);
+        const stored = new Map<number, string>();
+        for (const [key, word] of pairs) {
+          const generation = interner.generation;
+          const bytes = Buffer.from(word, "utf8");
+          const entry = interner.entry(bytes, 0, bytes.length);
+          if (interner.generation !== generation) stored.clear();
+          byKey.set(key, entry);
+          stored.set(key, word);
+          for (const [k, w] of stored) expect(interner.text(byKey.get(k))).toBe(w);
+        }
+        interner.entry(Buffer.from("x".repeat(7)), 0, 7);
+        for (let i = 0; i < 16; i++) interner.entry(Buffer.from(`fill ${i}`), 0, `fill ${i}`.length);
+        for (const key of stored.keys()) expect(byKey.get(key)).toBe(-1);
       }),
     );
   });

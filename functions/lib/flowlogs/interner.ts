@@ -39,6 +39,8 @@ export class ByteInterner {
   private readonly values: string[] = [];
   /** A small number callers may keep per entry, 0 until they set it (the scanner marks checked addresses). */
   readonly marks: Int8Array;
+  /** Counts the times the table started again empty: entry numbers of an earlier generation mean nothing. */
+  generation = 0;
 
   constructor(private readonly capacity = INTERNED_VALUES) {
     this.meta = new Int32Array(capacity * STRIDE);
@@ -57,9 +59,14 @@ export class ByteInterner {
 
   /** The entry of `bytes[start..end)`, added when new. */
   entry(bytes: Uint8Array, start: number, end: number): number {
+    return this.entryOfHashed(this.hashOf(bytes, start, end), bytes, start, end);
+  }
+
+  /** The FNV-1a hash of `bytes[start..end)`, as entryOfHashed takes it. */
+  hashOf(bytes: Uint8Array, start: number, end: number): number {
     let hash = FNV_OFFSET;
     for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], FNV_PRIME);
-    return this.entryOfHashed(hash, bytes, start, end);
+    return hash;
   }
 
   /** The entry of `bytes[start..end)`, whose FNV-1a hash the caller has computed. */
@@ -122,9 +129,71 @@ export class ByteInterner {
   }
 
   private clear(): void {
+    this.generation++;
     this.slots = new Int32Array(MIN_SLOTS).fill(-1);
     this.mask = MIN_SLOTS - 1;
     this.values.length = 0;
     this.arenaUsed = 0;
+  }
+}
+
+/**
+ * Entries of an interner by a 32-bit key the caller derives exactly from the bytes (an IPv4
+ * address's value, say): one probe, no hashing of bytes and no comparing them. Emptied when the
+ * interner starts again, since its entry numbers are then reused.
+ */
+export class EntriesByKey {
+  private keys = new Int32Array(MIN_SLOTS);
+  /** Per slot, the entry of its key, or -1 when the slot is free. */
+  private entries = new Int32Array(MIN_SLOTS).fill(-1);
+  private mask = MIN_SLOTS - 1;
+  private count = 0;
+  private generation: number;
+
+  constructor(private readonly interner: ByteInterner) {
+    this.generation = interner.generation;
+  }
+
+  /** The entry stored for `key`, or -1. */
+  get(key: number): number {
+    if (this.generation !== this.interner.generation) this.reset();
+    const { keys, entries, mask } = this;
+    let slot = spread(key) & mask;
+    for (;;) {
+      const entry = entries[slot];
+      if (entry === -1 || keys[slot] === key) return entry;
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  /** Stores the entry of `key` (one the interner gave in its current generation). */
+  set(key: number, entry: number): void {
+    if (this.generation !== this.interner.generation) this.reset();
+    if ((this.count + 1) * 2 > this.entries.length) this.grow();
+    this.count++;
+    this.place(key, entry);
+  }
+
+  private place(key: number, entry: number): void {
+    let slot = spread(key) & this.mask;
+    while (this.entries[slot] !== -1 && this.keys[slot] !== key) slot = (slot + 1) & this.mask;
+    this.keys[slot] = key;
+    this.entries[slot] = entry;
+  }
+
+  private grow(): void {
+    const { keys, entries } = this;
+    this.keys = new Int32Array(keys.length * 2);
+    this.entries = new Int32Array(entries.length * 2).fill(-1);
+    this.mask = this.entries.length - 1;
+    for (let slot = 0; slot < entries.length; slot++) if (entries[slot] !== -1) this.place(keys[slot], entries[slot]);
+  }
+
+  private reset(): void {
+    this.keys = new Int32Array(MIN_SLOTS);
+    this.entries = new Int32Array(MIN_SLOTS).fill(-1);
+    this.mask = MIN_SLOTS - 1;
+    this.count = 0;
+    this.generation = this.interner.generation;
   }
 }

@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { FIELD, FIELD_NAMES, FIELD_VALUES, FLOW_LOG_FIELDS, type FlowLogField } from "./fields";
-import { ByteInterner, FNV_OFFSET as IMPORTED_FNV_OFFSET, FNV_PRIME as IMPORTED_FNV_PRIME } from "./interner";
+import { ByteInterner, EntriesByKey, FNV_OFFSET as IMPORTED_FNV_OFFSET, FNV_PRIME as IMPORTED_FNV_PRIME } from "./interner";
 
 /** A parsed record: each field of the format that had a value (`-` leaves it out). */
 export type FlowLogRecord = Partial<Record<FlowLogField, string | number>>;
@@ -44,6 +44,7 @@ const KIND_IP = 1;
 const KIND_TEXT = 2;
 const KIND_CODE = { int: KIND_INT, ip: KIND_IP, text: KIND_TEXT } as const;
 const DASH = 45;
+const DOT = 46;
 const MAX_DIGITS = 15;
 
 
@@ -53,6 +54,8 @@ function isBlank(c: number): boolean {
 
 /** Values are decoded once per distinct string, whichever scanner meets them first. */
 const sharedInterner = new ByteInterner();
+/** IPv4 addresses (the usual case) by their value: found without hashing or comparing bytes. */
+const ipv4Entries = new EntriesByKey(sharedInterner);
 /** Interner marks of address entries: checked once each. */
 const VALID_ADDRESS = 1;
 const NOT_AN_ADDRESS = 2;
@@ -143,6 +146,36 @@ export class RecordScanner implements RecordSlots {
         while (i < end && !isBlank(bytes[i])) i++;
         continue;
       }
+      if (kinds[field] === KIND_IP) {
+        // An address is read as an IPv4 address as it is scanned; anything else (IPv6, not an address) is interned.
+        let address = 0;
+        let octet = 0;
+        let octetDigits = 0;
+        let dots = 0;
+        let ipv4 = true;
+        while (i < end) {
+          const c = bytes[i];
+          if (isBlank(c)) break;
+          if (c === DOT) {
+            if (octetDigits === 0 || octet > 255) ipv4 = false;
+            address = address * 256 + octet;
+            octet = 0;
+            octetDigits = 0;
+            dots++;
+          } else {
+            const digit = c - 48;
+            // Leading zeros are not canonical: such text goes the interner's way, which judges it.
+            if (digit < 0 || digit > 9 || (octetDigits === 1 && octet === 0)) ipv4 = false;
+            octet = octet * 10 + digit;
+            octetDigits++;
+          }
+          i++;
+        }
+        if (i - tokenStart === 1 && bytes[tokenStart] === DASH) continue;
+        if (ipv4 && dots === 3 && octetDigits > 0 && octet <= 255) this.readIpv4(field, (address * 256 + octet) | 0, bytes, tokenStart, i);
+        else error = this.readText(field, sharedInterner.hashOf(bytes, tokenStart, i), bytes, tokenStart, i);
+        continue;
+      }
       if (kinds[field] !== KIND_INT) {
         // Text is hashed as it is scanned, for the interner.
         let hash = FNV_OFFSET;
@@ -206,6 +239,20 @@ export class RecordScanner implements RecordSlots {
       field++;
     }
     return hash;
+  }
+
+  /** Reads an IPv4 address, checked as it was scanned (its value `key`, its text `bytes[start..end)`), into its slot. */
+  private readIpv4(field: number, key: number, bytes: Buffer, start: number, end: number): void {
+    let entry = ipv4Entries.get(key);
+    if (entry === -1) {
+      entry = sharedInterner.entry(bytes, start, end);
+      sharedInterner.marks[entry] = VALID_ADDRESS;
+      ipv4Entries.set(key, entry);
+    }
+    const ordinal = this.ordinals[field];
+    this.texts[ordinal] = sharedInterner.text(entry);
+    this.entries[ordinal] = entry;
+    this.present[ordinal] = 1;
   }
 
   /** Reads one text or address field's token into its slot; the reason when it is not a value of that field. */
