@@ -6,7 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import type { ReaderPartition } from "../functions/lib/flowlogs/input";
-import { fileSource, runEnrichPass } from "./enrich-pass";
+import { fileSource, runEnrichPass, type EnrichTally } from "./enrich-pass";
 import { loadInventory } from "./inventory-files";
 
 /** What the main thread starts a worker with. */
@@ -26,7 +26,7 @@ export type EnrichWorkerMessage =
   | { readonly kind: "lines"; readonly chunk: Uint8Array }
   | { readonly kind: "malformed"; readonly source: string; readonly line: number; readonly reason: string }
   | { readonly kind: "progress"; readonly bytes: number; readonly records: number }
-  | { readonly kind: "done"; readonly tally: import("./enrich-pass").EnrichTally };
+  | { readonly kind: "done"; readonly tally: EnrichTally };
 
 export const CHUNKS_IN_FLIGHT = 4;
 
