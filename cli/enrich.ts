@@ -74,21 +74,18 @@ export async function runEnrich(options: EnrichOptions, io: EnrichIo): Promise<n
 
   let tally: EnrichTally;
   try {
-    tally =
-      threads > 1
-        ? await enrichInWorkers(options, format.fields, threads, output)
-        : await runEnrichPass(options.files.length === 0 ? [{ name: "stdin", open: () => io.stdin }] : options.files.map(fileSource), { fields: format.fields, inventory: loadInventory(options.inventoryDir), windowSeconds: options.windowSeconds }, output);
-  } finally {
-    bar?.stop();
-    if (jsonlPath) await new Promise<void>((resolve) => (sink as WriteStream).end(resolve));
-  }
-
-  if (scratch && jsonlPath && options.outFile) {
     try {
-      await copyJsonlToParquet(jsonlPath, options.outFile, tally.written);
+      tally =
+        threads > 1
+          ? await enrichInWorkers(options, format.fields, threads, output)
+          : await runEnrichPass(options.files.length === 0 ? [{ name: "stdin", open: () => io.stdin }] : options.files.map(fileSource), { fields: format.fields, inventory: loadInventory(options.inventoryDir), windowSeconds: options.windowSeconds }, output);
     } finally {
-      rmSync(scratch, { recursive: true, force: true });
+      bar?.stop();
+      if (jsonlPath) await new Promise<void>((resolve) => (sink as WriteStream).end(resolve));
     }
+    if (scratch && jsonlPath && options.outFile) await copyJsonlToParquet(jsonlPath, options.outFile, tally.written);
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
   const { counts, enriched, unknown, written } = tally;
   if (counts.malformed > MALFORMED_REPORTED) io.stderr.write(`… and ${counts.malformed - MALFORMED_REPORTED} more malformed lines\n`);
