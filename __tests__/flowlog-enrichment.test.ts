@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Writable } from "node:stream";
 import { DuckDBInstance } from "@duckdb/node-api";
 import fc from "fast-check";
 import { runEnrich } from "../cli/enrich";
@@ -309,10 +309,18 @@ describe("flowtap enrich", () => {
     expect(three.err).toContain(`${extra}:1: skipped: expected 14 fields, found 2`);
   });
 
-  it("fails with the workers' error, whatever the number of threads", async () => {
+  it("fails with the inventory's error, whatever the number of threads", async () => {
     const empty = mkdtempSync(path.join(tmpdir(), "flowtap-no-inventory-"));
     for (const threads of [1, 2]) {
       await expect(runEnrich({ inventoryDir: empty, output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")], threads }, io().io)).rejects.toThrow("describe-network-interfaces.json is missing");
+    }
+  });
+
+  it("fails when its output fails, and stops every thread", async () => {
+    for (const threads of [1, 2]) {
+      const failing = new Writable({ write: (_chunk, _encoding, done) => done(new Error("no space left on device")) });
+      const t = io();
+      await expect(runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")], threads }, { ...t.io, stdout: failing })).rejects.toThrow("no space left on device");
     }
   });
 

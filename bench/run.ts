@@ -13,7 +13,7 @@
  *  6. Synth of a generated 1,000-account, 3-region organization with every feature, against the
  *     example org: at most 1.5 times its time, and bytes per workspace in each stack.
  *  7. Enrichment of default-format records against a 10,000-ENI inventory to JSONL, with the CLI's
- *     worker threads and on the main thread only, against a baseline that only reads the same
+ *     threads and on the main thread only, against a baseline that only reads the same
  *     input and splits its lines and fields; peak RSS for 1 and 10 million records (memory must
  *     stay flat).
  *  8. The Firehose enrichment function: EC2 API calls for 100,000 records over 1,000 distinct
@@ -330,11 +330,11 @@ function benchEnrichment(): void {
   const rate = (r: { records: number; seconds: number }) => r.records / r.seconds;
   console.log("\n7. enrichment, default format, 10,000-ENI inventory, to JSONL (one process; times include loading the inventory)");
   console.log("   baseline, read and split lines and fields: %s records/s (peak RSS %s MiB)", rate(baseline).toFixed(0), baseline.peakRssMiB.toFixed(0));
-  console.log("   flowtap enrich, 1 million records, %d worker threads: %s records/s, %s of the baseline (target: 1,000,000/s and 0.6), peak RSS %s MiB",
+  console.log("   flowtap enrich, 1 million records, %d threads: %s records/s, %s of the baseline (target: 1,000,000/s and 0.6), peak RSS %s MiB",
     one.threads, rate(one).toFixed(0), (rate(one) / rate(baseline)).toFixed(2), one.peakRssMiB.toFixed(0));
   console.log("   flowtap enrich, 1 million records, main thread only: %s records/s, %s of the baseline, peak RSS %s MiB",
     rate(oneThread).toFixed(0), (rate(oneThread) / rate(baseline)).toFixed(2), oneThread.peakRssMiB.toFixed(0));
-  console.log("   flowtap enrich, 10 million records, %d worker threads: %s records/s, peak RSS %s MiB (flat if close to the 1-million figure)", ten.threads, rate(ten).toFixed(0), ten.peakRssMiB.toFixed(0));
+  console.log("   flowtap enrich, 10 million records, %d threads: %s records/s, peak RSS %s MiB (flat if close to the 1-million figure)", ten.threads, rate(ten).toFixed(0), ten.peakRssMiB.toFixed(0));
 }
 
 async function benchFirehoseFunction(): Promise<void> {

@@ -53,7 +53,7 @@ const CHUNK_BYTES = 1 << 20;
 /**
  * Reads every source in turn, enriches, merges the directions of flows (and aggregates, with a
  * window) and hands on JSON lines chunk by chunk: the whole of `flowtap enrich` but its sink, run
- * by the main thread or by each worker thread on its partition.
+ * by the main thread alone, or by it and each worker thread on its partition.
  */
 export async function runEnrichPass(sources: readonly EnrichSource[], settings: EnrichPassSettings, output: EnrichPassOutput): Promise<EnrichTally> {
   const tally: EnrichTally = { counts: emptyCounts(), enriched: 0, unknown: 0, written: 0 };

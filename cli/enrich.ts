@@ -1,8 +1,10 @@
 import { SingleBar } from "cli-progress";
+import { once } from "node:events";
 import { createWriteStream, mkdtempSync, rmSync, statSync, type WriteStream } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import * as path from "node:path";
 import type { Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import { Worker } from "node:worker_threads";
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
@@ -22,9 +24,9 @@ export interface EnrichOptions {
   /** Input files; stdin when none. */
   readonly files: readonly string[];
   /**
-   * Worker threads that enrich files, each the records of its share of the ENIs (lines then come
-   * out in another order than one thread writes them). Standard input and `windowSeconds` are
-   * read by one thread. @default - the machine's available parallelism
+   * Threads that enrich files, each the records of its share of the ENIs: the main thread and
+   * `threads - 1` workers (lines then come out in another order than one thread writes them).
+   * Standard input and `windowSeconds` are read by one thread. @default - the machine's available parallelism
    */
   readonly threads?: number;
 }
@@ -60,8 +62,12 @@ export async function runEnrich(options: EnrichOptions, io: EnrichIo): Promise<n
   const jsonlPath = scratch ? path.join(scratch, "enriched.jsonl") : options.outFile;
   // Room for a few chunks, so enrichment goes on while the last one is written.
   const sink: NodeJS.WritableStream = jsonlPath ? createWriteStream(jsonlPath, { highWaterMark: SINK_BUFFER_BYTES }) : io.stdout;
+  // A sink that fails (a full disk, a closed pipe) fails the run: nothing is written past it unnoticed.
+  let sinkError: Error | undefined;
+  sink.on("error", (err: Error) => (sinkError ??= err));
   const lines = async (chunk: Uint8Array) => {
-    if (!sink.write(chunk)) await new Promise((resolve) => sink.once("drain", resolve));
+    if (sinkError) throw sinkError;
+    if (!sink.write(chunk)) await once(sink, "drain");
   };
   let reported = 0;
   const malformed = (source: string, line: number, reason: string) => {
@@ -77,12 +83,13 @@ export async function runEnrich(options: EnrichOptions, io: EnrichIo): Promise<n
     try {
       tally =
         threads > 1
-          ? await enrichInWorkers(options, format.fields, threads, output)
+          ? await enrichInThreads(options, format.fields, threads, output)
           : await runEnrichPass(options.files.length === 0 ? [{ name: "stdin", open: () => io.stdin }] : options.files.map(fileSource), { fields: format.fields, inventory: loadInventory(options.inventoryDir), windowSeconds: options.windowSeconds }, output);
     } finally {
       bar?.stop();
-      if (jsonlPath) await new Promise<void>((resolve) => (sink as WriteStream).end(resolve));
+      if (jsonlPath) await finished((sink as WriteStream).end()).catch((err: Error) => (sinkError ??= err));
     }
+    if (sinkError) throw sinkError;
     if (scratch && jsonlPath && options.outFile) await copyJsonlToParquet(jsonlPath, options.outFile, tally.written);
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
@@ -101,21 +108,27 @@ export async function runEnrich(options: EnrichOptions, io: EnrichIo): Promise<n
  */
 const WORKER_LAUNCHER = `require(${JSON.stringify(require.resolve("tsx/cjs/api"))}).register(); require(${JSON.stringify(path.join(__dirname, "enrich-worker.ts"))});`;
 
-/** Runs one pass per worker thread, each over every file and its own share of the ENIs, and sums what they counted. */
-async function enrichInWorkers(options: EnrichOptions, fields: readonly FlowLogField[], threads: number, output: EnrichPassOutput): Promise<EnrichTally> {
-  const workers = Array.from({ length: threads }, (_, index) => {
+/**
+ * Runs one pass per thread, each over every file and its own share of the ENIs, and sums what they
+ * counted: partition 0 on the main thread (which would otherwise only wait and write), the others
+ * on worker threads.
+ */
+async function enrichInThreads(options: EnrichOptions, fields: readonly FlowLogField[], threads: number, output: EnrichPassOutput): Promise<EnrichTally> {
+  const workers = Array.from({ length: threads - 1 }, (_, i) => {
     const data: EnrichWorkerData = {
       files: options.files,
       fields,
       inventoryDir: options.inventoryDir,
-      partition: { index, count: threads },
-      // Every worker reads every byte: one of them shows how far they are.
+      partition: { index: i + 1, count: threads },
       progress: output.progress !== undefined,
       malformedReported: MALFORMED_REPORTED,
     };
     return new Worker(WORKER_LAUNCHER, { eval: true, workerData: data });
   });
+  // Records read per partition, for the progress bar; every partition reads every byte, so the main thread's bytes show how far all are.
   const records = new Array<number>(threads).fill(0);
+  const showRecords = () => records.reduce((a, b) => a + b, 0);
+  let failure: Error | undefined;
   const run = (worker: Worker, index: number) =>
     new Promise<EnrichTally>((resolve, reject) => {
       let tally: EnrichTally | undefined;
@@ -131,7 +144,6 @@ async function enrichInWorkers(options: EnrichOptions, fields: readonly FlowLogF
             break;
           case "progress":
             records[index] = message.records;
-            if (index === 0) output.progress?.(message.bytes, records.reduce((a, b) => a + b, 0));
             break;
           case "done":
             tally = message.tally;
@@ -144,8 +156,29 @@ async function enrichInWorkers(options: EnrichOptions, fields: readonly FlowLogF
         else written.then(() => resolve(tally!), reject);
       });
     });
+  const inWorkers = workers.map((worker, i) => run(worker, i + 1));
+  // Only the first failure is reported; the others' must not go unhandled.
+  for (const worker of inWorkers) worker.catch(() => undefined);
   try {
-    return sum(await Promise.all(workers.map(run)));
+    const here = runEnrichPass(
+      options.files.map(fileSource),
+      { fields, inventory: loadInventory(options.inventoryDir), partition: { index: 0, count: threads } },
+      {
+        // Once a worker has failed, the main thread's pass stops at its next chunk.
+        lines: (chunk) => (failure ? Promise.reject(failure) : output.lines(chunk)),
+        malformed: output.malformed,
+        progress: output.progress
+          ? (bytes, read) => {
+              records[0] = read;
+              output.progress!(bytes, showRecords());
+            }
+          : undefined,
+      },
+    );
+    return sum(await Promise.all([here, ...inWorkers]));
+  } catch (err) {
+    failure = err as Error;
+    throw err;
   } finally {
     await Promise.all(workers.map((w) => w.terminate()));
   }
