@@ -12,6 +12,7 @@ import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { AwsIpRanges, isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
 import { parseRecord, slotsOf, type FlowLogRecord } from "../functions/lib/flowlogs/record";
+import { writeSample } from "../samples/generate";
 import { collect } from "./helpers/streams";
 
 const SAMPLES = path.join(__dirname, "..", "samples");
@@ -293,12 +294,14 @@ describe("flowtap enrich", () => {
 
   it("writes the same lines with worker threads as with one thread, and reports each malformed line once", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "flowtap-threads-"));
+    // Enough for each worker to post more chunks than it may have in flight.
+    const generated = writeSample(dir, 300, 80_000, true);
     const extra = path.join(dir, "extra.log");
     writeFileSync(extra, "garbage line\n2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK\n");
     const run = async (threads: number) => {
       const t = io();
-      const files = [path.join(SAMPLES, "flow-logs.log.gz"), extra];
-      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files, threads }, t.io)).toBe(0);
+      const files = [generated, path.join(SAMPLES, "flow-logs.log.gz"), extra];
+      expect(await runEnrich({ inventoryDir: path.join(dir, "inventory"), output: "jsonl", files, threads }, t.io)).toBe(0);
       return { lines: t.out().trim().split("\n").sort(), err: t.err() };
     };
     const one = await run(1);

@@ -47,8 +47,8 @@ async function main(port: NonNullable<typeof parentPort>, data: EnrichWorkerData
       lines: async (chunk) => {
         while (credits === 0) await new Promise<void>((resolve) => (creditArrived = resolve));
         credits--;
-        // A copy with a buffer of its own, moved (not copied again) to the main thread.
-        const moved = new Uint8Array(chunk);
+        // Moved, not copied, to the main thread: the chunk's memory must be its own to move.
+        const moved = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : new Uint8Array(chunk);
         post({ kind: "lines", chunk: moved }, [moved.buffer as ArrayBuffer]);
       },
       malformed: (source, line, reason) => {

@@ -158,7 +158,7 @@ async function enrichInThreads(options: EnrichOptions, fields: readonly FlowLogF
     });
   const inWorkers = workers.map((worker, i) => run(worker, i + 1));
   // Only the first failure is reported; the others' must not go unhandled.
-  for (const worker of inWorkers) worker.catch(() => undefined);
+  for (const pass of inWorkers) pass.catch(() => undefined);
   try {
     const here = runEnrichPass(
       options.files.map(fileSource),
