@@ -421,12 +421,7 @@ export class FlowMerger {
       waiting = waiting.nextInBucket;
     }
     if (waiting) {
-      if (previous) previous.nextInBucket = waiting.nextInBucket;
-      else if (waiting.nextInBucket) this.buckets.set(hash, waiting.nextInBucket);
-      else this.buckets.delete(hash);
-      waiting.nextInBucket = undefined;
-      this.arrivals[waiting.arrival - this.arrivalBase] = undefined;
-      waiting.arrival = -1;
+      this.unlink(hash, waiting, previous);
       merge(waiting, flow);
       this.emit(waiting);
     } else if (flow.start < this.latestStart - this.horizonSeconds) {
@@ -469,6 +464,11 @@ export class FlowMerger {
       previous = current;
       current = current.nextInBucket;
     }
+    this.unlink(hash, flow, previous);
+  }
+
+  /** Takes a waiting flow out of its bucket (after `previous` in it, if any) and out of arrival order. */
+  private unlink(hash: number, flow: Flow, previous: Flow | undefined): void {
     if (previous) previous.nextInBucket = flow.nextInBucket;
     else if (flow.nextInBucket) this.buckets.set(hash, flow.nextInBucket);
     else this.buckets.delete(hash);
