@@ -13,6 +13,7 @@ import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { AwsIpRanges, isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
 import { parseRecord, slotsOf, type FlowLogRecord } from "../functions/lib/flowlogs/record";
 import { writeSample } from "../samples/generate";
+import { ACCEPTED } from "./helpers/documented-flow-logs";
 import { collect } from "./helpers/streams";
 
 const SAMPLES = path.join(__dirname, "..", "samples");
@@ -297,7 +298,7 @@ describe("flowtap enrich", () => {
     // Enough for each worker to post more chunks than it may have in flight.
     const generated = writeSample(dir, 300, 80_000, true);
     const extra = path.join(dir, "extra.log");
-    writeFileSync(extra, "garbage line\n2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK\n");
+    writeFileSync(extra, `garbage line\n${ACCEPTED}\n`);
     const run = async (threads: number) => {
       const t = io();
       const files = [generated, path.join(SAMPLES, "flow-logs.log.gz"), extra];

@@ -9,6 +9,7 @@ import { Inventory, type InventoryDocuments } from "../functions/lib/flowlogs/in
 import { parseRecord, slotsOf } from "../functions/lib/flowlogs/record";
 import { EnrichedJsonWriter } from "../functions/lib/flowlogs/serialize";
 import { sampleInventory } from "../samples/generate";
+import { ACCEPTED } from "./helpers/documented-flow-logs";
 import { readFlowLogs } from "./helpers/read-flow-logs";
 
 // The sample inventory, with tags that need escaping in JSON and are not ASCII.
@@ -148,7 +149,6 @@ describe("entries by key", () => {
 });
 
 describe("reading in chunks", () => {
-  const ACCEPTED = "2 123456789010 eni-1235b8ca123456789 172.31.16.139 172.31.16.21 20641 22 6 20 4249 1418530010 1418530070 ACCEPT OK";
   const lines = [ACCEPTED, "garbage", ACCEPTED.replace("ACCEPT", "REJECT"), JSON.stringify({ message: ACCEPTED }), `  ${ACCEPTED}\t`, ""];
   const text = Buffer.from(lines.join("\r\n"));
 
