@@ -14,6 +14,10 @@ const tagKey = z.string().min(1).max(128);
 const ouId = z.string().regex(/^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$/, "expected an OU id such as ou-ab12-34cd56ef or a root id such as r-ab12");
 const tagValue = z.string().max(256);
 const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "expected a VPC id such as vpc-0abc1234def567890");
+/** VPCs whose flow logs a feature creates, per region. */
+const vpcIdsByRegion = z.record(region, z.array(vpcId).min(1));
+/** Which traffic VPC flow logs record. */
+const flowLogTrafficType = z.enum(["ALL", "ACCEPT", "REJECT"]);
 const subnetId = z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "expected a subnet id such as subnet-0abc1234def567890");
 const mirrorTargetId = z
   .string()
@@ -141,9 +145,8 @@ export type NatFlowRecorderResolved = z.infer<z.ZodObject<typeof natFlowRecorder
  */
 const flowLogSgEnrichmentFields = {
   /** The VPCs whose flow logs are enriched, per region. */
-  vpcIds: z.record(region, z.array(vpcId).min(1)),
-  /** Which traffic the flow logs record. */
-  trafficType: z.enum(["ALL", "ACCEPT", "REJECT"]),
+  vpcIds: vpcIdsByRegion,
+  trafficType: flowLogTrafficType,
   /** Days after which enriched objects move to S3 Intelligent-Tiering; 0 stores them there from the start. */
   intelligentTieringDays: z.number().int().min(0),
   /** Days after which enriched objects (and failed records) are deleted. */
@@ -175,8 +178,8 @@ export type FlowLogSgEnrichmentResolved = z.infer<z.ZodObject<typeof flowLogSgEn
  */
 const flowInsightsMemberFields = {
   /** The VPCs whose flow logs go to the central pipeline, per region. */
-  vpcIds: z.record(region, z.array(vpcId).min(1)),
-  trafficType: z.enum(["ALL", "ACCEPT", "REJECT"]),
+  vpcIds: vpcIdsByRegion,
+  trafficType: flowLogTrafficType,
   /** Days the member account's flow log group keeps records (the central pipeline is the store). */
   flowLogRetentionDays: retentionDays,
 };
