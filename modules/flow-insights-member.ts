@@ -1,18 +1,16 @@
-import { TerraformIterator, type TerraformMetaArguments } from "cdktf";
+import type { TerraformMetaArguments } from "cdktf";
 import { Construct } from "constructs";
 import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { CloudwatchLogSubscriptionFilter } from "@cdktf/provider-aws/lib/cloudwatch-log-subscription-filter";
 import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
-import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { awsContext } from "./aws-context";
 import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
 import { ServiceRole } from "./service-role";
-import { terraformLiteral } from "./terraform-literal";
+import { vpcFlowLogs } from "./vpc-flow-logs";
 
 export interface FlowInsightsMemberProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The VPCs whose flow logs go to the central pipeline. */
@@ -103,19 +101,14 @@ export class FlowInsightsMember extends Construct {
         { sid: "DeliverToTheLogGroup", actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], resources: [logGroup.arn, `${logGroup.arn}:*`] },
       ],
     });
-    const vpcs = TerraformIterator.fromList(props.vpcIds);
-    new FlowLog(this, "flow-log", {
+    vpcFlowLogs(this, {
       provider,
-      forEach: vpcs,
-      vpcId: vpcs.value,
-      trafficType: props.trafficType ?? "ALL",
+      vpcIds: props.vpcIds,
+      trafficType: props.trafficType,
       logDestinationType: "cloud-watch-logs",
       logDestination: logGroup.arn,
       iamRoleArn: delivery.roleArn,
-      // Every field, so that enrichment can say all it knows.
-      logFormat: terraformLiteral(VPC_FLOW_LOG_FORMAT),
-      maxAggregationInterval: 60,
-      tags: { Name: `${prefix}-${vpcs.value}` },
+      namePrefix: prefix,
     });
     new CloudwatchLogSubscriptionFilter(this, "to-central", {
       provider,

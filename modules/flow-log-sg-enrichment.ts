@@ -1,9 +1,8 @@
-import { TerraformIterator, type TerraformMetaArguments } from "cdktf";
+import type { TerraformMetaArguments } from "cdktf";
 import { Construct } from "constructs";
 import * as path from "node:path";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { CloudwatchLogStream } from "@cdktf/provider-aws/lib/cloudwatch-log-stream";
-import { FlowLog } from "@cdktf/provider-aws/lib/flow-log";
 import { KinesisFirehoseDeliveryStream } from "@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream";
 import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { awsContext } from "./aws-context";
@@ -12,6 +11,7 @@ import { FlowsQuery } from "./flows-query";
 import { SecureBucket } from "./secure-bucket";
 import { ServiceRole } from "./service-role";
 import { terraformLiteral } from "./terraform-literal";
+import { vpcFlowLogs } from "./vpc-flow-logs";
 
 export interface FlowLogSgEnrichmentProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The VPCs whose flow logs are enriched; one flow log each. */
@@ -154,18 +154,13 @@ export class FlowLogSgEnrichment extends Construct {
       },
     });
 
-    const vpcs = TerraformIterator.fromList(props.vpcIds);
-    new FlowLog(this, "flow-log", {
+    vpcFlowLogs(this, {
       provider,
-      forEach: vpcs,
-      vpcId: vpcs.value,
-      trafficType: props.trafficType ?? "ALL",
+      vpcIds: props.vpcIds,
+      trafficType: props.trafficType,
       logDestinationType: "kinesis-data-firehose",
       logDestination: stream.arn,
-      // Every field, so that the function can say all it knows.
-      logFormat: terraformLiteral(VPC_FLOW_LOG_FORMAT),
-      maxAggregationInterval: 60,
-      tags: { Name: `${prefix}-${vpcs.value}` },
+      namePrefix: prefix,
     });
 
     const query = new FlowsQuery(this, "query", {
