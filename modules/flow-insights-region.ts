@@ -15,7 +15,7 @@ import { KinesisStream } from "@cdktf/provider-aws/lib/kinesis-stream";
 import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-source-mapping";
 import { FLOW_INSIGHTS } from "../config/flow-insights";
 import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
-import { MEMBER_ACCOUNTS_KEY } from "../functions/lib/flowlogs/ownership";
+import { MEMBER_ACCOUNTS_KEY, ownershipStoreEnvironment } from "../functions/lib/flowlogs/ownership";
 import { awsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
 import { FORWARDED_EVENT_PATTERNS } from "./flow-insights-member";
@@ -122,8 +122,7 @@ export class FlowInsightsRegion extends Construct {
       memorySize: 512,
       logRetentionDays: props.logRetentionDays,
       environment: {
-        TABLE_NAME: table.name,
-        RETENTION_DAYS: String(props.inventoryRetentionDays),
+        ...ownershipStoreEnvironment({ tableName: table.name, retentionDays: props.inventoryRetentionDays }),
         MEMBER_ROLE_NAME: FLOW_INSIGHTS.memberRoleName(region),
         EXTERNAL_ID: props.inventoryExternalId,
         PARTITION: partition,
@@ -238,8 +237,7 @@ export class FlowInsightsRegion extends Construct {
       logRetentionDays: props.logRetentionDays,
       environment: {
         FLOW_LOG_FORMAT: terraformLiteral(VPC_FLOW_LOG_FORMAT),
-        TABLE_NAME: table.name,
-        RETENTION_DAYS: String(props.inventoryRetentionDays),
+        ...ownershipStoreEnvironment({ tableName: table.name, retentionDays: props.inventoryRetentionDays }),
         DELIVERY_STREAM: delivery.name,
         WINDOW_SECONDS: String(props.windowSeconds),
         IP_RANGES_BUCKET: props.bucketName,

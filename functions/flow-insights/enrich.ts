@@ -50,7 +50,7 @@ function settingsOf(environment: NodeJS.ProcessEnv): Settings {
   if (!format.ok) throw new Error(`FLOW_LOG_FORMAT: ${format.reason}`);
   settings = {
     fields: format.fields,
-    store: new OwnershipStore(dynamo, { tableName: required("TABLE_NAME"), retentionDays: Number(required("RETENTION_DAYS")) }),
+    store: OwnershipStore.fromEnvironment(dynamo, environment),
     streamName: required("DELIVERY_STREAM"),
     windowSeconds: Number(required("WINDOW_SECONDS")),
     ipRangesBucket: required("IP_RANGES_BUCKET"),

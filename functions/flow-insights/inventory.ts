@@ -45,7 +45,7 @@ function settingsOf(environment: NodeJS.ProcessEnv): Settings {
     }
     return member;
   };
-  const store = new OwnershipStore(dynamo, { tableName: required("TABLE_NAME"), retentionDays: Number(required("RETENTION_DAYS")) });
+  const store = OwnershipStore.fromEnvironment(dynamo, environment);
   settings = { sync: new InventorySync(store, clientsOf), store, region };
   return settings;
 }

@@ -1,6 +1,7 @@
 import type { SecurityGroup } from "@aws-sdk/client-ec2";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { requiredSetting } from "../environment";
 import { withRetry } from "../retry";
 import type { Holder } from "./inventory";
 
@@ -24,6 +25,11 @@ export interface OwnershipStoreOptions {
   readonly tableName: string;
   /** Days an ended ownership is kept. */
   readonly retentionDays: number;
+}
+
+/** A store's settings as a function's environment carries them: what the flow-insights module sets and the handlers read. */
+export function ownershipStoreEnvironment(options: OwnershipStoreOptions): Record<string, string> {
+  return { TABLE_NAME: options.tableName, RETENTION_DAYS: String(options.retentionDays) };
 }
 
 /** One ownership of an address, as resolve() finds it. */
@@ -68,6 +74,11 @@ export class OwnershipStore {
     private readonly options: OwnershipStoreOptions,
   ) {
     this.doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  /** The store a function's environment names (see ownershipStoreEnvironment). */
+  static fromEnvironment(client: DynamoDBClient, environment: NodeJS.ProcessEnv): OwnershipStore {
+    return new OwnershipStore(client, { tableName: requiredSetting(environment, "TABLE_NAME"), retentionDays: Number(requiredSetting(environment, "RETENTION_DAYS")) });
   }
 
   private expiresAt(endedAt: number): number {
