@@ -127,23 +127,31 @@ function resolveMirroring<D extends object, S extends { targetIds?: Record<strin
 }
 
 function resolveNatFlowRecorder(config: OrgConfig, account: OrgConfig["accounts"][number], region: string): NatFlowRecorderWorkspaceSettings {
-  const own = account.natFlowRecorder ?? {};
-  const org = config.features.natFlowRecorder ?? {};
-  const natGatewayIds = own.natGatewayIds?.[region] ?? org.natGatewayIds?.[region];
-  if (!natGatewayIds) throw new Error(`no NAT gateway for ${account.id} in ${region}`);
-  const { natGatewayIds: _org, ...orgRest } = org;
-  const { natGatewayIds: _own, ...ownRest } = own;
-  return { ...natFlowRecorderDefaults, ...orgRest, ...ownRest, natGatewayIds };
+  return withRegionList(natFlowRecorderDefaults, config.features.natFlowRecorder ?? {}, account.natFlowRecorder ?? {}, "natGatewayIds", region, `no NAT gateway for ${account.id} in ${region}`);
 }
 
 function resolveFlowLogSgEnrichment(config: OrgConfig, account: OrgConfig["accounts"][number], region: string): FlowLogSgEnrichmentWorkspaceSettings {
-  const own = account.flowLogSgEnrichment ?? {};
-  const org = config.features.flowLogSgEnrichment ?? {};
-  const vpcIds = own.vpcIds?.[region] ?? org.vpcIds?.[region];
-  if (!vpcIds) throw new Error(`no VPC for ${account.id} in ${region}`);
-  const { vpcIds: _org, ...orgRest } = org;
-  const { vpcIds: _own, ...ownRest } = own;
-  return { ...flowLogSgEnrichmentDefaults, ...orgRest, ...ownRest, vpcIds };
+  return withRegionList(flowLogSgEnrichmentDefaults, config.features.flowLogSgEnrichment ?? {}, account.flowLogSgEnrichment ?? {}, "vpcIds", region, `no VPC for ${account.id} in ${region}`);
+}
+
+/**
+ * A feature's settings for one workspace: its defaults, then the organization's settings, then
+ * the account's own; `key`, a list per region, is the region's list from the account, else from
+ * the organization, and there must be one.
+ */
+function withRegionList<K extends string, D extends object, S extends Partial<Record<K, Record<string, string[]>>>>(
+  defaults: D,
+  org: S,
+  own: S,
+  key: K,
+  region: string,
+  missing: string,
+): D & Omit<S, K> & Record<K, string[]> {
+  const list = own[key]?.[region] ?? org[key]?.[region];
+  if (!list) throw new Error(missing);
+  const { [key]: _org, ...orgRest } = org;
+  const { [key]: _own, ...ownRest } = own;
+  return { ...defaults, ...orgRest, ...ownRest, [key]: list } as D & Omit<S, K> & Record<K, string[]>;
 }
 
 function resolveFlowInsights(config: OrgConfig, account: OrgConfig["accounts"][number], region: string): FlowInsightsWorkspaceSettings {
