@@ -116,15 +116,23 @@ describe("reading flow log inputs", () => {
   });
 });
 
-describe("reading in partitions by ENI", () => {
+describe("reading in partitions by flow", () => {
+  /** The same flow logged in the other direction: ends (address and port) swapped. */
+  const reverse = (record: string) => {
+    const f = record.split(" ");
+    [f[3], f[4], f[5], f[6]] = [f[4], f[3], f[6], f[5]];
+    return f.join(" ");
+  };
   const lineArb = fc.oneof(
-    fc.tuple(fc.constantFrom("eni-1235b8ca123456789", "eni-11111111aaaaaaaaa", "eni-0a1b2c3d4e5f60001", "eni-0f0f0f0f0f0f0f0f0"), fc.constantFrom(ACCEPTED, REJECTED, NODATA, IPV6))
-      .map(([eni, record]) => record.replace(/eni-[0-9a-f]+/, eni)),
+    fc.tuple(fc.constantFrom("eni-1235b8ca123456789", "eni-11111111aaaaaaaaa", "eni-0a1b2c3d4e5f60001", "eni-0f0f0f0f0f0f0f0f0"), fc.constantFrom(ACCEPTED, REJECTED, NODATA, IPV6), fc.boolean())
+      .map(([eni, record, reversed]) => (reversed ? reverse(record) : record).replace(/eni-[0-9a-f]+/, eni)),
     fc.tuple(fc.constantFrom(ACCEPTED, REJECTED), fc.boolean()).map(([record, firehose]) => (firehose ? JSON.stringify({ message: record.replace("1235b8ca", "99998888") }) : record)),
     fc.constantFrom("garbage line", "{not json", "2 123456789010 eni-1235b8ca123456789 not enough fields", "2 123456789010 - 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK"),
   );
+  /** What both directions of a flow share: the ENI and the set of its ends. */
+  const flowOf = (r: Record<string, unknown>) => [r["interface-id"], ...[`${r.srcaddr} ${r.srcport}`, `${r.dstaddr} ${r.dstport}`].sort()].join(" ");
 
-  it("reads every record and reports every malformed line exactly once across the partitions, each ENI's records in one", async () => {
+  it("reads every record and reports every malformed line exactly once across the partitions, both directions of a flow in one", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(lineArb, { maxLength: 40 }), fc.integer({ min: 1, max: 4 }), async (lines, count) => {
         const input = [HEADER, ...lines].join("\n");
@@ -133,16 +141,29 @@ describe("reading in partitions by ENI", () => {
         const byLine = (items: typeof whole.items) => [...items].sort((a, b) => a.line - b.line);
         expect(byLine(parts.flatMap((p) => p.items))).toEqual(whole.items);
         for (const key of Object.keys(whole.counts) as (keyof typeof whole.counts)[]) expect(parts.reduce((n, p) => n + p.counts[key], 0)).toBe(whole.counts[key]);
-        const partitionsOf = new Map<unknown, Set<number>>();
-        parts.forEach((p, i) => p.records.forEach((r) => partitionsOf.set(r["interface-id"], (partitionsOf.get(r["interface-id"]) ?? new Set()).add(i))));
+        const partitionsOf = new Map<string, Set<number>>();
+        parts.forEach((p, i) => p.records.forEach((r) => partitionsOf.set(flowOf(r), (partitionsOf.get(flowOf(r)) ?? new Set()).add(i))));
         for (const partitions of partitionsOf.values()) expect(partitions.size).toBe(1);
       }),
       { numRuns: 100 },
     );
   });
 
-  it("spreads the ENIs over the partitions", async () => {
-    const input = Array.from({ length: 400 }, (_, i) => ACCEPTED.replace("eni-1235b8ca123456789", `eni-${i.toString(16).padStart(17, "0")}`)).join("\n");
+  it("keeps both directions together whatever the order of the fields", async () => {
+    const format = ["dstport", "srcaddr", "interface-id", "action", "srcport", "dstaddr"] as const;
+    const lines = Array.from({ length: 200 }, (_, i) => [`eni-${(i % 7).toString(16).padStart(17, "0")}`, `10.0.${i % 5}.${i}`, 40000 + i, `10.1.0.${i % 3}`, 443]);
+    const toLine = ([eni, src, srcPort, dst, dstPort]: (string | number)[]) => `${dstPort} ${src} ${eni} ACCEPT ${srcPort} ${dst}`;
+    const input = lines.flatMap(([eni, src, srcPort, dst, dstPort]) => [toLine([eni, src, srcPort, dst, dstPort]), toLine([eni, dst, dstPort, src, srcPort])]).join("\n");
+    const parts = await Promise.all([0, 1, 2].map((index) => readAll(input, format, { index, count: 3 })));
+    expect(parts.reduce((n, p) => n + p.records.length, 0)).toBe(400);
+    const partitionsOf = new Map<string, Set<number>>();
+    parts.forEach((p, i) => p.records.forEach((r) => partitionsOf.set(flowOf(r), (partitionsOf.get(flowOf(r)) ?? new Set()).add(i))));
+    expect(partitionsOf.size).toBe(200);
+    for (const partitions of partitionsOf.values()) expect(partitions.size).toBe(1);
+  });
+
+  it("spreads the flows over the partitions, those of one busy ENI too", async () => {
+    const input = Array.from({ length: 400 }, (_, i) => ACCEPTED.replace("20641", String(20000 + i))).join("\n");
     const shares = await Promise.all([0, 1, 2, 3].map(async (index) => (await readAll(input, DEFAULT_FORMAT, { index, count: 4 })).records.length));
     expect(shares.reduce((a, b) => a + b)).toBe(400);
     for (const share of shares) expect(share).toBeGreaterThan(60);

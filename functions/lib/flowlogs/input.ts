@@ -134,9 +134,10 @@ function isBlank(c: number): boolean {
 }
 
 /**
- * One of `count` readers of the same input, each reading the records of its share of the ENIs
- * (so that the two directions of a flow, which one ENI logs, reach the same reader). What is not
- * a record of any ENI (a line that is not JSON, say) is reported by reader 0 only.
+ * One of `count` readers of the same input, each reading the records of its share of the flows,
+ * chosen by a hash of the ENI and the flow's two ends (so that the two directions of a flow, which
+ * one ENI logs, reach the same reader, and a busy ENI's flows spread over all). What is not a
+ * record at all (a line that is not JSON, say) is reported by reader 0 only.
  */
 export interface ReaderPartition {
   readonly index: number;
@@ -156,7 +157,7 @@ export class FlowLogReader {
   private skippingLongLine = false;
   private lineNumber = 0;
 
-  /** True when this reader reports what belongs to no ENI. */
+  /** True when this reader reports what is not a record (and so belongs to no flow). */
   private readonly reportsUnowned: boolean;
 
   constructor(
@@ -225,7 +226,7 @@ export class FlowLogReader {
   private record(bytes: Buffer, start: number, end: number): void {
     const scanner = this.scanner;
     const partition = this.partition;
-    if (partition && (spread(scanner.interfaceIdHash(bytes, start, end)) >>> 0) % partition.count !== partition.index) return;
+    if (partition && (spread(scanner.flowKeyHash(bytes, start, end)) >>> 0) % partition.count !== partition.index) return;
     const counts = this.counts;
     counts.read++;
     if (!scanner.scan(bytes, start, end)) {

@@ -47,6 +47,11 @@ const DASH = 45;
 const DOT = 46;
 const MAX_DIGITS = 15;
 
+/**
+ * The fields that name a flow whichever direction it was logged in: the ENI, and the two ends
+ * (address and port), which the reverse record holds swapped.
+ */
+const FLOW_KEY_FIELDS: ReadonlySet<FlowLogField> = new Set(["interface-id", "srcaddr", "dstaddr", "srcport", "dstport"]);
 
 function isBlank(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
@@ -111,8 +116,10 @@ export class RecordScanner implements RecordSlots {
   private vocabularies!: (Vocabulary | undefined)[];
 
   private names!: readonly FlowLogField[];
-  /** Where the format has `interface-id`, or -1. */
-  private interfaceIdField = -1;
+  /** 1 at the positions of FLOW_KEY_FIELDS in the format. */
+  private flowKeyPositions!: Uint8Array;
+  /** The position after the last of them. */
+  private flowKeyEnd = 0;
 
   constructor(fields: readonly FlowLogField[]) {
     this.setFormat(fields);
@@ -125,8 +132,8 @@ export class RecordScanner implements RecordSlots {
     this.kinds = Int32Array.from(fields, (f) => KIND_CODE[FLOW_LOG_FIELDS[f]]);
     this.maxima = Float64Array.from(fields, (f) => INT_MAX[f] ?? Number.MAX_SAFE_INTEGER);
     this.vocabularies = fields.map(vocabularyOf);
-    this.interfaceIdField = fields.indexOf("interface-id");
-
+    this.flowKeyPositions = Uint8Array.from(fields, (f) => (FLOW_KEY_FIELDS.has(f) ? 1 : 0));
+    this.flowKeyEnd = this.flowKeyPositions.lastIndexOf(1) + 1;
   }
 
   /** Scans `bytes[start..end)`, one record; false (and `reason`) when it is malformed. */
@@ -220,25 +227,29 @@ export class RecordScanner implements RecordSlots {
   }
 
   /**
-   * The FNV-1a hash of the interface-id of the record in `bytes[start..end)`, without scanning the
-   * rest of it; the hash of nothing when the format or the line has no such field.
+   * A hash of the flow of the record in `bytes[start..end)`, the same for its reverse (the other
+   * direction, which the same ENI logs): the sum of the FNV-1a hashes of its FLOW_KEY_FIELDS,
+   * found without scanning the rest of the line. It needs no valid record: a line hashes to
+   * one value, whatever it holds.
    */
-  interfaceIdHash(bytes: Buffer, start: number, end: number): number {
-    const target = this.interfaceIdField;
-    let hash = FNV_OFFSET;
-    if (target === -1) return hash;
+  flowKeyHash(bytes: Buffer, start: number, end: number): number {
+    const positions = this.flowKeyPositions;
+    const last = this.flowKeyEnd;
+    let sum = 0;
     let field = 0;
     let i = start;
-    while (i < end) {
+    while (i < end && field < last) {
       while (i < end && isBlank(bytes[i])) i++;
-      if (field === target) {
+      if (positions[field++] === 1) {
+        let hash = FNV_OFFSET;
         while (i < end && !isBlank(bytes[i])) hash = Math.imul(hash ^ bytes[i++], FNV_PRIME);
-        return hash;
+        // Summed, so the two ends count the same in either order.
+        sum = (sum + hash) | 0;
+      } else {
+        while (i < end && !isBlank(bytes[i])) i++;
       }
-      while (i < end && !isBlank(bytes[i])) i++;
-      field++;
     }
-    return hash;
+    return sum;
   }
 
   /** Reads an IPv4 address, checked as it was scanned (its value `key`, its text `bytes[start..end)`), into its slot. */
