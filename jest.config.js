@@ -11,6 +11,8 @@ module.exports = {
   },
   // ESM-only dependencies are transformed to CommonJS like our own code.
   transformIgnorePatterns: ["/node_modules/(?!(p-limit|yocto-queue)/)"],
+  globalSetup: "<rootDir>/__tests__/global-setup.ts",
+  globalTeardown: "<rootDir>/__tests__/global-teardown.ts",
   setupFiles: ["<rootDir>/__tests__/setup.ts"],
   setupFilesAfterEnv: ["<rootDir>/__tests__/setup-after-env.ts"],
 };
