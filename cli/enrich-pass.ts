@@ -23,7 +23,7 @@ export interface EnrichPassSettings {
   readonly inventory: Inventory;
   /** Aggregate into windows of this many seconds. @default - every flow is written */
   readonly windowSeconds?: number;
-  /** Read only this share of the ENIs' records. @default - all records */
+  /** Read only this share of the flows' records. @default - all records */
   readonly partition?: ReaderPartition;
 }
 

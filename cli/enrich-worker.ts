@@ -1,5 +1,5 @@
 /**
- * A worker thread of `flowtap enrich`: reads every input, enriches its partition of the ENIs and
+ * A worker thread of `flowtap enrich`: reads every input, enriches its partition of the flows and
  * posts JSON lines to the main thread, at most CHUNKS_IN_FLIGHT chunks ahead of what the main
  * thread has written (so a slow sink holds the workers back instead of filling memory).
  */

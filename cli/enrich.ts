@@ -24,7 +24,7 @@ export interface EnrichOptions {
   /** Input files; stdin when none. */
   readonly files: readonly string[];
   /**
-   * Threads that enrich files, each the records of its share of the ENIs: the main thread and
+   * Threads that enrich files, each the records of its share of the flows: the main thread and
    * `threads - 1` workers (lines then come out in another order than one thread writes them).
    * Standard input and `windowSeconds` are read by one thread. @default - the machine's available parallelism
    */
@@ -109,7 +109,7 @@ export async function runEnrich(options: EnrichOptions, io: EnrichIo): Promise<n
 const WORKER_LAUNCHER = `require(${JSON.stringify(require.resolve("tsx/cjs/api"))}).register(); require(${JSON.stringify(path.join(__dirname, "enrich-worker.ts"))});`;
 
 /**
- * Runs one pass per thread, each over every file and its own share of the ENIs, and sums what they
+ * Runs one pass per thread, each over every file and its own share of the flows, and sums what they
  * counted: partition 0 on the main thread (which would otherwise only wait and write), the others
  * on worker threads.
  */

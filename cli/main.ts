@@ -104,7 +104,7 @@ export function flowtapProgram(): Command {
     .addOption(new Option("--window <seconds>", "aggregate into windows of this many seconds").choices(["60", "300", "3600"]))
     .addOption(new Option("--output <kind>", "jsonl or parquet").choices(["jsonl", "parquet"]).default("jsonl"))
     .option("--out <file>", "write here instead of standard output (required for parquet)")
-    .option("--threads <n>", "threads for files (the main one and workers), each enriching the records of its share of the ENIs (default: the available CPUs; standard input and --window use one)", positiveInt)
+    .option("--threads <n>", "threads for files (the main one and workers), each enriching the records of its share of the flows (default: the available CPUs; standard input and --window use one)", positiveInt)
     .action(async (files: string[], opts) => {
       process.exitCode = await runEnrich(
         { format: opts.format, inventoryDir: opts.inventory, windowSeconds: opts.window ? Number(opts.window) : undefined, output: opts.output, outFile: opts.out, files, threads: opts.threads },
