@@ -93,6 +93,20 @@ describe("reading flow log inputs", () => {
     expect((await readAll(gzipSync(text))).counts).toEqual((await readAll(text)).counts);
   });
 
+  it("reads gzip of several megabytes in several members (as files put together are) line for line like the plain text", async () => {
+    // Lines of varying length, so decompressed chunks end mid-line; a malformed one on each side of the members' seam.
+    const withPortAndBytes = (port: number, bytes: number) => ACCEPTED.split(" ").map((v, f) => (f === 5 ? port : f === 9 ? bytes : v)).join(" ");
+    const lines = Array.from({ length: 40_000 }, (_, i) => (i % 9_999 === 0 ? `garbage ${i}` : withPortAndBytes(i % 65_536, i * 7)));
+    const plain = lines.join("\n");
+    const half = plain.indexOf("\n", plain.length / 2) + 1;
+    const members = Buffer.concat([gzipSync(plain.slice(0, half)), gzipSync(plain.slice(half))]);
+    expect(Buffer.byteLength(plain)).toBeGreaterThan(4 << 20);
+    const fromGzip = await readAll(members);
+    const asText = (items: readonly unknown[]) => items.map((item) => JSON.stringify(item));
+    expect(asText(fromGzip.items)).toEqual(asText((await readAll(plain)).items));
+    expect(fromGzip.counts).toEqual({ read: 40_000, records: 39_995, malformed: 5, nodata: 0, skipdata: 0 });
+  });
+
   it("reads the JSON lines Firehose direct delivery writes", async () => {
     const { records } = await readAll([ACCEPTED, REJECTED].map((message) => JSON.stringify({ message })).join("\n"));
     expect(records.map((r) => r.action)).toEqual(["ACCEPT", "REJECT"]);
