@@ -143,8 +143,8 @@ describe("reading in partitions by flow", () => {
     fc.tuple(fc.constantFrom(ACCEPTED, REJECTED), fc.boolean()).map(([record, firehose]) => (firehose ? JSON.stringify({ message: record.replace("1235b8ca", "99998888") }) : record)),
     fc.constantFrom("garbage line", "{not json", "2 123456789010 eni-1235b8ca123456789 not enough fields", "2 123456789010 - 10.0.0.1 10.0.0.2 1 2 6 1 1 1 2 ACCEPT OK"),
   );
-  /** What both directions of a flow share: the ENI and the set of its ends. */
-  const flowOf = (r: Record<string, unknown>) => [r["interface-id"], ...[`${r.srcaddr} ${r.srcport}`, `${r.dstaddr} ${r.dstport}`].sort()].join(" ");
+  /** What both directions of a flow share: the ENI, the capture window's start and the set of its ends. */
+  const flowOf = (r: Record<string, unknown>) => [r["interface-id"], r.start, ...[`${r.srcaddr} ${r.srcport}`, `${r.dstaddr} ${r.dstport}`].sort()].join(" ");
 
   it("reads every record and reports every malformed line exactly once across the partitions, both directions of a flow in one", async () => {
     await fc.assert(
@@ -164,10 +164,10 @@ describe("reading in partitions by flow", () => {
   });
 
   it("keeps both directions together whatever the order of the fields", async () => {
-    const format = ["dstport", "srcaddr", "interface-id", "action", "srcport", "dstaddr"] as const;
-    const lines = Array.from({ length: 200 }, (_, i) => [`eni-${(i % 7).toString(16).padStart(17, "0")}`, `10.0.${i % 5}.${i}`, 40000 + i, `10.1.0.${i % 3}`, 443]);
-    const toLine = ([eni, src, srcPort, dst, dstPort]: (string | number)[]) => `${dstPort} ${src} ${eni} ACCEPT ${srcPort} ${dst}`;
-    const input = lines.flatMap(([eni, src, srcPort, dst, dstPort]) => [toLine([eni, src, srcPort, dst, dstPort]), toLine([eni, dst, dstPort, src, srcPort])]).join("\n");
+    const format = ["dstport", "start", "srcaddr", "interface-id", "action", "srcport", "dstaddr"] as const;
+    const flows = Array.from({ length: 200 }, (_, i) => ({ eni: `eni-${(i % 7).toString(16).padStart(17, "0")}`, start: 1418530000 + i * 13, src: `10.0.${i % 5}.${i}`, srcPort: 40000 + i, dst: `10.1.0.${i % 3}`, dstPort: 443 }));
+    const toLine = (f: (typeof flows)[number]) => `${f.dstPort} ${f.start} ${f.src} ${f.eni} ACCEPT ${f.srcPort} ${f.dst}`;
+    const input = flows.flatMap((f) => [toLine(f), toLine({ ...f, src: f.dst, srcPort: f.dstPort, dst: f.src, dstPort: f.srcPort })]).join("\n");
     const parts = await Promise.all([0, 1, 2].map((index) => readAll(input, format, { index, count: 3 })));
     expect(parts.reduce((n, p) => n + p.records.length, 0)).toBe(400);
     const partitionsOf = new Map<string, Set<number>>();
@@ -176,8 +176,25 @@ describe("reading in partitions by flow", () => {
     for (const partitions of partitionsOf.values()) expect(partitions.size).toBe(1);
   });
 
+  it("keeps both directions together by their pkt- ends, as merging takes them, when the hops differ", async () => {
+    // AWS's NAT gateway example: the instance's packets reach the NAT gateway's ENI and its answers leave it (here by another hop).
+    const format = ["interface-id", "srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr", "srcport", "dstport", "protocol"] as const;
+    const input = Array.from({ length: 100 }, (_, i) => [
+      `eni-1235b8ca123456789 10.0.1.${i} 10.0.0.220 10.0.1.${i} 203.0.113.5 ${40000 + i} 443 6`,
+      `eni-1235b8ca123456789 10.0.0.${i % 2 === 0 ? 220 : 221} 10.0.1.${i} 203.0.113.5 10.0.1.${i} 443 ${40000 + i} 6`,
+    ]).flat().join("\n");
+    const parts = await Promise.all([0, 1, 2].map((index) => readAll(input, format, { index, count: 3 })));
+    expect(parts.reduce((n, p) => n + p.records.length, 0)).toBe(200);
+    for (const p of parts) {
+      expect(p.records.length).toBeGreaterThan(0);
+      const instances = p.records.map((r) => (r.srcport === 443 ? r["pkt-dstaddr"] : r["pkt-srcaddr"]));
+      // Each instance's two records, in one partition.
+      for (const instance of new Set(instances)) expect(instances.filter((a) => a === instance)).toHaveLength(2);
+    }
+  });
+
   it("spreads the flows over the partitions, those of one busy ENI too", async () => {
-    const input = Array.from({ length: 400 }, (_, i) => ACCEPTED.replace("20641", String(20000 + i))).join("\n");
+    const input = Array.from({ length: 400 }, (_, i) => ACCEPTED.replace("172.31.16.139", `172.31.${i >> 8}.${i & 255}`)).join("\n");
     const shares = await Promise.all([0, 1, 2, 3].map(async (index) => (await readAll(input, DEFAULT_FORMAT, { index, count: 4 })).records.length));
     expect(shares.reduce((a, b) => a + b)).toBe(400);
     for (const share of shares) expect(share).toBeGreaterThan(60);

@@ -141,9 +141,9 @@ function isBlank(c: number): boolean {
 
 /**
  * One of `count` readers of the same input, each reading the records of its share of the flows,
- * chosen by a hash of the ENI and the flow's two ends (so that the two directions of a flow, which
- * one ENI logs, reach the same reader, and a busy ENI's flows spread over all). What is not a
- * record at all (a line that is not JSON, say) is reported by reader 0 only.
+ * chosen by a hash of the ENI and the flow's two ends in either order (so that the two directions
+ * of a flow, which one ENI logs, reach the same reader, and a busy ENI's flows spread over all).
+ * What is not a record at all (a line that is not JSON, say) is reported by reader 0 only.
  */
 export interface ReaderPartition {
   readonly index: number;

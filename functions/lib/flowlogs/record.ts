@@ -48,10 +48,23 @@ const DOT = 46;
 const MAX_DIGITS = 15;
 
 /**
- * The fields that name a flow whichever direction it was logged in: the ENI, and the two ends
- * (address and port), which the reverse record holds swapped.
+ * The fields that name a flow whichever direction it was logged in: the ENI, and the two ends'
+ * addresses, which the reverse record holds swapped. An end is its `pkt-` address when the record
+ * has one (behind a NAT gateway, say), as enrichment and FlowMerger take it.
  */
-const FLOW_KEY_FIELDS: ReadonlySet<FlowLogField> = new Set(["interface-id", "srcaddr", "dstaddr", "srcport", "dstport"]);
+const ROLE_INTERFACE = 1;
+const ROLE_SOURCE = 2;
+const ROLE_DESTINATION = 3;
+const ROLE_PKT_SOURCE = 4;
+const ROLE_PKT_DESTINATION = 5;
+const FLOW_KEY_ROLES: Partial<Record<FlowLogField, number>> = {
+  "interface-id": ROLE_INTERFACE,
+  srcaddr: ROLE_SOURCE,
+  dstaddr: ROLE_DESTINATION,
+  "pkt-srcaddr": ROLE_PKT_SOURCE,
+  "pkt-dstaddr": ROLE_PKT_DESTINATION,
+};
+const ROLE_COUNT = 6;
 
 function isBlank(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
@@ -116,10 +129,13 @@ export class RecordScanner implements RecordSlots {
   private vocabularies!: (Vocabulary | undefined)[];
 
   private names!: readonly FlowLogField[];
-  /** 1 at the positions of FLOW_KEY_FIELDS in the format. */
-  private flowKeyPositions!: Uint8Array;
-  /** The position after the last of them. */
+  /** The FLOW_KEY_ROLES of the format's fields (0: none). */
+  private flowKeyRoles!: Uint8Array;
+  /** The position after the last field with a role. */
   private flowKeyEnd = 0;
+  /** Per role, the hash of the last line's value, and whether it had one. */
+  private readonly flowKeyHashes = new Int32Array(ROLE_COUNT);
+  private readonly flowKeyPresent = new Uint8Array(ROLE_COUNT);
 
   constructor(fields: readonly FlowLogField[]) {
     this.setFormat(fields);
@@ -132,8 +148,8 @@ export class RecordScanner implements RecordSlots {
     this.kinds = Int32Array.from(fields, (f) => KIND_CODE[FLOW_LOG_FIELDS[f]]);
     this.maxima = Float64Array.from(fields, (f) => INT_MAX[f] ?? Number.MAX_SAFE_INTEGER);
     this.vocabularies = fields.map(vocabularyOf);
-    this.flowKeyPositions = Uint8Array.from(fields, (f) => (FLOW_KEY_FIELDS.has(f) ? 1 : 0));
-    this.flowKeyEnd = this.flowKeyPositions.lastIndexOf(1) + 1;
+    this.flowKeyRoles = Uint8Array.from(fields, (f) => FLOW_KEY_ROLES[f] ?? 0);
+    this.flowKeyEnd = this.flowKeyRoles.findLastIndex((role) => role !== 0) + 1;
   }
 
   /** Scans `bytes[start..end)`, one record; false (and `reason`) when it is malformed. */
@@ -227,29 +243,37 @@ export class RecordScanner implements RecordSlots {
   }
 
   /**
-   * A hash of the flow of the record in `bytes[start..end)`, the same for its reverse (the other
-   * direction, which the same ENI logs): the sum of the FNV-1a hashes of its FLOW_KEY_FIELDS,
-   * found without scanning the rest of the line. It needs no valid record: a line hashes to
-   * one value, whatever it holds.
+   * A hash of the flow of the record in `bytes[start..end)` (its FLOW_KEY_ROLES), the same for its
+   * reverse, found without scanning the rest of the line. It needs no valid record: a line
+   * hashes to one value, whatever it holds.
    */
   flowKeyHash(bytes: Buffer, start: number, end: number): number {
-    const positions = this.flowKeyPositions;
+    const roles = this.flowKeyRoles;
     const last = this.flowKeyEnd;
-    let sum = 0;
+    const hashes = this.flowKeyHashes;
+    const present = this.flowKeyPresent;
+    present.fill(0);
     let field = 0;
     let i = start;
     while (i < end && field < last) {
       while (i < end && isBlank(bytes[i])) i++;
-      if (positions[field++] === 1) {
-        let hash = FNV_OFFSET;
-        while (i < end && !isBlank(bytes[i])) hash = Math.imul(hash ^ bytes[i++], FNV_PRIME);
-        // Summed, so the two ends count the same in either order.
-        sum = (sum + hash) | 0;
-      } else {
+      const role = roles[field++];
+      if (role === 0) {
         while (i < end && !isBlank(bytes[i])) i++;
+        continue;
       }
+      const tokenStart = i;
+      let hash = FNV_OFFSET;
+      while (i < end && !isBlank(bytes[i])) hash = Math.imul(hash ^ bytes[i++], FNV_PRIME);
+      if (i - tokenStart === 1 && bytes[tokenStart] === DASH) continue;
+      hashes[role] = hash;
+      present[role] = 1;
     }
-    return sum;
+    const source = present[ROLE_PKT_SOURCE] ? hashes[ROLE_PKT_SOURCE] : present[ROLE_SOURCE] ? hashes[ROLE_SOURCE] : 0;
+    const destination = present[ROLE_PKT_DESTINATION] ? hashes[ROLE_PKT_DESTINATION] : present[ROLE_DESTINATION] ? hashes[ROLE_DESTINATION] : 0;
+    const eni = present[ROLE_INTERFACE] ? hashes[ROLE_INTERFACE] : 0;
+    // The ends are summed, so that they count the same in either order.
+    return (Math.imul(eni, FNV_PRIME) + source + destination) | 0;
   }
 
   /** Reads an IPv4 address, checked as it was scanned (its value `key`, its text `bytes[start..end)`), into its slot. */
