@@ -14,8 +14,8 @@
  *     example org: at most 1.5 times its time, and bytes per workspace in each stack.
  *  7. Enrichment of default-format records against a 10,000-ENI inventory to JSONL, with the CLI's
  *     threads and on the main thread only, plain and gzip'd, against a baseline that only reads
- *     the same input and splits its lines and fields; peak RSS for 1 and 10 million records
- *     (memory must stay flat).
+ *     the same input and splits its lines and fields (medians of three interleaved rounds); peak
+ *     RSS for 1 and 10 million records (memory must stay flat).
  *  8. The Firehose enrichment function: EC2 API calls for 100,000 records over 1,000 distinct
  *     ENIs, against ceil(distinct values / 200) per lookup kind; and its time on a 6 MB batch,
  *     against only decoding the same batch.
@@ -328,20 +328,27 @@ async function benchEnrichment(): Promise<void> {
   // S3 delivers flow logs gzip'd.
   const gzipped = `${records}.gz`;
   await pipeline(createReadStream(records), createGzip(), createWriteStream(gzipped));
-  const baseline = run("baseline", [records]);
-  const oneThread = run("enrich-one-thread", [records]);
-  const one = run("enrich", [records]);
-  const fromGzip = run("enrich", [gzipped]);
+  // The machine's speed drifts by a quarter within minutes: the 1-million-record runs take turns,
+  // three rounds, and each figure is the median of its three (the range beside it).
+  const modes = { baseline: [records], enrich: [records], "enrich-one-thread": [records], gzip: [gzipped] } as const;
+  const rounds = Array.from({ length: 3 }, () =>
+    Object.fromEntries(Object.entries(modes).map(([mode, files]) => [mode, run(mode === "gzip" ? "enrich" : mode, [...files])])),
+  );
   const ten = run("enrich", Array.from({ length: 10 }, () => records));
   const rate = (r: { records: number; seconds: number }) => r.records / r.seconds;
-  console.log("\n7. enrichment, default format, 10,000-ENI inventory, to JSONL (one process; times include loading the inventory)");
-  console.log("   baseline, read and split lines and fields: %s records/s (peak RSS %s MiB)", rate(baseline).toFixed(0), baseline.peakRssMiB.toFixed(0));
-  console.log("   flowtap enrich, 1 million records, %d threads: %s records/s, %s of the baseline (target: 1,000,000/s and 0.6), peak RSS %s MiB",
-    one.threads, rate(one).toFixed(0), (rate(one) / rate(baseline)).toFixed(2), one.peakRssMiB.toFixed(0));
-  console.log("   flowtap enrich, 1 million records, main thread only: %s records/s, %s of the baseline, peak RSS %s MiB",
-    rate(oneThread).toFixed(0), (rate(oneThread) / rate(baseline)).toFixed(2), oneThread.peakRssMiB.toFixed(0));
-  console.log("   flowtap enrich, 1 million records gzip'd (%s MB), %d threads: %s records/s, peak RSS %s MiB",
-    (statSync(gzipped).size / 1e6).toFixed(0), fromGzip.threads, rate(fromGzip).toFixed(0), fromGzip.peakRssMiB.toFixed(0));
+  const rates = (mode: keyof typeof modes) => rounds.map((round) => rate(round[mode]));
+  const figure = (mode: keyof typeof modes) => {
+    const all = rates(mode);
+    return `${median(all).toFixed(0)} records/s (${Math.min(...all).toFixed(0)}-${Math.max(...all).toFixed(0)})`;
+  };
+  const peakRss = (mode: keyof typeof modes) => Math.max(...rounds.map((round) => round[mode].peakRssMiB)).toFixed(0);
+  const ratio = (mode: keyof typeof modes) => (median(rates(mode)) / median(rates("baseline"))).toFixed(2);
+  const threads = rounds[0].enrich.threads;
+  console.log("\n7. enrichment, default format, 10,000-ENI inventory, to JSONL (one process; times include loading the inventory; medians of 3 interleaved rounds)");
+  console.log("   baseline, read and split lines and fields: %s, peak RSS %s MiB", figure("baseline"), peakRss("baseline"));
+  console.log("   flowtap enrich, 1 million records, %d threads: %s, %s of the baseline (target: 1,000,000/s and 0.6), peak RSS %s MiB", threads, figure("enrich"), ratio("enrich"), peakRss("enrich"));
+  console.log("   flowtap enrich, 1 million records, main thread only: %s, %s of the baseline, peak RSS %s MiB", figure("enrich-one-thread"), ratio("enrich-one-thread"), peakRss("enrich-one-thread"));
+  console.log("   flowtap enrich, 1 million records gzip'd (%s MB), %d threads: %s, peak RSS %s MiB", (statSync(gzipped).size / 1e6).toFixed(0), threads, figure("gzip"), peakRss("gzip"));
   console.log("   flowtap enrich, 10 million records, %d threads: %s records/s, peak RSS %s MiB (flat if close to the 1-million figure)", ten.threads, rate(ten).toFixed(0), ten.peakRssMiB.toFixed(0));
 }
 
