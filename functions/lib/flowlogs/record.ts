@@ -47,16 +47,16 @@ const DASH = 45;
 const DOT = 46;
 const MAX_DIGITS = 15;
 
-/**
- * The fields that name a flow whichever direction it was logged in: the ENI, and the two ends'
- * addresses, which the reverse record holds swapped. An end is its `pkt-` address when the record
- * has one (behind a NAT gateway, say), as enrichment and FlowMerger take it.
- */
 const ROLE_INTERFACE = 1;
 const ROLE_SOURCE = 2;
 const ROLE_DESTINATION = 3;
 const ROLE_PKT_SOURCE = 4;
 const ROLE_PKT_DESTINATION = 5;
+/**
+ * The fields that name a flow whichever direction it was logged in: the ENI, and the two ends'
+ * addresses, which the reverse record holds swapped. An end is its `pkt-` address when the record
+ * has one (behind a NAT gateway, say), as enrichment and FlowMerger take it.
+ */
 const FLOW_KEY_ROLES: Partial<Record<FlowLogField, number>> = {
   "interface-id": ROLE_INTERFACE,
   srcaddr: ROLE_SOURCE,
