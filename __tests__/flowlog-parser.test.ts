@@ -145,6 +145,12 @@ describe("reading in partitions by flow", () => {
   );
   /** What both directions of a flow share: the ENI, the capture window's start and the set of its ends. */
   const flowOf = (r: Record<string, unknown>) => [r["interface-id"], r.start, ...[`${r.srcaddr} ${r.srcport}`, `${r.dstaddr} ${r.dstport}`].sort()].join(" ");
+  /** Per flow, the partitions its records were read in. */
+  const partitionsByFlow = (parts: readonly { records: Record<string, unknown>[] }[]) => {
+    const partitionsOf = new Map<string, Set<number>>();
+    parts.forEach((p, i) => p.records.forEach((r) => partitionsOf.set(flowOf(r), (partitionsOf.get(flowOf(r)) ?? new Set()).add(i))));
+    return partitionsOf;
+  };
 
   it("reads every record and reports every malformed line exactly once across the partitions, both directions of a flow in one", async () => {
     await fc.assert(
@@ -155,9 +161,7 @@ describe("reading in partitions by flow", () => {
         const byLine = (items: typeof whole.items) => [...items].sort((a, b) => a.line - b.line);
         expect(byLine(parts.flatMap((p) => p.items))).toEqual(whole.items);
         for (const key of Object.keys(whole.counts) as (keyof typeof whole.counts)[]) expect(parts.reduce((n, p) => n + p.counts[key], 0)).toBe(whole.counts[key]);
-        const partitionsOf = new Map<string, Set<number>>();
-        parts.forEach((p, i) => p.records.forEach((r) => partitionsOf.set(flowOf(r), (partitionsOf.get(flowOf(r)) ?? new Set()).add(i))));
-        for (const partitions of partitionsOf.values()) expect(partitions.size).toBe(1);
+        for (const partitions of partitionsByFlow(parts).values()) expect(partitions.size).toBe(1);
       }),
       { numRuns: 100 },
     );
@@ -170,8 +174,7 @@ describe("reading in partitions by flow", () => {
     const input = flows.flatMap((f) => [toLine(f), toLine({ ...f, src: f.dst, srcPort: f.dstPort, dst: f.src, dstPort: f.srcPort })]).join("\n");
     const parts = await Promise.all([0, 1, 2].map((index) => readAll(input, format, { index, count: 3 })));
     expect(parts.reduce((n, p) => n + p.records.length, 0)).toBe(400);
-    const partitionsOf = new Map<string, Set<number>>();
-    parts.forEach((p, i) => p.records.forEach((r) => partitionsOf.set(flowOf(r), (partitionsOf.get(flowOf(r)) ?? new Set()).add(i))));
+    const partitionsOf = partitionsByFlow(parts);
     expect(partitionsOf.size).toBe(200);
     for (const partitions of partitionsOf.values()) expect(partitions.size).toBe(1);
   });
