@@ -158,6 +158,16 @@ describe("orientation, merging and windows", () => {
     expect(out.map((r) => [r.Uploaded, r.Downloaded])).toEqual([[4249, 332], [4249, 0]]);
   });
 
+  it("merges a reverse with the earliest of two waiting repeats", () => {
+    const { merger, out } = mergerCollecting(0);
+    const outbound = (bytes: number) => flowOf(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", 40000, 443, 6, bytes));
+    merger.push(outbound(1));
+    merger.push(outbound(2));
+    merger.push(flowOf(v2(eniOf(WEB_INSTANCE), "52.217.44.20", WEB_INSTANCE, 443, 40000, 6, 10)));
+    merger.flush();
+    expect(out.map((r) => [r.Uploaded, r.Downloaded])).toEqual([[1, 10], [2, 0]]);
+  });
+
   it("keeps the same flow logged by two ENIs as two records, each with its own InterfaceId", () => {
     const { merger, out } = mergerCollecting();
     merger.push(flowOf(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, APP_INSTANCE, 40000, 8080)));

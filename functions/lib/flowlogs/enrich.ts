@@ -413,8 +413,7 @@ export class FlowMerger {
       return;
     }
     const hash = mergeHash(flow);
-    const first = this.buckets.get(hash);
-    let waiting = first;
+    let waiting = this.buckets.get(hash);
     let previous: Flow | undefined;
     while (waiting && !isReverse(waiting, flow)) {
       previous = waiting;
@@ -428,8 +427,9 @@ export class FlowMerger {
       // Late (older than the horizon): its reverse has gone by already, so it does not wait.
       this.emit(flow);
     } else {
-      flow.nextInBucket = first;
-      this.buckets.set(hash, flow);
+      // At the bucket's tail (the walk ended there), so a reverse finds the earliest of repeats.
+      if (previous) previous.nextInBucket = flow;
+      else this.buckets.set(hash, flow);
       flow.arrival = this.arrivalBase + this.arrivals.length;
       this.arrivals.push(flow);
     }
