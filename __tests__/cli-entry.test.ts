@@ -1,0 +1,45 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+
+const ROOT = path.join(__dirname, "..");
+const dir = mkdtempSync(path.join(tmpdir(), "flowtap-entry-"));
+
+/** Runs `npx flowtap ARGS` as the README does, by its bin script, from the project root. */
+async function flowtap(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [path.join(ROOT, "bin", "flowtap.cjs"), ...args], { cwd: ROOT, maxBuffer: 64 << 20 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const failed = err as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe("the flowtap command, by its bin script", () => {
+  it("names every command in its help", async () => {
+    const { code, stdout } = await flowtap("--help");
+    expect(code).toBe(0);
+    for (const command of ["backfill", "rollout", "enrich", "inventory", "query", "accounts"]) expect(stdout).toContain(command);
+  });
+
+  it("runs the README's sample: enrich, then a named query over what it wrote", async () => {
+    const enriched = path.join(dir, "enriched.jsonl");
+    const enrich = await flowtap("enrich", "--inventory", "samples/inventory", "--out", enriched, "samples/flow-logs.log.gz");
+    expect(enrich).toMatchObject({ code: 0, stdout: "" });
+    expect(enrich.stderr).toMatch(/^flowtap enrich: \d+ records read, \d+ enriched/m);
+
+    const query = await flowtap("query", "--json", "lambda-to-rds-without-proxy", enriched);
+    expect(query.code).toBe(0);
+    const rows = query.stdout.trim().split("\n").map((line) => JSON.parse(line));
+    expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it("reports a command's bad input as a failure with the reason", async () => {
+    const rollout = await flowtap("rollout", "plan", "--manifest", path.join(dir, "missing.json"));
+    expect(rollout.code).not.toBe(0);
+    expect(rollout.stderr).toContain("missing.json");
+  });
+});
