@@ -1,10 +1,12 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable, Writable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
 import fc from "fast-check";
-import { runEnrich } from "../cli/enrich";
+import { defaultThreads, inputBytes, runEnrich } from "../cli/enrich";
 import { loadInventory } from "../cli/inventory-files";
 import { WindowAggregator, type AggregatedRecord } from "../functions/lib/flowlogs/aggregate";
 import { enricherOf, enrichRecord, Flow, FlowMerger, toEnrichedRecord, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
@@ -293,14 +295,14 @@ describe("flowtap enrich", () => {
     return { io: { stdin: Readable.from([]), stdout: stdout.stream, stderr: stderr.stream }, out: stdout.text, err: stderr.text };
   };
 
-  it("enriches the sample flow logs with the sample inventory and sums up on stderr", async () => {
+  it("enriches the sample flow logs with the sample inventory and sums up on stderr (on one thread: the input is small)", async () => {
     const t = io();
     const status = await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")] }, t.io);
     expect(status).toBe(0);
     const lines = t.out().trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.length).toBeGreaterThan(100);
     expect(lines.every((l) => l.Client && l.Server)).toBe(true);
-    expect(t.err()).toMatch(/^flowtap enrich: 400 records read, 400 enriched, 0 without traffic \(NODATA\/SKIPDATA\), 0 malformed, 0 with an unknown private address; \d+ written( by \d+ threads)?\n$/);
+    expect(t.err()).toMatch(/^flowtap enrich: 400 records read, 400 enriched, 0 without traffic \(NODATA\/SKIPDATA\), 0 malformed, 0 with an unknown private address; \d+ written\n$/);
   });
 
   it("writes the same lines with worker threads as with one thread, and reports each malformed line once", async () => {
@@ -321,6 +323,31 @@ describe("flowtap enrich", () => {
     expect(three.err).toBe(one.err.replace(/\n$/, " by 3 threads\n"));
     expect(three.err.match(/skipped/g)).toHaveLength(1);
     expect(three.err).toContain(`${extra}:1: skipped: expected 14 fields, found 2`);
+  });
+
+  it("takes one thread more per 64 MiB of input by default, up to the CPUs", () => {
+    const MiB = 1 << 20;
+    expect([0, 63 * MiB, 64 * MiB, 127 * MiB, 128 * MiB, 10_000 * MiB].map((bytes) => defaultThreads(bytes, 2))).toEqual([1, 1, 2, 2, 2, 2]);
+    expect(defaultThreads(128 * MiB, 4)).toBe(3);
+    expect(defaultThreads(10_000 * MiB, 1)).toBe(1);
+  });
+
+  it("weighs gzip'd input by its size unzipped, and never less than the file", () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flowtap-input-bytes-"));
+    const text = `${ACCEPTED}\n`.repeat(10_000);
+    const file = (name: string, bytes: Uint8Array) => {
+      writeFileSync(path.join(dir, name), bytes);
+      return path.join(dir, name);
+    };
+    expect(inputBytes(file("plain.log", Buffer.from(text)))).toBe(Buffer.byteLength(text));
+    expect(inputBytes(file("text.log.gz", gzipSync(text)))).toBe(Buffer.byteLength(text));
+    // Two members: the trailer tells only the last one's size.
+    const twoMembers = file("two.log.gz", Buffer.concat([gzipSync(text), gzipSync(text)]));
+    expect(inputBytes(twoMembers)).toBe(Buffer.byteLength(text));
+    // Random bytes do not compress: the file is larger than its content.
+    const noise = file("noise.gz", gzipSync(randomBytes(1000)));
+    expect(inputBytes(noise)).toBe(statSync(noise).size);
+    expect(inputBytes(file("tiny.log", Buffer.from([0x1f, 0x8b])))).toBe(2);
   });
 
   it("fails with the inventory's error, whatever the number of threads", async () => {
