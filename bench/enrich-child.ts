@@ -1,7 +1,7 @@
 /**
  * One measured run for the enrichment benchmark, in its own process so its peak RSS is its own:
  * `baseline` only reads the input and splits lines and fields; `enrich` runs flowtap enrich as the
- * CLI does (a thread per available CPU: the main one and workers), `enrich-one-thread` on the main thread only.
+ * CLI does (its default threads for the input's size), `enrich-one-thread` on the main thread only.
  * Prints one JSON line: records, seconds, peak RSS, threads.
  */
 import { createReadStream } from "node:fs";

@@ -29,7 +29,9 @@ export interface ServiceRoleProps extends Pick<TerraformMetaArguments, "provider
  * service only, for this account only unless told otherwise, with one inline policy.
  */
 export class ServiceRole extends Construct {
+  /** The role's name. */
   public readonly roleName: string;
+  /** The role's ARN, for the service's configuration. */
   public readonly roleArn: string;
 
   constructor(scope: Construct, id: string, props: ServiceRoleProps) {
