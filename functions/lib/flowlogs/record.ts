@@ -332,10 +332,9 @@ export function emptySlots(): RecordSlots {
 
 /**
  * A record object's values as slots, for code that holds records rather than scanning them.
- * Given `into`, fills and returns those (code enriching many records reuses one set).
+ * Given `slots`, fills and returns those (code enriching many records reuses one set).
  */
-export function slotsOf(record: FlowLogRecord, into: RecordSlots = emptySlots()): RecordSlots {
-  const slots = into;
+export function slotsOf(record: FlowLogRecord, slots: RecordSlots = emptySlots()): RecordSlots {
   slots.present.fill(0);
   for (const [name, value] of Object.entries(record) as [FlowLogField, string | number | undefined][]) {
     if (value === undefined) continue;
