@@ -8,7 +8,7 @@ import { finished } from "node:stream/promises";
 import { Worker } from "node:worker_threads";
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
-import { emptyCounts } from "../functions/lib/flowlogs/input";
+import { emptyCounts, isGzip } from "../functions/lib/flowlogs/input";
 import { copyJsonlToParquet } from "./duckdb";
 import { fileSource, runEnrichPass, type EnrichPassOutput, type EnrichTally } from "./enrich-pass";
 import type { EnrichWorkerData, EnrichWorkerMessage } from "./enrich-worker";
@@ -63,7 +63,7 @@ export function inputBytes(file: string): number {
   try {
     const bytes = Buffer.alloc(4);
     readSync(fd, bytes, 0, 2, 0);
-    if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return size;
+    if (!isGzip(bytes)) return size;
     readSync(fd, bytes, 0, 4, size - 4);
     return Math.max(size, bytes.readUInt32LE(0));
   } finally {

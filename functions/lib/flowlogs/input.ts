@@ -67,6 +67,11 @@ function messagesOf(value: unknown): string[] | undefined {
  */
 const GUNZIP_CHUNK_BYTES = 1 << 20;
 
+/** True when `bytes` begin as gzip data does (its two magic bytes). */
+export function isGzip(bytes: Uint8Array): boolean {
+  return bytes[0] === 0x1f && bytes[1] === 0x8b;
+}
+
 /** The bytes of `source`, chunk by chunk: gzip data (by its first bytes) is decompressed on the fly. */
 async function* bytesOf(source: Readable): AsyncGenerator<Buffer> {
   const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
@@ -86,7 +91,7 @@ async function* bytesOf(source: Readable): AsyncGenerator<Buffer> {
       yield asBuffer(next.value);
     }
   };
-  if (head[0] === 0x1f && head[1] === 0x8b) yield* Readable.from(all(), { objectMode: false }).pipe(createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }));
+  if (isGzip(head)) yield* Readable.from(all(), { objectMode: false }).pipe(createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }));
   else yield* all();
 }
 

@@ -3,7 +3,7 @@ import { gunzipSync } from "node:zlib";
 import { addToWindow, windowOf, windowRecordOf, type AggregatedRecord } from "./aggregate";
 import { FlowEnricher, type FlowEnricherOptions } from "./enrich";
 import { FIELD, type FlowLogField } from "./fields";
-import { emptyCounts, FlowLogReader, RecordCollector, type ReadCounts } from "./input";
+import { emptyCounts, FlowLogReader, isGzip, RecordCollector, type ReadCounts } from "./input";
 import type { Inventory } from "./inventory";
 import { holderAt, type Ownership } from "./ownership";
 import { emptySlots, slotsOf, type FlowLogRecord } from "./record";
@@ -42,7 +42,7 @@ export function decodeKinesisRecords(records: readonly KinesisStreamRecord[], fo
     const data = Buffer.from(r.kinesis.data, "base64");
     let payload: Buffer;
     try {
-      payload = data[0] === 0x1f && data[1] === 0x8b ? gunzipSync(data) : data;
+      payload = isGzip(data) ? gunzipSync(data) : data;
     } catch (err) {
       malformed.push({ sequenceNumber, reason: `not gzip: ${(err as Error).message}` });
       continue;
