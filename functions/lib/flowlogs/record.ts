@@ -336,7 +336,10 @@ export function emptySlots(): RecordSlots {
  */
 export function slotsOf(record: FlowLogRecord, slots: RecordSlots = emptySlots()): RecordSlots {
   slots.present.fill(0);
-  for (const [name, value] of Object.entries(record) as [FlowLogField, string | number | undefined][]) {
+  // for…in, not Object.entries: no array per field, which per record was most of this function's cost.
+  for (const key in record) {
+    const name = key as FlowLogField;
+    const value = record[name];
     if (value === undefined) continue;
     const ordinal = FIELD[name];
     slots.present[ordinal] = 1;
