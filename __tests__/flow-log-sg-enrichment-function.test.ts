@@ -157,6 +157,21 @@ describe("the answer's size", () => {
       { numRuns: 50 },
     );
   });
+
+  it("counts every answer to the byte: a limit of exactly the response fits it, one byte less fails its last record", async () => {
+    const lines = ENIS.slice(0, 30).map((eni, i) => JSON.stringify({ message: flow(eni, ip(eni), "52.217.44.20", 40000 + i, 443) }));
+    const input = lines.map((line, i) => ({ recordId: `r-${i}-"é"`, approximateArrivalTimestamp: 1, data: Buffer.from(i % 4 === 0 ? "garbage" : line).toString("base64") }));
+    const batch = decodeFirehoseRecords(input, FIELDS);
+    const known = await new LiveInventory(new EC2Client({}), { ttlSeconds: 300 }).inventoryFor(batch.addresses, batch.interfaceIds);
+    const unlimited = transformDecoded(batch, known).records;
+    // {"records":[a,b,…]} is the answers, a comma after each but the last, and 13 bytes around them.
+    const answersBytes = Buffer.byteLength(JSON.stringify({ records: unlimited })) - 13;
+
+    expect(transformDecoded(batch, known, answersBytes).summary.overLimit).toBe(0);
+    const tight = transformDecoded(batch, known, answersBytes - 1);
+    expect(tight.summary.overLimit).toBe(1);
+    expect(tight.records.at(-1)).toEqual({ recordId: input.at(-1)!.recordId, result: "ProcessingFailed", data: input.at(-1)!.data });
+  });
 });
 
 describe("looking up what flows name", () => {

@@ -59,9 +59,17 @@ export interface TransformSummary {
   readonly failures: { recordId: string; reason: string }[];
 }
 
+type AnswerResult = FirehoseTransformationResultRecord["result"];
+
+/** What `{"recordId":"","result":…,"data":""},` weighs per result: an answer's weight but for its id. */
+const EMPTY_ANSWER_BYTES = Object.fromEntries(
+  (["Ok", "Dropped", "ProcessingFailed"] as const).map((result) => [result, Buffer.byteLength(JSON.stringify({ recordId: "", result, data: "" })) + 1]),
+) as Record<AnswerResult, number>;
+
 /** Bytes an answer adds to the response (`{…},`) when its data is empty, as JSON writes it. */
-function emptyAnswerBytes(recordId: string, result: FirehoseTransformationResultRecord["result"]): number {
-  return Buffer.byteLength(JSON.stringify({ recordId, result, data: "" })) + 1;
+function emptyAnswerBytes(recordId: string, result: AnswerResult): number {
+  // The empty id's own quotes are counted in both terms.
+  return EMPTY_ANSWER_BYTES[result] - 2 + Buffer.byteLength(JSON.stringify(recordId));
 }
 
 /** A day's date (UTC), for the seconds of any time in it: records of a batch share a few days. */
