@@ -88,6 +88,26 @@ describe("the Firehose transformation function", () => {
     });
   });
 
+  it("partitions each record by its own account and day, however a batch mixes them", async () => {
+    const OTHER_ACCOUNT = "210987654321";
+    const NEXT_DAY = { start: 1732204800 + 86_400, end: 1732204860 + 86_400 };
+    const lines = [
+      flow(INSTANCE, ip(ALB), ip(INSTANCE), 40000, 8080),
+      flow(INSTANCE, ip(ALB), ip(INSTANCE), 40001, 8080, 4249, { "account-id": OTHER_ACCOUNT }),
+      flow(INSTANCE, ip(ALB), ip(INSTANCE), 40002, 8080, 4249, NEXT_DAY),
+      flow(INSTANCE, ip(ALB), ip(INSTANCE), 40003, 8080, 4249, { "account-id": OTHER_ACCOUNT, ...NEXT_DAY }),
+      flow(INSTANCE, ip(ALB), ip(INSTANCE), 40004, 8080),
+    ];
+    const { records } = await handler(eventOf(lines.map((line, i) => delivered(`r${i}`, line))));
+    expect(records.map((r) => r.metadata?.partitionKeys)).toEqual([
+      { account_id: ACCOUNT, date: "2024-11-21" },
+      { account_id: OTHER_ACCOUNT, date: "2024-11-21" },
+      { account_id: ACCOUNT, date: "2024-11-22" },
+      { account_id: OTHER_ACCOUNT, date: "2024-11-22" },
+      { account_id: ACCOUNT, date: "2024-11-21" },
+    ]);
+  });
+
   it("drops records without flow log lines (a CloudWatch control message, an empty record) and keeps NODATA records", async () => {
     const control = { recordId: "c", approximateArrivalTimestamp: 1, data: Buffer.from(JSON.stringify({ messageType: "CONTROL_MESSAGE", logEvents: [] })).toString("base64") };
     const empty = { recordId: "e", approximateArrivalTimestamp: 1, data: "" };

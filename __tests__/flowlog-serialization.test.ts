@@ -68,8 +68,11 @@ describe("writing enriched records as JSON lines", () => {
     fc.assert(
       fc.property(lineArb, (line) => {
         const flow = flowOf(line);
+        const expected = `${JSON.stringify(toEnrichedRecord(flow))}\n`;
         writer.write(flow);
-        expect(writer.take().toString("utf8")).toBe(`${JSON.stringify(toEnrichedRecord(flow))}\n`);
+        expect(writer.take().toString("utf8")).toBe(expected);
+        writer.write(flow);
+        expect(writer.takeText("base64")).toBe(Buffer.from(expected).toString("base64"));
       }),
       { numRuns: 500 },
     );

@@ -1,5 +1,5 @@
-import type { FirehoseTransformationEventRecord, FirehoseTransformationResultRecord } from "aws-lambda";
-import { FlowEnricher } from "./enrich";
+import type { FirehoseTransformationEventRecord, FirehoseTransformationMetadata, FirehoseTransformationResultRecord } from "aws-lambda";
+import { FlowEnricher, type Flow } from "./enrich";
 import type { FlowLogField } from "./fields";
 import { emptyCounts, FlowLogReader, RecordCollector } from "./input";
 import type { Inventory } from "./inventory";
@@ -113,6 +113,18 @@ export function transformDecoded(
     summary.failures.push({ recordId: r.recordId, reason });
     return failedAnswer(r);
   };
+  // A batch's records share a few accounts and days: each partition's metadata is made and weighed once.
+  const partitions = new Map<string, { metadata: FirehoseTransformationMetadata; bytes: number }>();
+  const partitionOf = (accountId: string, date: string) => {
+    const key = `${accountId} ${date}`;
+    let partition = partitions.get(key);
+    if (!partition) {
+      const metadata = { partitionKeys: { account_id: accountId, date } };
+      partition = { metadata, bytes: `,"metadata":`.length + Buffer.byteLength(JSON.stringify(metadata)) };
+      partitions.set(key, partition);
+    }
+    return partition;
+  };
   const records = batch.records.map((r, i) => {
     const fallback = failedBytes[i];
     reserved -= fallback;
@@ -124,17 +136,16 @@ export function transformDecoded(
       answer = { recordId: r.recordId, result: "Dropped", data: "" };
       bytes = emptyAnswerBytes(r.recordId, "Dropped");
     } else {
-      const flows = r.flows.map((f) => enricher.enrich(slotsOf(f, scratch)));
-      for (const flow of flows) writer.write(flow);
-      const first = flows[0];
-      const start = first.start ?? Math.floor((r.approximateArrivalTimestamp ?? Date.now()) / 1000);
-      answer = {
-        recordId: r.recordId,
-        result: "Ok",
-        data: writer.take().toString("base64"),
-        metadata: { partitionKeys: { account_id: first.accountId ?? "unknown", date: utcDate(start) } },
-      };
-      const okBytes = emptyAnswerBytes(r.recordId, "Ok") + answer.data!.length + `,"metadata":`.length + Buffer.byteLength(JSON.stringify(answer.metadata));
+      let first: Flow | undefined;
+      for (const f of r.flows) {
+        const flow = enricher.enrich(slotsOf(f, scratch));
+        first ??= flow;
+        writer.write(flow);
+      }
+      const start = first!.start ?? Math.floor((r.approximateArrivalTimestamp ?? Date.now()) / 1000);
+      const partition = partitionOf(first!.accountId ?? "unknown", utcDate(start));
+      answer = { recordId: r.recordId, result: "Ok", data: writer.takeText("base64"), metadata: partition.metadata };
+      const okBytes = emptyAnswerBytes(r.recordId, "Ok") + answer.data!.length + partition.bytes;
       if (used + okBytes + reserved > limitBytes) {
         summary.overLimit++;
         answer = fail(r, `its enriched records would take the response over Lambda's ${limitBytes}-byte limit`);

@@ -136,6 +136,13 @@ export class EnrichedJsonWriter {
     return written;
   }
 
+  /** The bytes written since the last take(), as text in `encoding` (no copy of the bytes on the way); the writer then starts again. */
+  takeText(encoding: BufferEncoding): string {
+    const text = this.buffer.toString(encoding, 0, this.length);
+    this.length = 0;
+    return text;
+  }
+
   private grow(needed: number): void {
     const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.length + needed));
     this.buffer.copy(grown, 0, 0, this.length);
