@@ -112,6 +112,12 @@ describe("reading flow log inputs", () => {
     expect(records.map((r) => r.action)).toEqual(["ACCEPT", "REJECT"]);
   });
 
+  it("reads every object of a line that holds several, and reports the one that is not flow logs", async () => {
+    const { records, counts } = await readAll(`${JSON.stringify({ message: ACCEPTED })}{"note":"not a record"}${JSON.stringify({ message: REJECTED })}`);
+    expect(records.map((r) => r.action)).toEqual(["ACCEPT", "REJECT"]);
+    expect(counts.malformed).toBe(1);
+  });
+
   it("reads CloudWatch Logs subscription payloads, gzip'd and concatenated, and ignores control messages", async () => {
     const envelope = (messages: string[]) =>
       JSON.stringify({

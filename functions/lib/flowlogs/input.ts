@@ -46,6 +46,23 @@ export function splitJsonObjects(text: string): string[] {
   return objects;
 }
 
+function parsedJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The JSON objects of a line, each with its value (undefined when it is not JSON). A line almost
+ * always holds one (a Firehose record, a line of its delivery), so the whole is parsed first.
+ */
+function parsedJsonObjects(text: string): { json: string; value: unknown }[] {
+  const whole = parsedJson(text);
+  return whole !== undefined ? [{ json: text, value: whole }] : splitJsonObjects(text).map((json) => ({ json, value: parsedJson(json) }));
+}
+
 /**
  * The flow log lines in one JSON object: `{"message": "..."}` as Firehose direct delivery writes
  * it, or a CloudWatch Logs subscription DATA_MESSAGE with its `logEvents` (a CONTROL_MESSAGE has none).
@@ -262,13 +279,8 @@ export class FlowLogReader {
   }
 
   private json(text: string): void {
-    for (const json of splitJsonObjects(text)) {
-      let messages: string[] | undefined;
-      try {
-        messages = messagesOf(JSON.parse(json));
-      } catch {
-        messages = undefined;
-      }
+    for (const { json, value } of parsedJsonObjects(text)) {
+      const messages = messagesOf(value);
       if (messages === undefined) {
         if (!this.reportsUnowned) continue;
         this.counts.read++;
