@@ -317,9 +317,10 @@ export class RecordScanner implements RecordSlots {
   /** The last scanned record as an object of its present fields, in format order. */
   toRecord(): FlowLogRecord {
     const record: FlowLogRecord = {};
-    for (const name of this.names) {
-      const ordinal = FIELD[name];
-      if (this.present[ordinal]) record[name] = FLOW_LOG_FIELDS[name] === "int" ? this.ints[ordinal] : this.texts[ordinal];
+    const { names, ordinals, kinds, present, ints, texts } = this;
+    for (let f = 0; f < names.length; f++) {
+      const ordinal = ordinals[f];
+      if (present[ordinal]) record[names[f]] = kinds[f] === KIND_INT ? ints[ordinal] : texts[ordinal];
     }
     return record;
   }
