@@ -1,5 +1,5 @@
 import { FIELD as IMPORTED_FIELD } from "./fields";
-import { INTERNED_VALUES as IMPORTED_INTERNED_VALUES } from "./interner";
+import { FNV_OFFSET, FNV_PRIME, INTERNED_VALUES as IMPORTED_INTERNED_VALUES } from "./interner";
 import { isPrivateAddress } from "./ip-ranges";
 import type { EndpointType, Holder, Inventory } from "./inventory";
 import { slotsOf, type FlowLogRecord, type RecordSlots } from "./record";
@@ -55,8 +55,8 @@ export function protocolName(protocol: number | undefined): string | undefined {
 
 /** FNV-1a of a string's UTF-16 code units: stable for equal strings, whichever object holds them. */
 function stringHash(text: string): number {
-  let hash = 0x811c9dc5 | 0;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619);
+  let hash = FNV_OFFSET;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), FNV_PRIME);
   return hash;
 }
 

@@ -2,6 +2,13 @@
 export const FNV_OFFSET = 0x811c9dc5 | 0;
 export const FNV_PRIME = 16777619;
 
+/** The FNV-1a hash of `bytes[start..end)`, as ByteInterner.entryOfHashed takes it. */
+export function fnv1a(bytes: Uint8Array, start: number, end: number): number {
+  let hash = FNV_OFFSET;
+  for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], FNV_PRIME);
+  return hash;
+}
+
 /** How many strings an interner holds by default before it starts again. */
 export const INTERNED_VALUES = 1 << 17;
 
@@ -59,14 +66,7 @@ export class ByteInterner {
 
   /** The entry of `bytes[start..end)`, added when new. */
   entry(bytes: Uint8Array, start: number, end: number): number {
-    return this.entryOfHashed(this.hashOf(bytes, start, end), bytes, start, end);
-  }
-
-  /** The FNV-1a hash of `bytes[start..end)`, as entryOfHashed takes it. */
-  hashOf(bytes: Uint8Array, start: number, end: number): number {
-    let hash = FNV_OFFSET;
-    for (let i = start; i < end; i++) hash = Math.imul(hash ^ bytes[i], FNV_PRIME);
-    return hash;
+    return this.entryOfHashed(fnv1a(bytes, start, end), bytes, start, end);
   }
 
   /** The entry of `bytes[start..end)`, whose FNV-1a hash the caller has computed. */

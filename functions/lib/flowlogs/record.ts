@@ -1,6 +1,6 @@
 import { isIP } from "node:net";
 import { FIELD, FIELD_NAMES, FIELD_VALUES, FLOW_LOG_FIELDS, type FlowLogField } from "./fields";
-import { ByteInterner, EntriesByKey, FNV_OFFSET as IMPORTED_FNV_OFFSET, FNV_PRIME as IMPORTED_FNV_PRIME } from "./interner";
+import { ByteInterner, EntriesByKey, fnv1a, FNV_OFFSET as IMPORTED_FNV_OFFSET, FNV_PRIME as IMPORTED_FNV_PRIME } from "./interner";
 
 /** A parsed record: each field of the format that had a value (`-` leaves it out). */
 export type FlowLogRecord = Partial<Record<FlowLogField, string | number>>;
@@ -88,7 +88,7 @@ class Vocabulary {
 
   constructor(readonly words: readonly string[]) {
     this.bytes = words.map((w) => Buffer.from(w, "latin1"));
-    this.hashes = Int32Array.from(this.bytes, (b) => b.reduce((hash, c) => Math.imul(hash ^ c, FNV_PRIME), FNV_OFFSET));
+    this.hashes = Int32Array.from(this.bytes, (b) => fnv1a(b, 0, b.length));
   }
 
   /** The word `bytes[start..end)` spells, or undefined. */
@@ -196,7 +196,7 @@ export class RecordScanner implements RecordSlots {
         }
         if (i - tokenStart === 1 && bytes[tokenStart] === DASH) continue;
         if (ipv4 && dots === 3 && octetDigits > 0 && octet <= 255) this.readIpv4(field, (address * 256 + octet) | 0, bytes, tokenStart, i);
-        else error = this.readText(field, sharedInterner.hashOf(bytes, tokenStart, i), bytes, tokenStart, i);
+        else error = this.readText(field, fnv1a(bytes, tokenStart, i), bytes, tokenStart, i);
         continue;
       }
       if (kinds[field] !== KIND_INT) {
