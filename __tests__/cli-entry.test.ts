@@ -1,4 +1,5 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { once } from "node:events";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -41,5 +42,17 @@ describe("the flowtap command, by its bin script", () => {
     const rollout = await flowtap("rollout", "plan", "--manifest", path.join(dir, "missing.json"));
     expect(rollout.code).not.toBe(0);
     expect(rollout.stderr).toContain("missing.json");
+  });
+
+  it.each([
+    ["query", "--list"],
+    ["enrich", "--inventory", "samples/inventory", "samples/flow-logs.log.gz"],
+  ])("ends quietly with status 141 when its reader goes away (flowtap %s … | head)", async (...args) => {
+    const child = spawn(process.execPath, [path.join(ROOT, "bin", "flowtap.cjs"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    const [code] = await once(child, "exit");
+    expect({ code, stderr }).toEqual({ code: 141, stderr: "" });
   });
 });

@@ -3,6 +3,13 @@
 require("tsx/cjs/api").register();
 const { flowtapProgram } = require("../cli/main.ts");
 
+// A reader that goes away (`flowtap query … | head`) ends the command as SIGPIPE ends other
+// tools: at once, without a word, with status 128 + 13.
+process.stdout.on("error", (err) => {
+  if (err.code === "EPIPE") process.exit(141);
+  throw err;
+});
+
 flowtapProgram()
   .parseAsync(process.argv)
   .catch((err) => {
