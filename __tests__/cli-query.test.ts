@@ -1,10 +1,12 @@
-import { mkdtempSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { runEnrich } from "../cli/enrich";
+import { sqlString, withDuckDb } from "../cli/duckdb";
 import { runQuery, type QueryOptions } from "../cli/query";
 import { ATHENA, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
+import { duckDbRecordType } from "../functions/lib/flowlogs/schema";
 import { collect } from "./helpers/streams";
 
 const SAMPLES = path.join(__dirname, "..", "samples");
@@ -12,6 +14,9 @@ const dir = mkdtempSync(path.join(tmpdir(), "flowtap-query-"));
 const jsonl = path.join(dir, "enriched.jsonl");
 const parquet = path.join(dir, "enriched.parquet");
 const windowed = path.join(dir, "windowed.parquet");
+const windowedJsonl = path.join(dir, "windowed.jsonl");
+/** The central bucket of flow-insights, synced: Parquet as Firehose writes it with the Glue table, in its partitions. */
+const central = path.join(dir, "central");
 
 async function query(options: Partial<QueryOptions>) {
   const out = collect();
@@ -28,7 +33,35 @@ beforeAll(async () => {
   await runEnrich({ ...common, output: "jsonl", outFile: jsonl }, io);
   await runEnrich({ ...common, output: "parquet", outFile: parquet }, io);
   await runEnrich({ ...common, output: "parquet", outFile: windowed, windowSeconds: 300 }, io);
+  await runEnrich({ ...common, output: "jsonl", outFile: windowedJsonl, windowSeconds: 300 }, io);
+  await writeCentralBucket();
 });
+
+/**
+ * The aggregates of windowedJsonl as the flow-insights Firehose delivers them: converted with the
+ * Glue table, whose column names are lower case, split over two partitions, one object without an
+ * extension; and a stray hidden file beside them.
+ */
+async function writeCentralBucket() {
+  const partition = (date: string) => {
+    const at = path.join(central, "flow-logs", "account_id=123456789010", "region=us-east-1", `date=${date}`);
+    mkdirSync(at, { recursive: true });
+    return at;
+  };
+  const tcp = path.join(partition("2024-11-21"), "flowtap-flow-insights-us-east-1-1-2024-11-21-10-05-00-4c1f0e3a-8d2b-4e61-9a57-0b7f3c2d1e90.parquet");
+  const rest = path.join(partition("2024-11-22"), "flowtap-flow-insights-us-east-1-1-2024-11-22-10-05-00-7a2e9c41-5b3d-4f80-8e16-2c9d4b7a0f13");
+  await withDuckDb(async (connection) => {
+    const glueNamed = duckDbRecordType().toLowerCase();
+    const records = `SELECT json_transform(json, ${sqlString(JSON.stringify(duckDbRecordType()))})::${glueNamed} AS r FROM read_json_objects(${sqlString(windowedJsonl)}, format = 'newline_delimited')`;
+    await connection.run(`COPY (SELECT unnest(r) FROM (${records}) WHERE r.protocol = 'tcp') TO ${sqlString(tcp)} (FORMAT parquet)`);
+    await connection.run(`COPY (SELECT unnest(r) FROM (${records}) WHERE r.protocol <> 'tcp') TO ${sqlString(rest + ".tmp")} (FORMAT parquet)`);
+    const columns = (await connection.runAndReadAll(`SELECT name FROM parquet_schema(${sqlString(tcp)})`)).getRowObjectsJson().map((c) => String(c.name));
+    expect(columns).toEqual(expect.arrayContaining(["uploaded", "client", "availabilityzone", "tags", "window"]));
+    expect(columns).not.toContain("Uploaded");
+  });
+  copyFileSync(rest + ".tmp", rest);
+  writeFileSync(path.join(central, "flow-logs", ".DS_Store"), "not records");
+}
 
 describe("flowtap query", () => {
   it("lists every named query with its parameters", async () => {
@@ -82,6 +115,24 @@ describe("flowtap query", () => {
     const aggregates = await query({ name: "top-destinations", files: [windowed] });
     expect(byDestination(aggregates.rows)).toEqual(byDestination(flows.rows));
     expect(aggregates.rows.some((r) => Number(r.later_bytes) > 0)).toBe(true);
+  });
+
+  it("reads the flow-insights pipeline's Parquet, synced from the central bucket, as the same records", async () => {
+    const everything = `SELECT coalesce(Client.Arn, Client.Addr) AS client, coalesce(Server.Arn, Server.AwsService, Server.Addr) AS server, Server.Port AS port, Protocol, Action,
+        "Window".Start AS window_start, "Window".Seconds AS seconds, Client.Tags['app'] AS client_app, Server.SecurityGroupIds AS groups, Client.AvailabilityZone AS zone, CrossAz,
+        sum(Uploaded) AS uploaded, sum(Downloaded) AS downloaded, sum(Packets) AS packets, sum(Flows) AS flows
+      FROM flows GROUP BY ALL ORDER BY ALL`;
+    const fromPipeline = await query({ sql: everything, files: [central] });
+    expect(fromPipeline.status).toBe(0);
+    expect(fromPipeline.rows.length).toBeGreaterThan(20);
+    expect(fromPipeline.rows).toEqual((await query({ sql: everything, files: [windowedJsonl] })).rows);
+    const connected = (files: string[]) => query({ name: "app-connections", parameters: { app: "DataProcessor" }, files }).then((r) => r.rows);
+    expect(await connected([central])).toEqual(await connected([windowedJsonl]));
+  });
+
+  it("names a path it cannot read", async () => {
+    const missing = path.join(dir, "missing");
+    expect(await query({ name: "cross-az-bytes", files: [missing] })).toMatchObject({ status: 2, err: `flowtap query: ${missing}: no such file or directory\n` });
   });
 
   it("runs your own SQL over the flows view", async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable, Writable } from "node:stream";
@@ -323,6 +323,41 @@ describe("flowtap enrich", () => {
     expect(three.err).toBe(one.err.replace(/\n$/, " by 3 threads\n"));
     expect(three.err.match(/skipped/g)).toHaveLength(1);
     expect(three.err).toContain(`${extra}:1: skipped: expected 14 fields, found 2`);
+  });
+
+  it("reads a directory as every file beneath it, as aws s3 sync lays out the flow logs S3 delivery writes", async () => {
+    const root = mkdtempSync(path.join(tmpdir(), "flowtap-tree-"));
+    const day = (d: string) => {
+      const dir = path.join(root, "AWSLogs", ACCOUNT, "vpcflowlogs", "us-east-1", "2024", "11", d);
+      mkdirSync(dir, { recursive: true });
+      return dir;
+    };
+    const first = path.join(day("21"), `${ACCOUNT}_vpcflowlogs_us-east-1_fl-1234abcd_20241121T0000Z_3b6e4a1c.log.gz`);
+    const second = path.join(day("22"), `${ACCOUNT}_vpcflowlogs_us-east-1_fl-1234abcd_20241122T0000Z_9f0c2d7e.log.gz`);
+    copyFileSync(path.join(SAMPLES, "flow-logs.log.gz"), first);
+    writeFileSync(second, gzipSync(`${ACCEPTED}\n`));
+    writeFileSync(path.join(root, "AWSLogs", ".DS_Store"), randomBytes(64));
+    const run = async (files: string[]) => {
+      const t = io();
+      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files }, t.io)).toBe(0);
+      return { out: t.out(), err: t.err() };
+    };
+    const fromTree = await run([root]);
+    expect(fromTree).toEqual(await run([first, second]));
+    expect(fromTree.err).toMatch(/^flowtap enrich: 401 records read, .* 0 malformed/);
+  });
+
+  it("names a path it cannot read, rather than reading standard input instead", async () => {
+    const empty = mkdtempSync(path.join(tmpdir(), "flowtap-empty-"));
+    writeFileSync(path.join(empty, ".hidden"), ACCEPTED);
+    for (const [files, reason] of [
+      [[path.join(empty, "missing.log")], `${path.join(empty, "missing.log")}: no such file or directory`],
+      [[empty], `${empty}: a directory with no files beneath it`],
+    ] as const) {
+      const t = io();
+      const status = await runEnrich({ output: "jsonl", files }, { ...t.io, stdin: Readable.from([`${ACCEPTED}\n`]) });
+      expect({ status, err: t.err(), out: t.out() }).toEqual({ status: 2, err: `flowtap enrich: ${reason}\n`, out: "" });
+    }
   });
 
   it("takes one thread more per 64 MiB of input by default, up to the CPUs", () => {

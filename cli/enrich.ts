@@ -12,6 +12,7 @@ import { emptyCounts, isGzip } from "../functions/lib/flowlogs/input";
 import { copyJsonlToParquet } from "./duckdb";
 import { fileSource, runEnrichPass, type EnrichPassOutput, type EnrichTally } from "./enrich-pass";
 import type { EnrichWorkerData, EnrichWorkerMessage } from "./enrich-worker";
+import { inputFiles } from "./input-paths";
 import { loadInventory } from "./inventory-files";
 
 export interface EnrichOptions {
@@ -21,7 +22,7 @@ export interface EnrichOptions {
   readonly windowSeconds?: number;
   readonly output: "jsonl" | "parquet";
   readonly outFile?: string;
-  /** Input files; stdin when none. */
+  /** Input files, and directories standing for every file beneath them; stdin when none. */
   readonly files: readonly string[];
   /**
    * Threads that enrich files, each the records of its share of the flows: the main thread and
@@ -78,7 +79,13 @@ const MALFORMED_REPORTED = 20;
  * `flowtap enrich`: flow log records in, one enriched JSON object per line out (or Parquet),
  * streaming, with a summary on stderr. Exits 0 unless nothing at all could be read.
  */
-export async function runEnrich(options: EnrichOptions, io: EnrichIo): Promise<number> {
+export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<number> {
+  const files = inputFiles(given.files);
+  if (!files.ok) {
+    io.stderr.write(`flowtap enrich: ${files.reason}\n`);
+    return 2;
+  }
+  const options: EnrichOptions = { ...given, files: files.files };
   const format = parseLogFormat(options.format);
   if (!format.ok) {
     io.stderr.write(`flowtap enrich: --format: ${format.reason}\n`);

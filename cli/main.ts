@@ -101,7 +101,7 @@ export function flowtapProgram(): Command {
   program
     .command("enrich")
     .description("Enrich VPC flow log records (plain, gzip, Firehose JSON lines or CloudWatch Logs payloads) with what is on both ends; one JSON object per line")
-    .argument("[files...]", "flow log files; standard input when none")
+    .argument("[files...]", "flow log files, or directories (every file beneath them); standard input when none")
     .option("--format <format>", "the log format string as given to CreateFlowLogs, e.g. '${version} ${srcaddr} ...' (default: the v2 format; an S3 header line overrides it)")
     .option("--inventory <dir>", "inventory directory (see flowtap inventory); without one, only AWS ranges and private addresses are told apart")
     .addOption(new Option("--window <seconds>", "aggregate into windows of this many seconds").choices(["60", "300", "3600"]))
@@ -131,7 +131,7 @@ export function flowtapProgram(): Command {
     .command("query")
     .description("Answer a named question (or your own SQL) over enriched records, JSONL or Parquet, with DuckDB; the view is called flows")
     .argument("[name]", "a named query (see --list)")
-    .argument("[files...]", "enriched JSONL or Parquet files")
+    .argument("[files...]", "enriched records, JSONL (plain or gzip'd) or Parquet: files, or directories (every file beneath them)")
     .option("--list", "name the queries and what they answer", false)
     .option("--sql <sql>", "run this SQL instead of a named query")
     .option("--param <name=value...>", "a parameter of the query (repeatable)", collectPairs, {})

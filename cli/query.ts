@@ -1,6 +1,10 @@
 import Table from "cli-table3";
+import { closeSync, openSync, readSync } from "node:fs";
+import { isGzip } from "../functions/lib/flowlogs/input";
 import { DUCKDB, duckDbFlowsView, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
+import { duckDbRecordType } from "../functions/lib/flowlogs/schema";
 import { sqlString, withDuckDb } from "./duckdb";
+import { inputFiles } from "./input-paths";
 
 export interface QueryOptions {
   readonly name?: string;
@@ -8,18 +12,46 @@ export interface QueryOptions {
   readonly list: boolean;
   readonly json: boolean;
   readonly parameters: Readonly<Record<string, string>>;
+  /** Files of enriched records, and directories standing for every file beneath them. */
   readonly files: readonly string[];
 }
 
-/** A view `flows` over enriched JSONL or Parquet files (by extension), with the same columns whatever the files hold. */
+/** How a file of enriched records is read, told by its first bytes (Firehose names its objects as it likes). */
+type RecordFileKind = "parquet" | "gzip-jsonl" | "jsonl";
+
+function recordFileKind(file: string): RecordFileKind {
+  const head = Buffer.alloc(4);
+  const fd = openSync(file, "r");
+  try {
+    readSync(fd, head, 0, 4, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (head.toString("latin1") === "PAR1") return "parquet";
+  return isGzip(head) ? "gzip-jsonl" : "jsonl";
+}
+
+/**
+ * A view `flows` over enriched records in JSONL (plain or gzip'd) and Parquet files, with the same
+ * columns whatever each file holds: Parquet by field name in any case (flowtap enrich writes the
+ * record's names, the flow-insights Firehose the Glue table's lower-case ones), JSON by exact name.
+ */
 function flowsView(files: readonly string[]): string {
-  const parquet = files.filter((f) => f.endsWith(".parquet"));
-  const json = files.filter((f) => !f.endsWith(".parquet"));
-  const records = [
-    ...(parquet.length > 0 ? [`SELECT to_json(p) AS j FROM read_parquet([${parquet.map(sqlString).join(", ")}], union_by_name = true) p`] : []),
-    ...(json.length > 0 ? [`SELECT json AS j FROM read_json_objects([${json.map(sqlString).join(", ")}], format = 'newline_delimited')`] : []),
-  ];
-  return duckDbFlowsView(records.join(" UNION ALL "));
+  const record = duckDbRecordType();
+  const byKind = new Map<RecordFileKind, string[]>();
+  for (const file of files) {
+    const kind = recordFileKind(file);
+    const ofKind = byKind.get(kind);
+    if (ofKind) ofKind.push(file);
+    else byKind.set(kind, [file]);
+  }
+  const relations = [...byKind].map(([kind, ofKind]) => {
+    const list = `[${ofKind.map(sqlString).join(", ")}]`;
+    return kind === "parquet"
+      ? `SELECT p::${record} AS record FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false) p`
+      : `SELECT json_transform(json, ${sqlString(JSON.stringify(record))}) AS record FROM read_json_objects(${list}, format = 'newline_delimited', compression = '${kind === "gzip-jsonl" ? "gzip" : "uncompressed"}')`;
+  });
+  return duckDbFlowsView(relations.join(" UNION ALL "));
 }
 
 /** `flowtap query`: runs a named query (or `--sql`) with DuckDB over enriched records. */
@@ -45,6 +77,11 @@ export async function runQuery(options: QueryOptions, io: { stdout: NodeJS.Writa
     io.stderr.write("flowtap query: give the enriched files (JSONL or Parquet) to query\n");
     return 2;
   }
+  const files = inputFiles(options.files);
+  if (!files.ok) {
+    io.stderr.write(`flowtap query: ${files.reason}\n`);
+    return 2;
+  }
   const missing = Object.keys(named?.parameters ?? {}).filter((p) => options.parameters[p] === undefined);
   if (missing.length > 0) {
     io.stderr.write(`flowtap query: ${named!.name} needs ${missing.map((p) => `--param ${p}=…`).join(", ")}\n`);
@@ -52,7 +89,7 @@ export async function runQuery(options: QueryOptions, io: { stdout: NodeJS.Writa
   }
   try {
     return await withDuckDb(async (connection) => {
-      await connection.run(flowsView(options.files));
+      await connection.run(flowsView(files.files));
       const used = Object.fromEntries(Object.entries(options.parameters).filter(([k]) => sql.includes(`$${k}`)));
       const reader = await connection.runAndReadAll(sql, used);
       const rows = reader.getRowObjectsJson();

@@ -1,4 +1,3 @@
-import { duckDbStructure } from "./schema";
 
 /**
  * The named questions asked of enriched records, the same in `flowtap query` (DuckDB, over
@@ -23,9 +22,9 @@ export const ATHENA: SqlDialect = {
   parameter: () => "?",
 };
 
-/** The DuckDB view `flows` over a relation of enriched records as JSON (column `j`): typed columns, absent fields NULL. */
+/** The DuckDB view `flows` over a relation of enriched records (column `record`, of type duckDbRecordType()): one column per field. */
 export function duckDbFlowsView(records: string): string {
-  return `CREATE VIEW flows AS SELECT unnest(json_transform(j, '${duckDbStructure()}')) FROM (${records})`;
+  return `CREATE VIEW flows AS SELECT unnest(record) FROM (${records})`;
 }
 
 export interface NamedQuery {

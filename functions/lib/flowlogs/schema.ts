@@ -71,14 +71,26 @@ export function hiveType(type: ColumnType): string {
   }
 }
 
-/** A column type as DuckDB's json_transform structure writes it. */
-function duckDbType(type: ColumnType): unknown {
-  if (typeof type === "object") return Object.fromEntries(type.struct.map((c) => [c.name, duckDbType(c.type)]));
-  const types: Record<string, string> = { int: "INTEGER", bigint: "BIGINT", string: "VARCHAR", boolean: "BOOLEAN", "string-array": "VARCHAR[]", "string-map": "MAP(VARCHAR, VARCHAR)" };
-  return types[type];
+const DUCKDB_TYPES: Readonly<Record<Exclude<ColumnType, object>, string>> = {
+  int: "INTEGER",
+  bigint: "BIGINT",
+  string: "VARCHAR",
+  boolean: "BOOLEAN",
+  "string-array": "VARCHAR[]",
+  "string-map": "MAP(VARCHAR, VARCHAR)",
+};
+
+/** A column type as DuckDB writes it (`STRUCT("Addr" VARCHAR, …)`). */
+function duckDbType(type: ColumnType): string {
+  if (typeof type === "object") return `STRUCT(${type.struct.map((c) => `"${c.name}" ${duckDbType(c.type)}`).join(", ")})`;
+  return DUCKDB_TYPES[type];
 }
 
-/** The json_transform structure that reads an enriched record's JSON into typed columns, absent fields NULL. */
-export function duckDbStructure(): string {
-  return JSON.stringify(Object.fromEntries(ENRICHED_COLUMNS.map((c) => [c.name, duckDbType(c.type)])));
+/**
+ * The enriched record as one DuckDB STRUCT type. DuckDB casts a struct to it by field name, in
+ * any case (so the Glue table's lower-case Parquet columns read as the record's), leaving absent
+ * fields NULL; json_transform reads a record's JSON into it the same way, but by exact name.
+ */
+export function duckDbRecordType(): string {
+  return duckDbType({ struct: ENRICHED_COLUMNS });
 }
