@@ -3,11 +3,13 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFile
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable, Writable } from "node:stream";
-import { gzipSync } from "node:zlib";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { DuckDBInstance } from "@duckdb/node-api";
 import fc from "fast-check";
+import { sqlString, withDuckDb } from "../cli/duckdb";
 import { defaultThreads, inputBytes, runEnrich } from "../cli/enrich";
 import { loadInventory } from "../cli/inventory-files";
+import { parquetFlowLogText } from "../cli/parquet-flow-logs";
 import { WindowAggregator, type AggregatedRecord } from "../functions/lib/flowlogs/aggregate";
 import { enricherOf, enrichRecord, Flow, FlowMerger, toEnrichedRecord, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
@@ -345,6 +347,39 @@ describe("flowtap enrich", () => {
     const fromTree = await run([root]);
     expect(fromTree).toEqual(await run([first, second]));
     expect(fromTree.err).toMatch(/^flowtap enrich: 401 records read, .* 0 malformed/);
+  });
+
+  it("reads Parquet flow logs, as S3 delivery writes them with FileFormat=parquet, as it reads the same records in text", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flowtap-parquet-logs-"));
+    const nodata = `2 ${ACCOUNT} eni-00000000000000016 - - - - - - - 1732204800 1732204860 - NODATA`;
+    const text = path.join(dir, "records.log");
+    writeFileSync(text, `${gunzipSync(readFileSync(path.join(SAMPLES, "flow-logs.log.gz"))).toString()}${nodata}\n`);
+    // The columns and types VPC Flow Logs write: the fields' names with underscores.
+    const parquet = path.join(dir, `${ACCOUNT}_vpcflowlogs_us-east-1_fl-1234abcd_20241121T0000Z_3b6e4a1c.log.parquet`);
+    await withDuckDb((connection) =>
+      connection.run(`COPY (SELECT * FROM read_csv(${sqlString(text)}, delim = ' ', header = true, nullstr = '-', columns = {'version': 'INTEGER', 'account_id': 'VARCHAR',
+        'interface_id': 'VARCHAR', 'srcaddr': 'VARCHAR', 'dstaddr': 'VARCHAR', 'srcport': 'INTEGER', 'dstport': 'INTEGER', 'protocol': 'BIGINT', 'packets': 'BIGINT',
+        'bytes': 'BIGINT', 'start': 'BIGINT', 'end': 'BIGINT', 'action': 'VARCHAR', 'log_status': 'VARCHAR'})) TO ${sqlString(parquet)} (FORMAT parquet, COMPRESSION gzip)`),
+    );
+    const run = async (file: string, threads: number) => {
+      const t = io();
+      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [file], threads }, t.io)).toBe(0);
+      return { lines: t.out().trim().split("\n").sort(), err: t.err() };
+    };
+    const fromText = await run(text, 1);
+    expect(fromText.err).toMatch(/^flowtap enrich: 401 records read, 400 enriched, 1 without traffic/);
+    expect(await run(parquet, 1)).toEqual(fromText);
+    expect((await run(parquet, 2)).lines).toEqual(fromText.lines);
+
+    let told = 0;
+    for await (const chunk of parquetFlowLogText(parquet, (bytes) => (told += bytes))) expect(chunk.length).toBeGreaterThan(0);
+    expect(told).toBe(statSync(parquet).size);
+  });
+
+  it("refuses Parquet that holds no flow log field, naming its columns", async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "flowtap-not-logs-")), "enriched.parquet");
+    await withDuckDb((connection) => connection.run(`COPY (SELECT 'tcp' AS "Protocol", 2 AS "Version") TO ${sqlString(file)} (FORMAT parquet)`));
+    await expect(runEnrich({ output: "jsonl", files: [file] }, io().io)).rejects.toThrow(`${file}: Parquet with no VPC flow log column (its columns: Protocol, Version)`);
   });
 
   it("names a path it cannot read, rather than reading standard input instead", async () => {

@@ -6,15 +6,27 @@ import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { emptyCounts, FlowLogReader, readInto, type ReadCounts, type ReaderPartition } from "../functions/lib/flowlogs/input";
 import type { Inventory } from "../functions/lib/flowlogs/inventory";
 import { EnrichedJsonWriter } from "../functions/lib/flowlogs/serialize";
+import { fileHead, isParquet } from "./input-paths";
+import { parquetFlowLogText } from "./parquet-flow-logs";
 
 /** An input: a file, or standard input. */
 export interface EnrichSource {
   readonly name: string;
-  open(): Readable;
+  /** Its bytes as the reader takes them; `read` is told, as they are read, how many bytes of the input they stand for. */
+  open(read?: (bytes: number) => void): Readable;
 }
 
+/** A file: text or gzip as it is, Parquet (told by its first bytes) as the text S3 delivery writes. */
 export function fileSource(file: string): EnrichSource {
-  return { name: file, open: () => createReadStream(file, { highWaterMark: 1 << 20 }) };
+  return {
+    name: file,
+    open: (read) => {
+      if (isParquet(fileHead(file, 4))) return parquetFlowLogText(file, read);
+      const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+      if (read) stream.on("data", (chunk) => read(chunk.length));
+      return stream;
+    },
+  };
 }
 
 /** What one pass over the inputs enriches with. */
@@ -77,11 +89,11 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
   const enricher = new FlowEnricher(settings.inventory);
 
   for (const source of sources) {
-    const stream = source.open();
-    const counted = new PassThrough({ highWaterMark: CHUNK_BYTES });
-    if (output.progress) stream.on("data", (chunk: Buffer) => output.progress!(chunk.length, tally.counts.records));
-    stream.on("error", (err) => counted.destroy(err));
-    stream.pipe(counted);
+    const stream = source.open(output.progress ? (bytes) => output.progress!(bytes, tally.counts.records) : undefined);
+    // Piped, so that the progress listener on the source and the reader's iteration do not compete for chunks.
+    const input = new PassThrough({ highWaterMark: CHUNK_BYTES });
+    stream.on("error", (err) => input.destroy(err));
+    stream.pipe(input);
     const reader = new FlowLogReader(
       settings.fields,
       tally.counts,
@@ -96,7 +108,7 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
       },
       settings.partition,
     );
-    await readInto(counted, reader, async () => {
+    await readInto(input, reader, async () => {
       if (writer.length > CHUNK_BYTES) await flush();
     });
   }

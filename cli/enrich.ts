@@ -28,7 +28,7 @@ export interface EnrichOptions {
    * Threads that enrich files, each the records of its share of the flows: the main thread and
    * `threads - 1` workers (lines then come out in another order than one thread writes them).
    * Standard input and `windowSeconds` are read by one thread.
-   * @default - one, and one more per 64 MiB of input (gzip'd files by their size unzipped), up to the available CPUs
+   * @default - one, and one more per 64 MiB of input (gzip'd files by their size unzipped, Parquet by its own), up to the available CPUs
    */
   readonly threads?: number;
 }

@@ -1,4 +1,4 @@
-import { readdirSync, realpathSync, statSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from "node:fs";
 import * as path from "node:path";
 
 export type InputFiles = { readonly ok: true; readonly files: readonly string[] } | { readonly ok: false; readonly reason: string };
@@ -50,3 +50,19 @@ function collectFiles(dir: string, into: string[], visited: Set<string>): void {
 }
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The first `length` bytes of a file (fewer when it is shorter): what it holds, whatever its name. */
+export function fileHead(file: string, length: number): Buffer {
+  const head = Buffer.alloc(length);
+  const fd = openSync(file, "r");
+  try {
+    return head.subarray(0, readSync(fd, head, 0, length, 0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** True when `head` begins as a Parquet file does. */
+export function isParquet(head: Buffer): boolean {
+  return head.length >= 4 && head.toString("latin1", 0, 4) === "PAR1";
+}

@@ -1,10 +1,9 @@
 import Table from "cli-table3";
-import { closeSync, openSync, readSync } from "node:fs";
 import { isGzip } from "../functions/lib/flowlogs/input";
 import { DUCKDB, duckDbFlowsView, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
 import { duckDbRecordType } from "../functions/lib/flowlogs/schema";
 import { sqlString, withDuckDb } from "./duckdb";
-import { inputFiles } from "./input-paths";
+import { fileHead, inputFiles, isParquet } from "./input-paths";
 
 export interface QueryOptions {
   readonly name?: string;
@@ -20,14 +19,8 @@ export interface QueryOptions {
 type RecordFileKind = "parquet" | "gzip-jsonl" | "jsonl";
 
 function recordFileKind(file: string): RecordFileKind {
-  const head = Buffer.alloc(4);
-  const fd = openSync(file, "r");
-  try {
-    readSync(fd, head, 0, 4, 0);
-  } finally {
-    closeSync(fd);
-  }
-  if (head.toString("latin1") === "PAR1") return "parquet";
+  const head = fileHead(file, 4);
+  if (isParquet(head)) return "parquet";
   return isGzip(head) ? "gzip-jsonl" : "jsonl";
 }
 
