@@ -1,4 +1,5 @@
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { duckDbRecordType } from "../functions/lib/flowlogs/schema";
 
 /** A SQL string literal. */
 export const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
@@ -15,11 +16,14 @@ export async function withDuckDb<T>(work: (connection: DuckDBConnection) => Prom
   }
 }
 
-/** Converts enriched JSONL to Parquet with DuckDB (an empty input still gets the schema of no rows). */
-export function copyJsonlToParquet(jsonlPath: string, parquetPath: string, rows: number): Promise<void> {
-  const select =
-    rows > 0 ? `SELECT * FROM read_json_auto(${sqlString(jsonlPath)}, format = 'newline_delimited', sample_size = -1)` : "SELECT NULL::VARCHAR AS InterfaceId WHERE false";
+/**
+ * Converts enriched JSONL to Parquet with the enriched record's columns and types (schema.ts, as
+ * the Glue tables have them), whatever the records hold: absent fields are null columns, tags a map.
+ */
+export function copyJsonlToParquet(jsonlPath: string, parquetPath: string): Promise<void> {
+  const record = duckDbRecordType();
+  const records = `SELECT json_transform(json, ${sqlString(JSON.stringify(record))}) AS record FROM read_json_objects(${sqlString(jsonlPath)}, format = 'newline_delimited')`;
   return withDuckDb(async (connection) => {
-    await connection.run(`COPY (${select}) TO ${sqlString(parquetPath)} (FORMAT parquet, COMPRESSION zstd)`);
+    await connection.run(`COPY (SELECT unnest(record) FROM (${records})) TO ${sqlString(parquetPath)} (FORMAT parquet, COMPRESSION zstd)`);
   });
 }

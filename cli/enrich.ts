@@ -130,7 +130,7 @@ export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<num
       if (jsonlPath) await finished((sink as WriteStream).end()).catch((err: Error) => (sinkError ??= err));
     }
     if (sinkError) throw sinkError;
-    if (scratch && jsonlPath && options.outFile) await copyJsonlToParquet(jsonlPath, options.outFile, tally.written);
+    if (scratch && jsonlPath && options.outFile) await copyJsonlToParquet(jsonlPath, options.outFile);
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
