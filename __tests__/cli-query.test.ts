@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
 import { runEnrich } from "../cli/enrich";
-import { sqlString, withDuckDb } from "../cli/duckdb";
+import { recordOfJson, sqlString, withDuckDb } from "../cli/duckdb";
 import { runQuery, type QueryOptions } from "../cli/query";
 import { ATHENA, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
 import { duckDbRecordType } from "../functions/lib/flowlogs/schema";
@@ -52,7 +52,7 @@ async function writeCentralBucket() {
   const rest = path.join(partition("2024-11-22"), "flowtap-flow-insights-us-east-1-1-2024-11-22-10-05-00-7a2e9c41-5b3d-4f80-8e16-2c9d4b7a0f13");
   await withDuckDb(async (connection) => {
     const glueNamed = duckDbRecordType().toLowerCase();
-    const records = `SELECT json_transform(json, ${sqlString(JSON.stringify(duckDbRecordType()))})::${glueNamed} AS r FROM read_json_objects(${sqlString(windowedJsonl)}, format = 'newline_delimited')`;
+    const records = `SELECT ${recordOfJson("json")}::${glueNamed} AS r FROM read_json_objects(${sqlString(windowedJsonl)}, format = 'newline_delimited')`;
     await connection.run(`COPY (SELECT unnest(r) FROM (${records}) WHERE r.protocol = 'tcp') TO ${sqlString(tcp)} (FORMAT parquet)`);
     await connection.run(`COPY (SELECT unnest(r) FROM (${records}) WHERE r.protocol <> 'tcp') TO ${sqlString(rest + ".tmp")} (FORMAT parquet)`);
     const columns = (await connection.runAndReadAll(`SELECT name FROM parquet_schema(${sqlString(tcp)})`)).getRowObjectsJson().map((c) => String(c.name));

@@ -4,6 +4,9 @@ import { duckDbRecordType } from "../functions/lib/flowlogs/schema";
 /** A SQL string literal. */
 export const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
+/** An enriched record's JSON (the SQL expression `json`) read into duckDbRecordType(): by exact field name, absent fields null. */
+export const recordOfJson = (json: string) => `json_transform(${json}, ${sqlString(JSON.stringify(duckDbRecordType()))})`;
+
 /** Runs `work` on a connection to a fresh in-memory DuckDB, closed afterwards whatever happens. */
 export async function withDuckDb<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
   const instance = await DuckDBInstance.create(":memory:");
@@ -21,8 +24,7 @@ export async function withDuckDb<T>(work: (connection: DuckDBConnection) => Prom
  * the Glue tables have them), whatever the records hold: absent fields are null columns, tags a map.
  */
 export function copyJsonlToParquet(jsonlPath: string, parquetPath: string): Promise<void> {
-  const record = duckDbRecordType();
-  const records = `SELECT json_transform(json, ${sqlString(JSON.stringify(record))}) AS record FROM read_json_objects(${sqlString(jsonlPath)}, format = 'newline_delimited')`;
+  const records = `SELECT ${recordOfJson("json")} AS record FROM read_json_objects(${sqlString(jsonlPath)}, format = 'newline_delimited')`;
   return withDuckDb(async (connection) => {
     await connection.run(`COPY (SELECT unnest(record) FROM (${records})) TO ${sqlString(parquetPath)} (FORMAT parquet, COMPRESSION zstd)`);
   });

@@ -2,7 +2,7 @@ import Table from "cli-table3";
 import { isGzip } from "../functions/lib/flowlogs/input";
 import { DUCKDB, duckDbFlowsView, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
 import { duckDbRecordType } from "../functions/lib/flowlogs/schema";
-import { sqlString, withDuckDb } from "./duckdb";
+import { recordOfJson, sqlString, withDuckDb } from "./duckdb";
 import { fileHead, inputFiles, isParquet } from "./input-paths";
 
 export interface QueryOptions {
@@ -30,7 +30,6 @@ function recordFileKind(file: string): RecordFileKind {
  * record's names, the flow-insights Firehose the Glue table's lower-case ones), JSON by exact name.
  */
 function flowsView(files: readonly string[]): string {
-  const record = duckDbRecordType();
   const byKind = new Map<RecordFileKind, string[]>();
   for (const file of files) {
     const kind = recordFileKind(file);
@@ -41,8 +40,8 @@ function flowsView(files: readonly string[]): string {
   const relations = [...byKind].map(([kind, ofKind]) => {
     const list = `[${ofKind.map(sqlString).join(", ")}]`;
     return kind === "parquet"
-      ? `SELECT p::${record} AS record FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false) p`
-      : `SELECT json_transform(json, ${sqlString(JSON.stringify(record))}) AS record FROM read_json_objects(${list}, format = 'newline_delimited', compression = '${kind === "gzip-jsonl" ? "gzip" : "uncompressed"}')`;
+      ? `SELECT p::${duckDbRecordType()} AS record FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false) p`
+      : `SELECT ${recordOfJson("json")} AS record FROM read_json_objects(${list}, format = 'newline_delimited', compression = '${kind === "gzip-jsonl" ? "gzip" : "uncompressed"}')`;
   });
   return duckDbFlowsView(relations.join(" UNION ALL "));
 }
