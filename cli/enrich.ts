@@ -1,6 +1,6 @@
 import { SingleBar } from "cli-progress";
 import { once } from "node:events";
-import { closeSync, createWriteStream, mkdtempSync, openSync, readSync, rmSync, statSync, type WriteStream } from "node:fs";
+import { createWriteStream, mkdtempSync, rmSync, statSync, type WriteStream } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import * as path from "node:path";
 import type { Readable } from "node:stream";
@@ -12,7 +12,7 @@ import { emptyCounts, isGzip } from "../functions/lib/flowlogs/input";
 import { copyJsonlToParquet } from "./duckdb";
 import { fileSource, runEnrichPass, type EnrichPassOutput, type EnrichTally } from "./enrich-pass";
 import type { EnrichWorkerData, EnrichWorkerMessage } from "./enrich-worker";
-import { inputFiles } from "./input-paths";
+import { fileBytes, inputFiles } from "./input-paths";
 import { loadInventory } from "./inventory-files";
 
 export interface EnrichOptions {
@@ -59,17 +59,8 @@ export function defaultThreads(inputBytes: number, cpus: number): number {
 export function inputBytes(file: string): number {
   const size = statSync(file).size;
   // The smallest gzip member: a 10-byte header, an empty deflate block and an 8-byte trailer.
-  if (size < 20) return size;
-  const fd = openSync(file, "r");
-  try {
-    const bytes = Buffer.alloc(4);
-    readSync(fd, bytes, 0, 2, 0);
-    if (!isGzip(bytes)) return size;
-    readSync(fd, bytes, 0, 4, size - 4);
-    return Math.max(size, bytes.readUInt32LE(0));
-  } finally {
-    closeSync(fd);
-  }
+  if (size < 20 || !isGzip(fileBytes(file, 0, 2))) return size;
+  return Math.max(size, fileBytes(file, size - 4, 4).readUInt32LE(0));
 }
 
 /** How many malformed lines are reported one by one before only the count goes on. */

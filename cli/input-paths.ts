@@ -51,12 +51,12 @@ function collectFiles(dir: string, into: string[], visited: Set<string>): void {
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
-/** The first `length` bytes of a file (fewer when it is shorter): what it holds, whatever its name. */
-export function fileHead(file: string, length: number): Buffer {
-  const head = Buffer.alloc(length);
+/** `length` bytes of a file from `position` (fewer where it ends): what it holds, whatever its name. */
+export function fileBytes(file: string, position: number, length: number): Buffer {
+  const bytes = Buffer.alloc(length);
   const fd = openSync(file, "r");
   try {
-    return head.subarray(0, readSync(fd, head, 0, length, 0));
+    return bytes.subarray(0, readSync(fd, bytes, 0, length, position));
   } finally {
     closeSync(fd);
   }

@@ -3,7 +3,7 @@ import { isGzip } from "../functions/lib/flowlogs/input";
 import { DUCKDB, duckDbFlowsView, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
 import { duckDbRecordType } from "../functions/lib/flowlogs/schema";
 import { recordOfJson, sqlString, withDuckDb } from "./duckdb";
-import { fileHead, inputFiles, isParquet } from "./input-paths";
+import { fileBytes, inputFiles, isParquet } from "./input-paths";
 
 export interface QueryOptions {
   readonly name?: string;
@@ -19,7 +19,7 @@ export interface QueryOptions {
 type RecordFileKind = "parquet" | "gzip-jsonl" | "jsonl";
 
 function recordFileKind(file: string): RecordFileKind {
-  const head = fileHead(file, 4);
+  const head = fileBytes(file, 0, 4);
   if (isParquet(head)) return "parquet";
   return isGzip(head) ? "gzip-jsonl" : "jsonl";
 }
