@@ -1,4 +1,3 @@
-
 /**
  * The named questions asked of enriched records, the same in `flowtap query` (DuckDB, over
  * JSONL or Parquet) and in the Athena workgroups: each renders its SQL for a dialect, over a
