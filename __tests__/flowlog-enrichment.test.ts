@@ -16,7 +16,7 @@ import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { AwsIpRanges, isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
 import { parseRecord, slotsOf, type FlowLogRecord } from "../functions/lib/flowlogs/record";
 import { duckDbRecordType, ENRICHED_COLUMNS } from "../functions/lib/flowlogs/schema";
-import { writeSample } from "../samples/generate";
+import { writeParquetFlowLogs, writeSample } from "../samples/generate";
 import { ACCEPTED } from "./helpers/documented-flow-logs";
 import { collect } from "./helpers/streams";
 
@@ -354,13 +354,8 @@ describe("flowtap enrich", () => {
     const nodata = `2 ${ACCOUNT} eni-00000000000000016 - - - - - - - 1732204800 1732204860 - NODATA`;
     const text = path.join(dir, "records.log");
     writeFileSync(text, `${gunzipSync(readFileSync(path.join(SAMPLES, "flow-logs.log.gz"))).toString()}${nodata}\n`);
-    // The columns and types VPC Flow Logs write: the fields' names with underscores.
     const parquet = path.join(dir, `${ACCOUNT}_vpcflowlogs_us-east-1_fl-1234abcd_20241121T0000Z_3b6e4a1c.log.parquet`);
-    await withDuckDb((connection) =>
-      connection.run(`COPY (SELECT * FROM read_csv(${sqlString(text)}, delim = ' ', header = true, nullstr = '-', columns = {'version': 'INTEGER', 'account_id': 'VARCHAR',
-        'interface_id': 'VARCHAR', 'srcaddr': 'VARCHAR', 'dstaddr': 'VARCHAR', 'srcport': 'INTEGER', 'dstport': 'INTEGER', 'protocol': 'BIGINT', 'packets': 'BIGINT',
-        'bytes': 'BIGINT', 'start': 'BIGINT', 'end': 'BIGINT', 'action': 'VARCHAR', 'log_status': 'VARCHAR'})) TO ${sqlString(parquet)} (FORMAT parquet, COMPRESSION gzip)`),
-    );
+    await writeParquetFlowLogs(text, parquet, true);
     const run = async (file: string, threads: number) => {
       const t = io();
       expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [file], threads }, t.io)).toBe(0);

@@ -13,7 +13,7 @@
  *  6. Synth of a generated 1,000-account, 3-region organization with every feature, against the
  *     example org: at most 1.5 times its time, and bytes per workspace in each stack.
  *  7. Enrichment of default-format records against a 10,000-ENI inventory to JSONL, with the CLI's
- *     threads and on the main thread only, plain and gzip'd, against a baseline that only reads
+ *     threads and on the main thread only, plain, gzip'd and as Parquet, against a baseline that only reads
  *     the same input and splits its lines and fields (medians of three interleaved rounds); peak
  *     RSS for 1 and 10 million records (memory must stay flat).
  *  8. The Firehose enrichment function: EC2 API calls for 100,000 records over 1,000 distinct
@@ -46,7 +46,7 @@ import { parseLogFormat, VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/f
 import { isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
 import { LiveInventory } from "../functions/lib/flowlogs/live-inventory";
 import { sampleEc2 } from "../samples/ec2-responder";
-import { sampleFlowLogLines } from "../samples/generate";
+import { sampleFlowLogLines, writeParquetFlowLogs } from "../samples/generate";
 
 const ROOT = path.join(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
@@ -325,14 +325,16 @@ async function benchEnrichment(): Promise<void> {
     if (result.status !== 0) throw new Error(result.stderr);
     return JSON.parse(result.stdout.trim().split("\n").pop()!) as { records: number; seconds: number; peakRssMiB: number; threads: number };
   };
-  // S3 delivers flow logs gzip'd.
+  // S3 delivers flow logs gzip'd, or as Parquet (FileFormat=parquet).
   const gzipped = `${records}.gz`;
   await pipeline(createReadStream(records), createGzip(), createWriteStream(gzipped));
+  const parquet = `${records}.parquet`;
+  await writeParquetFlowLogs(records, parquet, false);
   // The machine's speed drifts by a quarter within minutes: the 1-million-record runs take turns,
   // three rounds, and each figure is the median of its three (the range beside it).
-  const modes = { baseline: [records], enrich: [records], "enrich-one-thread": [records], gzip: [gzipped] } as const;
+  const modes = { baseline: [records], enrich: [records], "enrich-one-thread": [records], gzip: [gzipped], parquet: [parquet] } as const;
   const rounds = Array.from({ length: 3 }, () =>
-    Object.fromEntries(Object.entries(modes).map(([mode, files]) => [mode, run(mode === "gzip" ? "enrich" : mode, [...files])])),
+    Object.fromEntries(Object.entries(modes).map(([mode, files]) => [mode, run(mode === "gzip" || mode === "parquet" ? "enrich" : mode, [...files])])),
   );
   const ten = run("enrich", Array.from({ length: 10 }, () => records));
   const rate = (r: { records: number; seconds: number }) => r.records / r.seconds;
@@ -349,6 +351,7 @@ async function benchEnrichment(): Promise<void> {
   console.log("   flowtap enrich, 1 million records, %d threads: %s, %s of the baseline (target: 1,000,000/s and 0.6), peak RSS %s MiB", threads, figure("enrich"), ratio("enrich"), peakRss("enrich"));
   console.log("   flowtap enrich, 1 million records, main thread only: %s, %s of the baseline, peak RSS %s MiB", figure("enrich-one-thread"), ratio("enrich-one-thread"), peakRss("enrich-one-thread"));
   console.log("   flowtap enrich, 1 million records gzip'd (%s MB), %d threads: %s, peak RSS %s MiB", (statSync(gzipped).size / 1e6).toFixed(0), threads, figure("gzip"), peakRss("gzip"));
+  console.log("   flowtap enrich, 1 million records as Parquet (%s MB), %d thread(s): %s, peak RSS %s MiB", (statSync(parquet).size / 1e6).toFixed(0), rounds[0].parquet.threads, figure("parquet"), peakRss("parquet"));
   console.log("   flowtap enrich, 10 million records, %d threads: %s records/s, peak RSS %s MiB (flat if close to the 1-million figure)", ten.threads, rate(ten).toFixed(0), ten.peakRssMiB.toFixed(0));
 }
 

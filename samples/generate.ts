@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
+import { sqlString, withDuckDb } from "../cli/duckdb";
 
 const ACCOUNT = "123456789010";
 const REGION = "us-east-1";
@@ -182,6 +183,37 @@ export function writeSample(out: string, enis: number, records: number, plain: b
   const file = path.join(out, "flow-logs.log.gz");
   writeFileSync(file, gzipSync(`${header}\n${lines.join("\n")}\n`, { level: 9 }));
   return file;
+}
+
+/** The columns and types VPC Flow Logs write to Parquet for the default format: the fields' names with `_` for `-`. */
+const PARQUET_COLUMNS: Readonly<Record<string, string>> = {
+  version: "INTEGER",
+  account_id: "VARCHAR",
+  interface_id: "VARCHAR",
+  srcaddr: "VARCHAR",
+  dstaddr: "VARCHAR",
+  srcport: "INTEGER",
+  dstport: "INTEGER",
+  protocol: "BIGINT",
+  packets: "BIGINT",
+  bytes: "BIGINT",
+  start: "BIGINT",
+  end: "BIGINT",
+  action: "VARCHAR",
+  log_status: "VARCHAR",
+};
+
+/**
+ * Writes default-format text flow logs (with S3's header line or without) as S3 delivery writes
+ * them with `FileFormat=parquet`, `-` as null.
+ */
+export async function writeParquetFlowLogs(textFile: string, parquetFile: string, withHeader: boolean): Promise<void> {
+  const columns = `{${Object.entries(PARQUET_COLUMNS).map(([name, type]) => `'${name}': '${type}'`).join(", ")}}`;
+  await withDuckDb((connection) =>
+    connection.run(
+      `COPY (SELECT * FROM read_csv(${sqlString(textFile)}, delim = ' ', header = ${withHeader}, nullstr = '-', columns = ${columns})) TO ${sqlString(parquetFile)} (FORMAT parquet, COMPRESSION gzip)`,
+    ),
+  );
 }
 
 if (require.main === module) {
