@@ -1,7 +1,8 @@
-import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
+import { gzipSync } from "node:zlib";
 import { runEnrich } from "../cli/enrich";
 import { recordOfJson, sqlString, withDuckDb } from "../cli/duckdb";
 import { runQuery, type QueryOptions } from "../cli/query";
@@ -128,6 +129,16 @@ describe("flowtap query", () => {
     expect(fromPipeline.rows).toEqual((await query({ sql: everything, files: [windowedJsonl] })).rows);
     const connected = (files: string[]) => query({ name: "app-connections", parameters: { app: "DataProcessor" }, files }).then((r) => r.rows);
     expect(await connected([central])).toEqual(await connected([windowedJsonl]));
+  });
+
+  it("reads flow-log-sg-enrichment's gzip'd JSON lines by their first bytes, whatever the object's name", async () => {
+    const partition = path.join(dir, "sg-bucket", "flow-logs", "account_id=123456789010", "date=2024-11-21");
+    mkdirSync(partition, { recursive: true });
+    writeFileSync(path.join(partition, "flowtap-flow-log-sg-enrichment-1-2024-11-21-10-00-00-5d1c"), gzipSync(readFileSync(jsonl)));
+    const everything = "SELECT Client.Arn, Server.Addr, Server.Port, Uploaded, Downloaded, Client.Tags['app'] AS app FROM flows ORDER BY ALL";
+    const fromBucket = await query({ sql: everything, files: [path.join(dir, "sg-bucket")] });
+    expect(fromBucket.rows.length).toBeGreaterThan(100);
+    expect(fromBucket.rows).toEqual((await query({ sql: everything, files: [jsonl] })).rows);
   });
 
   it("names a path it cannot read", async () => {
