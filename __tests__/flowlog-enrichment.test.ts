@@ -47,6 +47,13 @@ const v2 = (eni: string, src: string, dst: string, sport: number | "-", dport: n
 const eniOf = (address: string) => inventory.byAddress.get(address)!.interfaceId;
 const flowOf = (r: FlowLogRecord): Flow => enricherOf(inventory).enrich(slotsOf(r));
 
+/** All a stream's bytes, as text. */
+async function textOf(stream: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 /** A merger whose output is collected, as enriched records. */
 function mergerCollecting(horizonSeconds?: number) {
   const out: EnrichedRecord[] = [];
@@ -349,26 +356,77 @@ describe("flowtap enrich", () => {
     expect(fromTree.err).toMatch(/^flowtap enrich: 401 records read, .* 0 malformed/);
   });
 
-  it("reads Parquet flow logs, as S3 delivery writes them with FileFormat=parquet, as it reads the same records in text", async () => {
+  describe("Parquet flow logs, as S3 delivery writes them with FileFormat=parquet", () => {
     const dir = mkdtempSync(path.join(tmpdir(), "flowtap-parquet-logs-"));
     const nodata = `2 ${ACCOUNT} eni-00000000000000016 - - - - - - - 1732204800 1732204860 - NODATA`;
+    const sampleLines = gunzipSync(readFileSync(path.join(SAMPLES, "flow-logs.log.gz"))).toString().trimEnd().split("\n");
+    // A port out of range, which Parquet's INTEGER column holds but no flow log record can.
+    const badPort = `2 ${ACCOUNT} eni-00000000000000016 ${WEB_INSTANCE} ${APP_INSTANCE} 70000 443 6 10 1000 1732204800 1732204860 ACCEPT OK`;
     const text = path.join(dir, "records.log");
-    writeFileSync(text, `${gunzipSync(readFileSync(path.join(SAMPLES, "flow-logs.log.gz"))).toString()}${nodata}\n`);
+    writeFileSync(text, `${[...sampleLines.slice(0, 150), badPort, ...sampleLines.slice(150), nodata].join("\n")}\n`);
     const parquet = path.join(dir, `${ACCOUNT}_vpcflowlogs_us-east-1_fl-1234abcd_20241121T0000Z_3b6e4a1c.log.parquet`);
-    await writeParquetFlowLogs(text, parquet, true);
+    beforeAll(() => writeParquetFlowLogs(text, parquet, true));
+
     const run = async (file: string, threads: number) => {
       const t = io();
       expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [file], threads }, t.io)).toBe(0);
-      return { lines: t.out().trim().split("\n").sort(), err: t.err() };
+      return { lines: t.out().trim().split("\n").sort(), err: t.err().replaceAll(file, "FILE") };
     };
-    const fromText = await run(text, 1);
-    expect(fromText.err).toMatch(/^flowtap enrich: 401 records read, 400 enriched, 1 without traffic/);
-    expect(await run(parquet, 1)).toEqual(fromText);
-    expect((await run(parquet, 2)).lines).toEqual(fromText.lines);
 
-    let told = 0;
-    for await (const chunk of parquetFlowLogText(parquet, (bytes) => (told += bytes))) expect(chunk.length).toBeGreaterThan(0);
-    expect(told).toBe(statSync(parquet).size);
+    it("are enriched as the same records in text are, on one thread or two, a bad row reported on its line", async () => {
+      const fromText = await run(text, 1);
+      expect(fromText.err).toMatch(/^FILE:151: skipped: srcport 70000 is out of range \(0-65535\)\nflowtap enrich: 402 records read, 400 enriched, 1 without traffic \(NODATA\/SKIPDATA\), 1 malformed/);
+      expect(await run(parquet, 1)).toEqual(fromText);
+      expect(await run(parquet, 2)).toEqual({ ...fromText, err: fromText.err.replace(/written\n$/, "written by 2 threads\n") });
+    });
+
+    it("are read a partition at a time with every row in one partition on its own line, and progress adding up to the file", async () => {
+      const partText = async (partition?: { index: number; count: number }) => {
+        let told = 0;
+        const read = await textOf(parquetFlowLogText(parquet, (bytes) => (told += bytes), partition));
+        expect(told).toBe(statSync(parquet).size);
+        return read.split("\n");
+      };
+      const whole = await partText();
+      expect(whole[0]).toBe(DEFAULT_FORMAT.join(" "));
+      for (const count of [2, 3]) {
+        const parts = await Promise.all(Array.from({ length: count }, (_, index) => partText({ index, count })));
+        for (const part of parts) {
+          expect(part[0]).toBe(whole[0]);
+          // A partition's lines are the whole's, in place, or blank.
+          part.forEach((line, i) => expect(line === "" || line === whole[i]).toBe(true));
+          expect(part.filter((line) => line !== "").length).toBeLessThan(whole.length * 0.8);
+        }
+        whole.forEach((line, i) => i > 0 && line !== "" && expect(parts.filter((part) => part[i] === line)).toHaveLength(1));
+      }
+    });
+  });
+
+  it("reads both directions of a flow behind NAT (its pkt- addresses) from Parquet into one partition", async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "flowtap-parquet-nat-")), "nat.parquet");
+    // 300 flows, each in both directions, as the NAT gateway's ENI logs them: out from its private address, back to the instance behind it.
+    await withDuckDb((connection) =>
+      connection.run(
+        `COPY (SELECT 5 AS version, 'eni-0000000000000000' || (i % 3) AS interface_id, flow.srcaddr, flow.dstaddr, flow.pkt_srcaddr, flow.pkt_dstaddr, 1732204800 AS start, 1732204860 AS "end"
+           FROM range(300) AS t(i), LATERAL (VALUES
+             ('10.1.0.5', '52.94.' || (i // 250) || '.' || (i % 250), '10.0.' || (i % 7) || '.' || (i % 200 + 16), '52.94.' || (i // 250) || '.' || (i % 250)),
+             ('52.94.' || (i // 250) || '.' || (i % 250), '10.0.' || (i % 7) || '.' || (i % 200 + 16), '52.94.' || (i // 250) || '.' || (i % 250), '10.0.' || (i % 7) || '.' || (i % 200 + 16))
+           ) AS flow(srcaddr, dstaddr, pkt_srcaddr, pkt_dstaddr)) TO ${sqlString(file)} (FORMAT parquet)`,
+      ),
+    );
+    // The flow of a line: its ENI and its two real ends (version interface-id srcaddr dstaddr pkt-srcaddr pkt-dstaddr ...).
+    const flowOfLine = (line: string) => {
+      const [, eni, , , pktSrc, pktDst] = line.split(" ");
+      return [eni, ...[pktSrc, pktDst].sort()].join(" ");
+    };
+    const partitions = new Map<string, Set<number>>();
+    for (let index = 0; index < 2; index++) {
+      const lines = (await textOf(parquetFlowLogText(file, undefined, { index, count: 2 }))).split("\n").slice(1);
+      for (const line of lines.filter((l) => l !== "")) partitions.set(flowOfLine(line), (partitions.get(flowOfLine(line)) ?? new Set()).add(index));
+    }
+    expect(partitions.size).toBe(300);
+    expect([...partitions.values()].every((p) => p.size === 1)).toBe(true);
+    expect(new Set([...partitions.values()].map((p) => [...p][0]))).toEqual(new Set([0, 1]));
   });
 
   it("refuses Parquet that holds no flow log field, naming its columns", async () => {
@@ -397,22 +455,28 @@ describe("flowtap enrich", () => {
     expect(defaultThreads(10_000 * MiB, 1)).toBe(1);
   });
 
-  it("weighs gzip'd input by its size unzipped, and never less than the file", () => {
+  it("weighs gzip'd input by its size unzipped (never less than the file), Parquet by its rows as lines of text", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "flowtap-input-bytes-"));
     const text = `${ACCEPTED}\n`.repeat(10_000);
     const file = (name: string, bytes: Uint8Array) => {
       writeFileSync(path.join(dir, name), bytes);
       return path.join(dir, name);
     };
-    expect(inputBytes(file("plain.log", Buffer.from(text)))).toBe(Buffer.byteLength(text));
-    expect(inputBytes(file("text.log.gz", gzipSync(text)))).toBe(Buffer.byteLength(text));
+    const plain = file("plain.log", Buffer.from(text));
+    expect(await inputBytes([plain])).toBe(Buffer.byteLength(text));
+    expect(await inputBytes([file("text.log.gz", gzipSync(text))])).toBe(Buffer.byteLength(text));
     // Two members: the trailer tells only the last one's size.
     const twoMembers = file("two.log.gz", Buffer.concat([gzipSync(text), gzipSync(text)]));
-    expect(inputBytes(twoMembers)).toBe(Buffer.byteLength(text));
+    expect(await inputBytes([twoMembers])).toBe(Buffer.byteLength(text));
     // Random bytes do not compress: the file is larger than its content.
     const noise = file("noise.gz", gzipSync(randomBytes(1000)));
-    expect(inputBytes(noise)).toBe(statSync(noise).size);
-    expect(inputBytes(file("tiny.log", Buffer.from([0x1f, 0x8b])))).toBe(2);
+    expect(await inputBytes([noise])).toBe(statSync(noise).size);
+    expect(await inputBytes([file("tiny.log", Buffer.from([0x1f, 0x8b]))])).toBe(2);
+
+    const parquet = path.join(dir, "records.parquet");
+    await writeParquetFlowLogs(plain, parquet, false);
+    expect(statSync(parquet).size).toBeLessThan(Buffer.byteLength(text) / 20);
+    expect(await inputBytes([parquet, plain, parquet])).toBe(2 * 10_000 * 110 + Buffer.byteLength(text));
   });
 
   it("fails with the inventory's error, whatever the number of threads", async () => {

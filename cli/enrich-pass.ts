@@ -8,27 +8,40 @@ import type { Inventory } from "../functions/lib/flowlogs/inventory";
 import { EnrichedJsonWriter } from "../functions/lib/flowlogs/serialize";
 import { fileBytes, isParquet } from "./input-paths";
 
+/** An input opened: its bytes as the reader takes them. */
+export interface OpenedSource {
+  readonly bytes: Readable;
+  /** True when `bytes` hold only the records of the partition asked for (the reader then reads all they hold). */
+  readonly partitioned: boolean;
+}
+
 /** An input: a file, or standard input. */
 export interface EnrichSource {
   readonly name: string;
-  /** Its bytes as the reader takes them; `read` is told, as they are read, how many bytes of the input they stand for. */
-  open(read?: (bytes: number) => void): Readable;
+  /**
+   * Opens the input; `read` is told, as bytes are read, how many bytes of the input they stand for.
+   * A source that can leave out the records of other partitions more cheaply than a reader skips them does so.
+   */
+  open(read?: (bytes: number) => void, partition?: ReaderPartition): OpenedSource;
 }
 
-/** A file: text or gzip as it is, Parquet (told by its first bytes) as the text S3 delivery writes. */
+/**
+ * A file: text or gzip as it is, Parquet (told by its first bytes) as the text S3 delivery writes,
+ * only a partition's rows of it when given one (turning rows into text costs more than enriching them).
+ */
 export function fileSource(file: string): EnrichSource {
   return {
     name: file,
-    open: (read) => {
+    open: (read, partition) => {
       if (isParquet(fileBytes(file, 0, 4))) {
         // DuckDB is loaded only for Parquet: it adds about 60 ms to the start of every worker thread.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { parquetFlowLogText } = require("./parquet-flow-logs") as typeof import("./parquet-flow-logs");
-        return parquetFlowLogText(file, read);
+        return { bytes: parquetFlowLogText(file, read, partition), partitioned: partition !== undefined };
       }
       const stream = createReadStream(file, { highWaterMark: 1 << 20 });
       if (read) stream.on("data", (chunk) => read(chunk.length));
-      return stream;
+      return { bytes: stream, partitioned: false };
     },
   };
 }
@@ -93,11 +106,11 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
   const enricher = new FlowEnricher(settings.inventory);
 
   for (const source of sources) {
-    const stream = source.open(output.progress ? (bytes) => output.progress!(bytes, tally.counts.records) : undefined);
+    const opened = source.open(output.progress ? (bytes) => output.progress!(bytes, tally.counts.records) : undefined, settings.partition);
     // Piped, so that the progress listener on the source and the reader's iteration do not compete for chunks.
     const input = new PassThrough({ highWaterMark: CHUNK_BYTES });
-    stream.on("error", (err) => input.destroy(err));
-    stream.pipe(input);
+    opened.bytes.on("error", (err) => input.destroy(err));
+    opened.bytes.pipe(input);
     const reader = new FlowLogReader(
       settings.fields,
       tally.counts,
@@ -110,7 +123,7 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
         },
         malformed: (line, reason) => output.malformed(source.name, line, reason),
       },
-      settings.partition,
+      opened.partitioned ? undefined : settings.partition,
     );
     await readInto(input, reader, async () => {
       if (writer.length > CHUNK_BYTES) await flush();

@@ -12,8 +12,9 @@ import { emptyCounts, isGzip } from "../functions/lib/flowlogs/input";
 import { copyJsonlToParquet } from "./duckdb";
 import { fileSource, runEnrichPass, type EnrichPassOutput, type EnrichTally } from "./enrich-pass";
 import type { EnrichWorkerData, EnrichWorkerMessage } from "./enrich-worker";
-import { fileBytes, inputFiles } from "./input-paths";
+import { fileBytes, inputFiles, isParquet } from "./input-paths";
 import { loadInventory } from "./inventory-files";
+import { parquetRows } from "./parquet-flow-logs";
 
 export interface EnrichOptions {
   /** The log format string as given to CreateFlowLogs; the header line of S3 files overrides it. */
@@ -28,7 +29,7 @@ export interface EnrichOptions {
    * Threads that enrich files, each the records of its share of the flows: the main thread and
    * `threads - 1` workers (lines then come out in another order than one thread writes them).
    * Standard input and `windowSeconds` are read by one thread.
-   * @default - one, and one more per 64 MiB of input (gzip'd files by their size unzipped, Parquet by its own), up to the available CPUs
+   * @default - one, and one more per 64 MiB of input (gzip'd files by their size unzipped, Parquet rows as lines of text), up to the available CPUs
    */
   readonly threads?: number;
 }
@@ -52,15 +53,25 @@ export function defaultThreads(inputBytes: number, cpus: number): number {
   return Math.max(1, Math.min(cpus, 1 + Math.floor(inputBytes / INPUT_BYTES_PER_EXTRA_THREAD)));
 }
 
+/** A Parquet row is weighed as the line of text it stands for: about 110 bytes in the default format. */
+const TEXT_BYTES_PER_PARQUET_ROW = 110;
+
 /**
- * The bytes enrichment reads from a file: a gzip file's by the size its trailer gives (that of
- * its last member, modulo 4 GiB, so never less than the file's own size is taken).
+ * The bytes of text enrichment reads from `files`: a gzip file's by the size its trailer gives
+ * (that of its last member, modulo 4 GiB, so never less than the file's own size is taken), a
+ * Parquet file's by its rows, each as a line of text (the cost of reading one is much the same).
  */
-export function inputBytes(file: string): number {
-  const size = statSync(file).size;
-  // The smallest gzip member: a 10-byte header, an empty deflate block and an 8-byte trailer.
-  if (size < 20 || !isGzip(fileBytes(file, 0, 2))) return size;
-  return Math.max(size, fileBytes(file, size - 4, 4).readUInt32LE(0));
+export async function inputBytes(files: readonly string[]): Promise<number> {
+  let bytes = 0;
+  const parquet: string[] = [];
+  for (const file of files) {
+    const size = statSync(file).size;
+    if (isParquet(fileBytes(file, 0, 4))) parquet.push(file);
+    // The smallest gzip member: a 10-byte header, an empty deflate block and an 8-byte trailer.
+    else if (size >= 20 && isGzip(fileBytes(file, 0, 2))) bytes += Math.max(size, fileBytes(file, size - 4, 4).readUInt32LE(0));
+    else bytes += size;
+  }
+  return parquet.length > 0 ? bytes + (await parquetRows(parquet)) * TEXT_BYTES_PER_PARQUET_ROW : bytes;
 }
 
 /** How many malformed lines are reported one by one before only the count goes on. */
@@ -86,8 +97,7 @@ export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<num
     io.stderr.write("flowtap enrich: --output parquet needs --out FILE\n");
     return 2;
   }
-  const threads =
-    options.files.length === 0 || options.windowSeconds ? 1 : (options.threads ?? defaultThreads(options.files.reduce((n, f) => n + inputBytes(f), 0), availableParallelism()));
+  const threads = options.files.length === 0 || options.windowSeconds ? 1 : (options.threads ?? defaultThreads(await inputBytes(options.files), availableParallelism()));
 
   const scratch = options.output === "parquet" ? mkdtempSync(path.join(tmpdir(), "flowtap-enrich-")) : undefined;
   const jsonlPath = scratch ? path.join(scratch, "enriched.jsonl") : options.outFile;
@@ -115,7 +125,7 @@ export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<num
       tally =
         threads > 1
           ? await enrichInThreads(options, format.fields, threads, output)
-          : await runEnrichPass(options.files.length === 0 ? [{ name: "stdin", open: () => io.stdin }] : options.files.map(fileSource), { fields: format.fields, inventory: loadInventory(options.inventoryDir), windowSeconds: options.windowSeconds }, output);
+          : await runEnrichPass(options.files.length === 0 ? [{ name: "stdin", open: () => ({ bytes: io.stdin, partitioned: false }) }] : options.files.map(fileSource), { fields: format.fields, inventory: loadInventory(options.inventoryDir), windowSeconds: options.windowSeconds }, output);
     } finally {
       bar?.stop();
       if (jsonlPath) await finished((sink as WriteStream).end()).catch((err: Error) => (sinkError ??= err));
