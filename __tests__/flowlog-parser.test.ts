@@ -130,6 +130,24 @@ describe("reading flow log inputs", () => {
     expect(counts.malformed).toBe(0);
   });
 
+  it("reads what a CloudWatch Logs export task writes, each event after its timestamp, as it reads the events alone", async () => {
+    const events = [ACCEPTED, REJECTED, "garbage line", NODATA, IPV6];
+    const exported = events.map((event, i) => `2014-12-14T04:0${i}:10.${i}00Z ${event}`).join("\n");
+    const fromExport = await readAll(gzipSync(exported));
+    expect(fromExport.items).toEqual((await readAll(events.join("\n"))).items);
+    expect(fromExport.counts).toEqual({ read: 5, records: 4, malformed: 1, nodata: 1, skipdata: 0 });
+  });
+
+  it("takes off only a whole timestamp followed by a blank", async () => {
+    for (const line of [`2014-12-14T04:00:10.000Z${ACCEPTED}`, `2014-12-14 04:00:10.000Z ${ACCEPTED}`, `2014-12-14T04:00:10.000 ${ACCEPTED}`, `2014-12-14T04:00:10.000Z`]) {
+      expect((await readAll(line)).counts).toMatchObject({ records: 0, malformed: 1 });
+    }
+    // An az-id (use1-az1) has a dash where a timestamp has its first.
+    const format = parseLogFormat("${az-id} ${srcaddr} ${dstaddr}");
+    if (!format.ok) throw new Error(format.reason);
+    expect((await readAll("use1-az1 10.0.0.1 10.0.0.2", format.fields)).records).toEqual([{ "az-id": "use1-az1", srcaddr: "10.0.0.1", dstaddr: "10.0.0.2" }]);
+  });
+
   it("reads a base64 CloudWatch Logs payload, as a Lambda subscription receives it", async () => {
     const payload = gzipSync(JSON.stringify({ messageType: "DATA_MESSAGE", logEvents: [{ id: "1", timestamp: 1, message: ACCEPTED }] })).toString("base64");
     expect((await readAll(payload)).records).toHaveLength(1);
@@ -245,6 +263,17 @@ describe("parsing, property-based", () => {
           expect(parsed.record[field]).toEqual(expected);
         });
       }),
+    );
+  });
+
+  it("reads every well-formed record after an export task's timestamp as it reads the record alone", async () => {
+    const timestamp = fc.date({ min: new Date(0), max: new Date("9999-12-31T23:59:59.999Z"), noInvalidDate: true }).map((d) => d.toISOString());
+    await fc.assert(
+      fc.asyncProperty(recordArb, timestamp, async ([fields, values], at) => {
+        const line = values.join(" ");
+        expect((await readAll(`${at} ${line}\n`, fields)).items).toEqual((await readAll(`${line}\n`, fields)).items);
+      }),
+      { numRuns: 200 },
     );
   });
 

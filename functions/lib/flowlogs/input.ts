@@ -161,6 +161,29 @@ function isBlank(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
 }
 
+/** `yyyy-mm-ddThh:mm:ss`, `9` for a digit: how the timestamp of an exported CloudWatch Logs event begins. */
+const EXPORT_TIMESTAMP = Buffer.from("9999-99-99T99:99:99", "latin1");
+const NINE = 0x39;
+
+/**
+ * Where the event of a line begins after the timestamp a CloudWatch Logs export task
+ * (CreateExportTask) writes before each one (`2024-11-21T16:00:00.000Z 2 123456789010 eni-…`), or
+ * `start` when the line has none. No flow log field's value looks like one.
+ */
+function afterExportTimestamp(bytes: Buffer, start: number, end: number): number {
+  if (end - start <= EXPORT_TIMESTAMP.length + 1 || bytes[start + 4] !== 0x2d /* - */) return start;
+  for (let i = 0; i < EXPORT_TIMESTAMP.length; i++) {
+    const c = bytes[start + i];
+    if (EXPORT_TIMESTAMP[i] === NINE ? c < 0x30 || c > NINE : c !== EXPORT_TIMESTAMP[i]) return start;
+  }
+  let i = start + EXPORT_TIMESTAMP.length;
+  if (bytes[i] === 0x2e /* . */) while (++i < end && bytes[i] >= 0x30 && bytes[i] <= NINE);
+  if (i >= end - 1 || bytes[i] !== 0x5a /* Z */ || !isBlank(bytes[i + 1])) return start;
+  i++;
+  while (i < end && isBlank(bytes[i])) i++;
+  return i;
+}
+
 /**
  * One of `count` readers of the same input, each reading the records of its share of the flows,
  * chosen by a hash of the ENI and the flow's two ends in either order (so that the two directions
@@ -175,7 +198,8 @@ export interface ReaderPartition {
 /**
  * Reads flow log records from any of the shapes they arrive in, chunk by chunk: plain text
  * (with or without the header line S3 delivery writes, which then sets the format), Firehose
- * JSON lines, and CloudWatch Logs subscription payloads (gzip'd and base64'd, or not). Nothing
+ * JSON lines, CloudWatch Logs subscription payloads (gzip'd and base64'd, or not), and what a
+ * CloudWatch Logs export task writes (each event after its timestamp). Nothing
  * is held but the unfinished last line of a chunk. A line that is not a record is reported with
  * its line number and reason, and never disturbs the next.
  */
@@ -241,6 +265,7 @@ export class FlowLogReader {
     if (bytes[start] === 0x7b /* { */) return this.json(bytes.toString("utf8", start, end));
     // A CloudWatch Logs payload as Lambda receives it: base64 of gzip'd JSON.
     if (startsWithGzipBase64(bytes, start, end) && this.base64(bytes.toString("latin1", start, end))) return;
+    start = afterExportTimestamp(bytes, start, end);
     if (this.lineNumber === 1) {
       const header = headerFormat(bytes.toString("utf8", start, end));
       if (header) {
