@@ -380,6 +380,21 @@ describe("flowtap enrich", () => {
       expect(await run(parquet, 2)).toEqual({ ...fromText, err: fromText.err.replace(/written\n$/, "written by 2 threads\n") });
     });
 
+    it("are read many files to a run, on one thread or two, as the same files in text are", async () => {
+      const folders = { text: path.join(dir, "many-text"), parquet: path.join(dir, "many-parquet") };
+      for (const folder of Object.values(folders)) mkdirSync(folder);
+      const records = sampleLines.slice(1);
+      for (let i = 0; i < 8; i++) {
+        const part = path.join(folders.text, `${i}.log`);
+        writeFileSync(part, `${records.filter((_, r) => r % 8 === i).join("\n")}\n`);
+        await writeParquetFlowLogs(part, path.join(folders.parquet, `${i}.log.parquet`), false);
+      }
+      const fromText = await run(folders.text, 1);
+      expect(fromText.err).toMatch(/^flowtap enrich: 400 records read, 400 enriched/);
+      expect((await run(folders.parquet, 1)).lines).toEqual(fromText.lines);
+      expect((await run(folders.parquet, 2)).lines).toEqual(fromText.lines);
+    });
+
     it("are read a partition at a time with every row in one partition on its own line, and progress adding up to the file", async () => {
       const partText = async (partition?: { index: number; count: number }) => {
         let told = 0;

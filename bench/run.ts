@@ -15,7 +15,7 @@
  *  7. Enrichment of default-format records against a 10,000-ENI inventory to JSONL, with the CLI's
  *     threads and on the main thread only, plain, gzip'd and as Parquet, against a baseline that only reads
  *     the same input and splits its lines and fields (medians of three interleaved rounds); peak
- *     RSS for 1 and 10 million records (memory must stay flat).
+ *     RSS for 1 and 10 million records (memory must stay flat); 300 small Parquet files against the same in text.
  *  8. The Firehose enrichment function: EC2 API calls for 100,000 records over 1,000 distinct
  *     ENIs, against ceil(distinct values / 200) per lookup kind; its time per 0.2 MB batch once
  *     lookups are warm; and its time on a 6 MB batch, against only decoding the same batch.
@@ -313,6 +313,10 @@ function benchScale(): void {
   if (ratio > 1.5) process.exitCode = 1;
 }
 
+/** Many small flow log files, and the records in each. */
+const SMALL_FILES = 300;
+const SMALL_FILE_RECORDS = 400;
+
 async function benchEnrichment(): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), "flowtap-enrich-bench-"));
   const inventoryDir = path.join(dir, "inventory");
@@ -337,6 +341,17 @@ async function benchEnrichment(): Promise<void> {
     Object.fromEntries(Object.entries(modes).map(([mode, files]) => [mode, run(mode === "gzip" || mode === "parquet" ? "enrich" : mode, [...files])])),
   );
   const ten = run("enrich", Array.from({ length: 10 }, () => records));
+  // S3 delivery writes a flow log's files every 5 or 10 minutes: a quiet one's are many and small.
+  const smallFiles = { text: path.join(dir, "small-text"), parquet: path.join(dir, "small-parquet") };
+  const smallLines = sampleFlowLogLines(SMALL_FILES * SMALL_FILE_RECORDS, 10_000);
+  for (const folder of Object.values(smallFiles)) mkdirSync(folder);
+  for (let i = 0; i < SMALL_FILES; i++) {
+    const name = `${String(i).padStart(4, "0")}.log`;
+    writeFileSync(path.join(smallFiles.text, name), `${smallLines.slice(i * SMALL_FILE_RECORDS, (i + 1) * SMALL_FILE_RECORDS).join("\n")}\n`);
+    await writeParquetFlowLogs(path.join(smallFiles.text, name), path.join(smallFiles.parquet, `${name}.parquet`), false);
+  }
+  const smallRounds = Array.from({ length: 3 }, () => ({ text: run("enrich", [smallFiles.text]).seconds, parquet: run("enrich", [smallFiles.parquet]).seconds }));
+  const smallSeconds = (kind: "text" | "parquet") => median(smallRounds.map((round) => round[kind]));
   const rate = (r: { records: number; seconds: number }) => r.records / r.seconds;
   const rates = (mode: keyof typeof modes) => rounds.map((round) => rate(round[mode]));
   const figure = (mode: keyof typeof modes) => {
@@ -353,6 +368,10 @@ async function benchEnrichment(): Promise<void> {
   console.log("   flowtap enrich, 1 million records gzip'd (%s MB), %d threads: %s, peak RSS %s MiB", (statSync(gzipped).size / 1e6).toFixed(0), threads, figure("gzip"), peakRss("gzip"));
   console.log("   flowtap enrich, 1 million records as Parquet (%s MB), %d thread(s): %s, peak RSS %s MiB", (statSync(parquet).size / 1e6).toFixed(0), rounds[0].parquet.threads, figure("parquet"), peakRss("parquet"));
   console.log("   flowtap enrich, 10 million records, %d threads: %s records/s, peak RSS %s MiB (flat if close to the 1-million figure)", ten.threads, rate(ten).toFixed(0), ten.peakRssMiB.toFixed(0));
+  console.log(
+    "   flowtap enrich, %d Parquet files of %d records: %s s, against the same files in text: %s s (%s ms more per file)",
+    SMALL_FILES, SMALL_FILE_RECORDS, smallSeconds("parquet").toFixed(2), smallSeconds("text").toFixed(2), (((smallSeconds("parquet") - smallSeconds("text")) / SMALL_FILES) * 1000).toFixed(1),
+  );
 }
 
 async function benchFirehoseFunction(): Promise<void> {
