@@ -6,7 +6,7 @@ import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { emptyCounts, FlowLogReader, readInto, type ReadCounts, type ReaderPartition } from "../functions/lib/flowlogs/input";
 import type { Inventory } from "../functions/lib/flowlogs/inventory";
 import { EnrichedJsonWriter } from "../functions/lib/flowlogs/serialize";
-import { fileBytes, isParquet } from "./input-paths";
+import { fileKind } from "./input-paths";
 
 /** An input opened: its bytes as the reader takes them. */
 export interface OpenedSource {
@@ -33,7 +33,7 @@ export function fileSource(file: string): EnrichSource {
   return {
     name: file,
     open: (read, partition) => {
-      if (isParquet(fileBytes(file, 0, 4))) {
+      if (fileKind(file) === "parquet") {
         // DuckDB is loaded only for Parquet: it adds about 60 ms to the start of every worker thread.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const { parquetFlowLogText } = require("./parquet-flow-logs") as typeof import("./parquet-flow-logs");

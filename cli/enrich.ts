@@ -8,11 +8,11 @@ import { finished } from "node:stream/promises";
 import { Worker } from "node:worker_threads";
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
-import { emptyCounts, isGzip } from "../functions/lib/flowlogs/input";
+import { emptyCounts } from "../functions/lib/flowlogs/input";
 import { copyJsonlToParquet } from "./duckdb";
 import { fileSource, runEnrichPass, type EnrichPassOutput, type EnrichTally } from "./enrich-pass";
 import type { EnrichWorkerData, EnrichWorkerMessage } from "./enrich-worker";
-import { fileBytes, inputFiles, isParquet } from "./input-paths";
+import { fileBytes, fileKind, inputFiles } from "./input-paths";
 import { loadInventory } from "./inventory-files";
 import { parquetRows } from "./parquet-flow-logs";
 
@@ -65,11 +65,14 @@ export async function inputBytes(files: readonly string[]): Promise<number> {
   let bytes = 0;
   const parquet: string[] = [];
   for (const file of files) {
+    const kind = fileKind(file);
+    if (kind === "parquet") {
+      parquet.push(file);
+      continue;
+    }
     const size = statSync(file).size;
-    if (isParquet(fileBytes(file, 0, 4))) parquet.push(file);
     // The smallest gzip member: a 10-byte header, an empty deflate block and an 8-byte trailer.
-    else if (size >= 20 && isGzip(fileBytes(file, 0, 2))) bytes += Math.max(size, fileBytes(file, size - 4, 4).readUInt32LE(0));
-    else bytes += size;
+    bytes += kind === "gzip" && size >= 20 ? Math.max(size, fileBytes(file, size - 4, 4).readUInt32LE(0)) : size;
   }
   return parquet.length > 0 ? bytes + (await parquetRows(parquet)) * TEXT_BYTES_PER_PARQUET_ROW : bytes;
 }

@@ -1,5 +1,6 @@
 import { closeSync, openSync, readdirSync, readSync, realpathSync, statSync } from "node:fs";
 import * as path from "node:path";
+import { isGzip } from "../functions/lib/flowlogs/input";
 
 export type InputFiles = { readonly ok: true; readonly files: readonly string[] } | { readonly ok: false; readonly reason: string };
 
@@ -62,7 +63,11 @@ export function fileBytes(file: string, position: number, length: number): Buffe
   }
 }
 
-/** True when `head` begins as a Parquet file does. */
-export function isParquet(head: Buffer): boolean {
-  return head.length >= 4 && head.toString("latin1", 0, 4) === "PAR1";
+/** What a file holds, told by its first bytes (S3 and Firehose name objects as they like): Parquet, gzip, or anything else, read as it is. */
+export type FileKind = "parquet" | "gzip" | "plain";
+
+export function fileKind(file: string): FileKind {
+  const head = fileBytes(file, 0, 4);
+  if (head.length === 4 && head.toString("latin1") === "PAR1") return "parquet";
+  return isGzip(head) ? "gzip" : "plain";
 }

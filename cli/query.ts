@@ -1,9 +1,8 @@
 import Table from "cli-table3";
-import { isGzip } from "../functions/lib/flowlogs/input";
 import { DUCKDB, duckDbFlowsView, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
 import { duckDbRecordType } from "../functions/lib/flowlogs/schema";
 import { recordOfJson, sqlString, withDuckDb } from "./duckdb";
-import { fileBytes, inputFiles, isParquet } from "./input-paths";
+import { fileKind, inputFiles, type FileKind } from "./input-paths";
 
 export interface QueryOptions {
   readonly name?: string;
@@ -15,24 +14,15 @@ export interface QueryOptions {
   readonly files: readonly string[];
 }
 
-/** How a file of enriched records is read, told by its first bytes (Firehose names its objects as it likes). */
-type RecordFileKind = "parquet" | "gzip-jsonl" | "jsonl";
-
-function recordFileKind(file: string): RecordFileKind {
-  const head = fileBytes(file, 0, 4);
-  if (isParquet(head)) return "parquet";
-  return isGzip(head) ? "gzip-jsonl" : "jsonl";
-}
-
 /**
  * A view `flows` over enriched records in JSONL (plain or gzip'd) and Parquet files, with the same
  * columns whatever each file holds: Parquet by field name in any case (flowtap enrich writes the
  * record's names, the flow-insights Firehose the Glue table's lower-case ones), JSON by exact name.
  */
 function flowsView(files: readonly string[]): string {
-  const byKind = new Map<RecordFileKind, string[]>();
+  const byKind = new Map<FileKind, string[]>();
   for (const file of files) {
-    const kind = recordFileKind(file);
+    const kind = fileKind(file);
     const ofKind = byKind.get(kind);
     if (ofKind) ofKind.push(file);
     else byKind.set(kind, [file]);
@@ -41,7 +31,7 @@ function flowsView(files: readonly string[]): string {
     const list = `[${ofKind.map(sqlString).join(", ")}]`;
     return kind === "parquet"
       ? `SELECT p::${duckDbRecordType()} AS record FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false) p`
-      : `SELECT ${recordOfJson("json")} AS record FROM read_json_objects(${list}, format = 'newline_delimited', compression = '${kind === "gzip-jsonl" ? "gzip" : "uncompressed"}')`;
+      : `SELECT ${recordOfJson("json")} AS record FROM read_json_objects(${list}, format = 'newline_delimited', compression = '${kind === "gzip" ? "gzip" : "uncompressed"}')`;
   });
   return duckDbFlowsView(relations.join(" UNION ALL "));
 }
