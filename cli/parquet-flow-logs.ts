@@ -1,9 +1,9 @@
 import { statSync } from "node:fs";
 import { Readable } from "node:stream";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { isFlowLogField, type FlowLogField } from "../functions/lib/flowlogs/fields";
 import type { ReaderPartition } from "../functions/lib/flowlogs/input";
-import { sqlString, withDuckDb } from "./duckdb";
+import { sqlString } from "./duckdb";
 
 /** A column's name as an SQL identifier. */
 const identifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -29,12 +29,26 @@ function partitionCondition(columns: readonly { field: FlowLogField; name: strin
   return `hash(${column("interface-id")}, least(${source}, ${destination}), greatest(${source}, ${destination})) % ${partition.count} = ${partition.index}`;
 }
 
+/**
+ * The DuckDB instance of this thread for every Parquet file it reads, made on first use and kept
+ * for the thread's life: making one takes about 10 ms, more than reading a small file does.
+ */
+let threadInstance: Promise<DuckDBInstance> | undefined;
+
+/** A connection to this thread's DuckDB instance. */
+async function threadConnection(): Promise<DuckDBConnection> {
+  return (await (threadInstance ??= DuckDBInstance.create(":memory:"))).connect();
+}
+
 /** The rows of Parquet `files` in all, from their footers. */
-export function parquetRows(files: readonly string[]): Promise<number> {
-  return withDuckDb(async (connection) => {
+export async function parquetRows(files: readonly string[]): Promise<number> {
+  const connection = await threadConnection();
+  try {
     const result = await connection.runAndReadAll(`SELECT sum(num_rows) AS n FROM parquet_file_metadata([${files.map(sqlString).join(", ")}])`);
     return Number(result.getRowObjectsJson()[0].n);
-  });
+  } finally {
+    connection.closeSync();
+  }
 }
 
 /**
@@ -51,14 +65,8 @@ export function parquetFlowLogText(file: string, read?: (bytes: number) => void,
   return Readable.from(parquetLines(file, read, partition), { objectMode: false });
 }
 
-/**
- * The DuckDB instance of this thread for every Parquet file it reads, made on first use and kept
- * for the thread's life: making one takes about 10 ms, more than reading a small file does.
- */
-let threadInstance: Promise<DuckDBInstance> | undefined;
-
 async function* parquetLines(file: string, read?: (bytes: number) => void, partition?: ReaderPartition): AsyncGenerator<Buffer> {
-  const connection = await (await (threadInstance ??= DuckDBInstance.create(":memory:"))).connect();
+  const connection = await threadConnection();
   try {
     const source = `read_parquet(${sqlString(file)}, hive_partitioning = false, file_row_number = true)`;
     const described = (await connection.runAndReadAll(`DESCRIBE SELECT * EXCLUDE (file_row_number) FROM ${source}`)).getRowObjectsJson();
@@ -68,7 +76,7 @@ async function* parquetLines(file: string, read?: (bytes: number) => void, parti
     });
     if (columns.length === 0) throw new Error(`${file}: Parquet with no VPC flow log column (its columns: ${described.map((c) => c.column_name).join(", ")})`);
     const text = columns.map(({ name }) => `coalesce(CAST(${identifier(name)} AS VARCHAR), '-')`);
-    const rows = Number((await connection.runAndReadAll(`SELECT count(*) AS n FROM ${source}`)).getRowObjectsJson()[0].n);
+    const rows = await parquetRows([file]);
     yield Buffer.from(`${columns.map((c) => c.field).join(" ")}\n`);
 
     const size = statSync(file).size;
