@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable, Writable } from "node:stream";
@@ -8,7 +8,7 @@ import fc from "fast-check";
 import { sqlString, withDuckDb } from "../cli/duckdb";
 import { defaultThreads, inputBytes, runEnrich } from "../cli/enrich";
 import { loadInventory } from "../cli/inventory-files";
-import { parquetFlowLogText } from "../cli/parquet-flow-logs";
+import { ParquetFlowLogFiles } from "../cli/parquet-flow-logs";
 import { WindowAggregator, type AggregatedRecord } from "../functions/lib/flowlogs/aggregate";
 import { enricherOf, enrichRecord, Flow, FlowMerger, toEnrichedRecord, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
@@ -395,10 +395,61 @@ describe("flowtap enrich", () => {
       expect((await run(folders.parquet, 2)).lines).toEqual(fromText.lines);
     });
 
+    it("are read many to a query, whatever columns each has and between text files, as the same files in text are", async () => {
+      const folder = path.join(dir, "mixed");
+      mkdirSync(folder);
+      const records = sampleLines.slice(1);
+      const header = DEFAULT_FORMAT.join(" ");
+      const textFile = (name: string, lines: readonly string[], format = header) => {
+        writeFileSync(path.join(folder, `${name}.log`), `${[format, ...lines].join("\n")}\n`);
+        return path.join(folder, `${name}.log`);
+      };
+      // Default-format records as Parquet, then selected from with their row numbers.
+      const parquetOf = async (name: string, lines: readonly string[], select = (rows: string) => `SELECT * EXCLUDE (file_row_number) FROM ${rows}`) => {
+        const plain = path.join(folder, `${name}.default.parquet`);
+        await writeParquetFlowLogs(textFile(`${name}.default`, lines), plain, true);
+        await withDuckDb((connection) => connection.run(`COPY (${select(`read_parquet(${sqlString(plain)}, file_row_number = true)`)}) TO ${sqlString(path.join(folder, `${name}.parquet`))} (FORMAT parquet)`));
+        return path.join(folder, `${name}.parquet`);
+      };
+      // c has two fields more than the others, set on every other row; in text its header names them.
+      const extra = (i: number) => (i % 2 === 0 ? "ingress 1" : "- -");
+      // A bad row in the last, reported on its own line of its own file.
+      const parts = [records.slice(0, 100), records.slice(100, 200), records.slice(200, 300), [], [...records.slice(300, 350), badPort, ...records.slice(350)]];
+      const text = [
+        textFile("a", parts[0]),
+        textFile("b", parts[1]),
+        textFile("c", parts[2].map((r, i) => `${r} ${extra(i)}`), `${header} flow-direction traffic-path`),
+        textFile("d", parts[3]),
+        textFile("e", parts[4]),
+      ];
+      const mixed = [
+        await parquetOf("a", parts[0]),
+        text[1],
+        await parquetOf("c", parts[2], (rows) =>
+          `SELECT * EXCLUDE (file_row_number), CASE WHEN file_row_number % 2 = 0 THEN 'ingress' END AS flow_direction, CASE WHEN file_row_number % 2 = 0 THEN 1 END AS traffic_path FROM ${rows}`,
+        ),
+        await parquetOf("d", parts[3]),
+        await parquetOf("e", parts[4]),
+      ];
+      const run = async (files: string[], threads: number) => {
+        const t = io();
+        expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files, threads }, t.io)).toBe(0);
+        return { lines: t.out().trim().split("\n").sort(), err: t.err() };
+      };
+      const fromText = await run(text, 1);
+      expect(fromText.err).toMatch(new RegExp(`^${path.join(folder, "e.log")}:52: skipped: srcport 70000 is out of range \\(0-65535\\)\nflowtap enrich: 401 records read, 400 enriched, .* 1 malformed`));
+      // The extra fields count: flow-direction chooses the side whose rules are shown.
+      expect((await run([...text.slice(0, 2), path.join(folder, "c.default.log"), ...text.slice(3)], 1)).lines).not.toEqual(fromText.lines);
+      for (const threads of [1, 2]) {
+        const fromMixed = await run(mixed, threads);
+        expect({ ...fromMixed, err: fromMixed.err.replace("e.parquet", "e.log").replace(" by 2 threads", "") }).toEqual(fromText);
+      }
+    });
+
     it("are read a partition at a time with every row in one partition on its own line, and progress adding up to the file", async () => {
       const partText = async (partition?: { index: number; count: number }) => {
         let told = 0;
-        const read = await textOf(parquetFlowLogText(parquet, (bytes) => (told += bytes), partition));
+        const read = await textOf(new ParquetFlowLogFiles([parquet]).text(0, (bytes) => (told += bytes), partition));
         expect(told).toBe(statSync(parquet).size);
         return read.split("\n");
       };
@@ -436,12 +487,34 @@ describe("flowtap enrich", () => {
     };
     const partitions = new Map<string, Set<number>>();
     for (let index = 0; index < 2; index++) {
-      const lines = (await textOf(parquetFlowLogText(file, undefined, { index, count: 2 }))).split("\n").slice(1);
+      const lines = (await textOf(new ParquetFlowLogFiles([file]).text(0, undefined, { index, count: 2 }))).split("\n").slice(1);
       for (const line of lines.filter((l) => l !== "")) partitions.set(flowOfLine(line), (partitions.get(flowOfLine(line)) ?? new Set()).add(index));
     }
     expect(partitions.size).toBe(300);
     expect([...partitions.values()].every((p) => p.size === 1)).toBe(true);
     expect(new Set([...partitions.values()].map((p) => [...p][0]))).toEqual(new Set([0, 1]));
+  });
+
+  it("reads more Parquet files than one query takes, each file its own rows", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flowtap-parquet-many-"));
+    const count = 1001;
+    // A file per row, the row's source port its file's number.
+    await withDuckDb((connection) =>
+      connection.run(
+        `COPY (SELECT 2 AS version, 'eni-00000000000000016' AS interface_id, '10.0.0.4' AS srcaddr, '10.0.0.26' AS dstaddr, i::INTEGER AS srcport, 443 AS dstport, i AS part FROM range(${count}) AS t(i))
+         TO ${sqlString(dir)} (FORMAT parquet, PARTITION_BY (part))`,
+      ),
+    );
+    const files = Array.from({ length: count }, (_, i) => {
+      const folder = path.join(dir, `part=${i}`);
+      return path.join(folder, readdirSync(folder)[0]);
+    });
+    const reader = new ParquetFlowLogFiles(files);
+    const texts: string[] = [];
+    for (let i = 0; i < count; i++) texts.push(await textOf(reader.text(i)));
+    expect(texts).toEqual(Array.from({ length: count }, (_, i) => `version interface-id srcaddr dstaddr srcport dstport\n2 eni-00000000000000016 10.0.0.4 10.0.0.26 ${i} 443\n`));
+    // Files read together are read in their order: one out of it fails rather than take another's rows.
+    await expect(textOf(new ParquetFlowLogFiles(files.slice(0, 2)).text(1))).rejects.toThrow(`${files[1]}: Parquet files read together are read in order: file 1 was opened when file 0 was next`);
   });
 
   it("refuses Parquet that holds no flow log field, naming its columns", async () => {

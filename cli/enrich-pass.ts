@@ -26,24 +26,30 @@ export interface EnrichSource {
 }
 
 /**
- * A file: text or gzip as it is, Parquet (told by its first bytes) as the text S3 delivery writes,
+ * Files: text or gzip as they are, Parquet (told by its first bytes) as the text S3 delivery writes,
  * only a partition's rows of it when given one (turning rows into text costs more than enriching them).
  */
-export function fileSource(file: string): EnrichSource {
-  return {
-    name: file,
-    open: (read, partition) => {
-      if (fileKind(file) === "parquet") {
-        // DuckDB is loaded only for Parquet: it adds about 60 ms to the start of every worker thread.
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const { parquetFlowLogText } = require("./parquet-flow-logs") as typeof import("./parquet-flow-logs");
-        return { bytes: parquetFlowLogText(file, read, partition), partitioned: partition !== undefined };
-      }
-      const stream = createReadStream(file, { highWaterMark: 1 << 20 });
-      if (read) stream.on("data", (chunk) => read(chunk.length));
-      return { bytes: stream, partitioned: false };
-    },
-  };
+export function fileSources(files: readonly string[]): EnrichSource[] {
+  const kinds = files.map(fileKind);
+  const parquetFiles = files.filter((_, i) => kinds[i] === "parquet");
+  // DuckDB is loaded only for Parquet: it adds about 60 ms to the start of every worker thread.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const parquet = parquetFiles.length > 0 ? new (require("./parquet-flow-logs") as typeof import("./parquet-flow-logs")).ParquetFlowLogFiles(parquetFiles) : undefined;
+  let parquetIndex = 0;
+  return files.map((file, i): EnrichSource => {
+    if (kinds[i] === "parquet") {
+      const index = parquetIndex++;
+      return { name: file, open: (read, partition) => ({ bytes: parquet!.text(index, read, partition), partitioned: partition !== undefined }) };
+    }
+    return {
+      name: file,
+      open: (read) => {
+        const stream = createReadStream(file, { highWaterMark: 1 << 20 });
+        if (read) stream.on("data", (chunk) => read(chunk.length));
+        return { bytes: stream, partitioned: false };
+      },
+    };
+  });
 }
 
 /** What one pass over the inputs enriches with. */

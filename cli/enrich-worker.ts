@@ -6,7 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import type { ReaderPartition } from "../functions/lib/flowlogs/input";
-import { fileSource, runEnrichPass, type EnrichTally } from "./enrich-pass";
+import { fileSources, runEnrichPass, type EnrichTally } from "./enrich-pass";
 import { loadInventory } from "./inventory-files";
 
 /** What the main thread starts a worker with. */
@@ -41,7 +41,7 @@ async function main(port: NonNullable<typeof parentPort>, data: EnrichWorkerData
   const post = (message: EnrichWorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
   let malformed = 0;
   const tally = await runEnrichPass(
-    data.files.map(fileSource),
+    fileSources(data.files),
     { fields: data.fields, inventory: loadInventory(data.inventoryDir), partition: data.partition },
     {
       lines: async (chunk) => {

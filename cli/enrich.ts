@@ -10,7 +10,7 @@ import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { emptyCounts } from "../functions/lib/flowlogs/input";
 import { copyJsonlToParquet } from "./duckdb";
-import { fileSource, runEnrichPass, type EnrichPassOutput, type EnrichTally } from "./enrich-pass";
+import { fileSources, runEnrichPass, type EnrichPassOutput, type EnrichTally } from "./enrich-pass";
 import type { EnrichWorkerData, EnrichWorkerMessage } from "./enrich-worker";
 import { fileBytes, fileKind, inputFiles } from "./input-paths";
 import { loadInventory } from "./inventory-files";
@@ -128,7 +128,7 @@ export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<num
       tally =
         threads > 1
           ? await enrichInThreads(options, format.fields, threads, output)
-          : await runEnrichPass(options.files.length === 0 ? [{ name: "stdin", open: () => ({ bytes: io.stdin, partitioned: false }) }] : options.files.map(fileSource), { fields: format.fields, inventory: loadInventory(options.inventoryDir), windowSeconds: options.windowSeconds }, output);
+          : await runEnrichPass(options.files.length === 0 ? [{ name: "stdin", open: () => ({ bytes: io.stdin, partitioned: false }) }] : fileSources(options.files), { fields: format.fields, inventory: loadInventory(options.inventoryDir), windowSeconds: options.windowSeconds }, output);
     } finally {
       bar?.stop();
       if (jsonlPath) await finished((sink as WriteStream).end()).catch((err: Error) => (sinkError ??= err));
@@ -205,7 +205,7 @@ async function enrichInThreads(options: EnrichOptions, fields: readonly FlowLogF
   for (const pass of inWorkers) pass.catch(() => undefined);
   try {
     const here = runEnrichPass(
-      options.files.map(fileSource),
+      fileSources(options.files),
       { fields, inventory: loadInventory(options.inventoryDir), partition: { index: 0, count: threads } },
       {
         // Once a worker has failed, the main thread's pass stops at its next chunk.
