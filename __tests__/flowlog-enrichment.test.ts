@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable, Writable } from "node:stream";
@@ -378,6 +378,16 @@ describe("flowtap enrich", () => {
       expect(fromText.err).toMatch(/^FILE:151: skipped: srcport 70000 is out of range \(0-65535\)\nflowtap enrich: 402 records read, 400 enriched, 1 without traffic \(NODATA\/SKIPDATA\), 1 malformed/);
       expect(await run(parquet, 1)).toEqual(fromText);
       expect(await run(parquet, 2)).toEqual({ ...fromText, err: fromText.err.replace(/written\n$/, "written by 2 threads\n") });
+    });
+
+    it("are read from standard input as from the file (copied to a file first, which is then removed)", async () => {
+      const scratchDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith("flowtap-enrich-"));
+      const before = scratchDirs();
+      const t = io();
+      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [] }, { ...t.io, stdin: createReadStream(parquet, { highWaterMark: 1000 }) })).toBe(0);
+      const fromFile = await run(parquet, 1);
+      expect({ lines: t.out().trim().split("\n").sort(), err: t.err().replaceAll("stdin", "FILE") }).toEqual(fromFile);
+      expect(scratchDirs()).toEqual(before);
     });
 
     it("are read many files to a run, on one thread or two, as the same files in text are", async () => {

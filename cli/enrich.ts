@@ -3,16 +3,16 @@ import { once } from "node:events";
 import { createWriteStream, mkdtempSync, rmSync, statSync, type WriteStream } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import * as path from "node:path";
-import type { Readable } from "node:stream";
-import { finished } from "node:stream/promises";
+import { Readable } from "node:stream";
+import { finished, pipeline } from "node:stream/promises";
 import { Worker } from "node:worker_threads";
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
-import { emptyCounts } from "../functions/lib/flowlogs/input";
+import { emptyCounts, headOf } from "../functions/lib/flowlogs/input";
 import { copyJsonlToParquet } from "./duckdb";
-import { fileSources, runEnrichPass, type EnrichPassOutput, type EnrichTally } from "./enrich-pass";
+import { fileSources, runEnrichPass, type EnrichPassOutput, type EnrichSource, type EnrichTally } from "./enrich-pass";
 import type { EnrichWorkerData, EnrichWorkerMessage } from "./enrich-worker";
-import { fileBytes, fileKind, inputFiles } from "./input-paths";
+import { fileBytes, fileKind, inputFiles, KIND_BYTES, kindOf } from "./input-paths";
 import { loadInventory } from "./inventory-files";
 import { parquetRows } from "./parquet-flow-logs";
 
@@ -102,8 +102,9 @@ export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<num
   }
   const threads = options.files.length === 0 || options.windowSeconds ? 1 : (options.threads ?? defaultThreads(await inputBytes(options.files), availableParallelism()));
 
-  const scratch = options.output === "parquet" ? mkdtempSync(path.join(tmpdir(), "flowtap-enrich-")) : undefined;
-  const jsonlPath = scratch ? path.join(scratch, "enriched.jsonl") : options.outFile;
+  // For JSON lines on their way to Parquet, and Parquet from standard input.
+  const scratch = options.output === "parquet" || options.files.length === 0 ? mkdtempSync(path.join(tmpdir(), "flowtap-enrich-")) : undefined;
+  const jsonlPath = options.output === "parquet" ? path.join(scratch!, "enriched.jsonl") : options.outFile;
   // Room for a few chunks, so enrichment goes on while the last one is written.
   const sink: NodeJS.WritableStream = jsonlPath ? createWriteStream(jsonlPath, { highWaterMark: SINK_BUFFER_BYTES }) : io.stdout;
   // A sink that fails (a full disk, a closed pipe) fails the run: nothing is written past it unnoticed.
@@ -128,13 +129,13 @@ export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<num
       tally =
         threads > 1
           ? await enrichInThreads(options, format.fields, threads, output)
-          : await runEnrichPass(options.files.length === 0 ? [{ name: "stdin", open: () => ({ bytes: io.stdin, partitioned: false }) }] : fileSources(options.files), { fields: format.fields, inventory: loadInventory(options.inventoryDir), windowSeconds: options.windowSeconds }, output);
+          : await runEnrichPass(options.files.length === 0 ? await stdinSources(io.stdin, scratch!) : fileSources(options.files), { fields: format.fields, inventory: loadInventory(options.inventoryDir), windowSeconds: options.windowSeconds }, output);
     } finally {
       bar?.stop();
       if (jsonlPath) await finished((sink as WriteStream).end()).catch((err: Error) => (sinkError ??= err));
     }
     if (sinkError) throw sinkError;
-    if (scratch && jsonlPath && options.outFile) await copyJsonlToParquet(jsonlPath, options.outFile);
+    if (options.output === "parquet" && jsonlPath && options.outFile) await copyJsonlToParquet(jsonlPath, options.outFile);
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
@@ -144,6 +145,18 @@ export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<num
     `flowtap enrich: ${counts.read} records read, ${enriched} enriched, ${counts.nodata + counts.skipdata} without traffic (NODATA/SKIPDATA), ${counts.malformed} malformed, ${unknown} with an unknown private address; ${written} written${options.windowSeconds ? ` (${options.windowSeconds}-second windows)` : ""}${threads > 1 ? ` by ${threads} threads` : ""}\n`,
   );
   return counts.records === 0 ? 1 : 0;
+}
+
+/**
+ * Standard input as a source: Parquet (told by its first bytes) is copied to a file in `scratch`
+ * first, as DuckDB reads a Parquet file's footer before its rows (`aws s3 cp s3://…/x.parquet -`).
+ */
+async function stdinSources(stdin: Readable, scratch: string): Promise<EnrichSource[]> {
+  const { head, bytes } = await headOf(stdin, KIND_BYTES);
+  if (kindOf(head) !== "parquet") return [{ name: "stdin", open: () => ({ bytes: Readable.from(bytes, { objectMode: false }), partitioned: false }) }];
+  const copy = path.join(scratch, "stdin.parquet");
+  await pipeline(bytes, createWriteStream(copy));
+  return fileSources([copy]).map((source) => ({ ...source, name: "stdin" }));
 }
 
 /**

@@ -66,8 +66,15 @@ export function fileBytes(file: string, position: number, length: number): Buffe
 /** What a file holds, told by its first bytes (S3 and Firehose name objects as they like): Parquet, gzip, or anything else, read as it is. */
 export type FileKind = "parquet" | "gzip" | "plain";
 
-export function fileKind(file: string): FileKind {
-  const head = fileBytes(file, 0, 4);
-  if (head.length === 4 && head.toString("latin1") === "PAR1") return "parquet";
+/** Bytes that tell a file's kind: Parquet's magic number is four. */
+export const KIND_BYTES = 4;
+
+/** The kind of what begins with `head` (its first KIND_BYTES bytes, or all of it when shorter). */
+export function kindOf(head: Buffer): FileKind {
+  if (head.length === KIND_BYTES && head.toString("latin1") === "PAR1") return "parquet";
   return isGzip(head) ? "gzip" : "plain";
+}
+
+export function fileKind(file: string): FileKind {
+  return kindOf(fileBytes(file, 0, KIND_BYTES));
 }

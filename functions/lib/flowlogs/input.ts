@@ -89,18 +89,21 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** The bytes of `source`, chunk by chunk: gzip data (by its first bytes) is decompressed on the fly. */
-async function* bytesOf(source: Readable): AsyncGenerator<Buffer> {
+/**
+ * The first `length` bytes of `source` (fewer when it is shorter), read before anything else is,
+ * and all of its bytes, those included, to go on with: what tells what a stream holds.
+ */
+export async function headOf(source: Readable, length: number): Promise<{ head: Buffer; bytes: AsyncGenerator<Buffer> }> {
   const chunks = source[Symbol.asyncIterator]() as AsyncIterator<Buffer | string>;
   const asBuffer = (chunk: Buffer | string) => (typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk);
   let head: Buffer = Buffer.alloc(0);
   let done = false;
-  while (head.length < 2 && !done) {
+  while (head.length < length && !done) {
     const next = await chunks.next();
     if (next.done) done = true;
     else head = head.length === 0 ? asBuffer(next.value) : Buffer.concat([head, asBuffer(next.value)]);
   }
-  const all = async function* () {
+  const bytes = async function* () {
     if (head.length > 0) yield head;
     while (!done) {
       const next = await chunks.next();
@@ -108,8 +111,14 @@ async function* bytesOf(source: Readable): AsyncGenerator<Buffer> {
       yield asBuffer(next.value);
     }
   };
-  if (isGzip(head)) yield* Readable.from(all(), { objectMode: false }).pipe(createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }));
-  else yield* all();
+  return { head: head.subarray(0, length), bytes: bytes() };
+}
+
+/** The bytes of `source`, chunk by chunk: gzip data (by its first bytes) is decompressed on the fly. */
+async function* bytesOf(source: Readable): AsyncGenerator<Buffer> {
+  const { head, bytes } = await headOf(source, 2);
+  if (isGzip(head)) yield* Readable.from(bytes, { objectMode: false }).pipe(createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }));
+  else yield* bytes;
 }
 
 /** What a FlowLogReader hands on, as it reads. */
