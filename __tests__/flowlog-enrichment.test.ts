@@ -546,6 +546,22 @@ describe("flowtap enrich", () => {
     }
   });
 
+  it("refuses an output it could not write before reading any input", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flowtap-out-"));
+    const file = path.join(dir, "file");
+    writeFileSync(file, "");
+    for (const [output, outFile, reason] of [
+      ["parquet", undefined, "--output parquet needs --out FILE"],
+      ["parquet", path.join(dir, "missing", "enriched.parquet"), `--out ${path.join(dir, "missing", "enriched.parquet")}: ${path.join(dir, "missing")} is not a directory`],
+      ["jsonl", path.join(file, "enriched.jsonl"), `--out ${path.join(file, "enriched.jsonl")}: ${file} is not a directory`],
+      ["jsonl", dir, `--out ${dir}: a directory, not a file`],
+    ] as const) {
+      const t = io();
+      const status = await runEnrich({ output, outFile, files: [path.join(SAMPLES, "flow-logs.log.gz")] }, t.io);
+      expect({ status, err: t.err(), out: t.out() }).toEqual({ status: 2, err: `flowtap enrich: ${reason}\n`, out: "" });
+    }
+  });
+
   it("takes one thread more per 64 MiB of input by default, up to the CPUs", () => {
     const MiB = 1 << 20;
     expect([0, 63 * MiB, 64 * MiB, 127 * MiB, 128 * MiB, 10_000 * MiB].map((bytes) => defaultThreads(bytes, 2))).toEqual([1, 1, 2, 2, 2, 2]);

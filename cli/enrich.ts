@@ -1,6 +1,6 @@
 import { SingleBar } from "cli-progress";
 import { once } from "node:events";
-import { createWriteStream, mkdtempSync, rmSync, statSync, type WriteStream } from "node:fs";
+import { accessSync, constants, createWriteStream, mkdtempSync, rmSync, statSync, type WriteStream } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import * as path from "node:path";
 import { Readable } from "node:stream";
@@ -77,6 +77,22 @@ export async function inputBytes(files: readonly string[]): Promise<number> {
   return parquet.length > 0 ? bytes + (await parquetRows(parquet)) * TEXT_BYTES_PER_PARQUET_ROW : bytes;
 }
 
+/**
+ * Why a file cannot be written, told before any input is read (Parquet output is written only
+ * once every record has been enriched); undefined when nothing stands in the way.
+ */
+function whyUnwritable(file: string): string | undefined {
+  const dir = path.dirname(path.resolve(file));
+  try {
+    if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) return "a directory, not a file";
+    accessSync(dir, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return code === "ENOENT" || code === "ENOTDIR" ? `${dir} is not a directory` : (err as Error).message;
+  }
+}
+
 /** How many malformed lines are reported one by one before only the count goes on. */
 const MALFORMED_REPORTED = 20;
 
@@ -98,6 +114,11 @@ export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<num
   }
   if (options.output === "parquet" && !options.outFile) {
     io.stderr.write("flowtap enrich: --output parquet needs --out FILE\n");
+    return 2;
+  }
+  const unwritable = options.outFile ? whyUnwritable(options.outFile) : undefined;
+  if (unwritable) {
+    io.stderr.write(`flowtap enrich: --out ${options.outFile}: ${unwritable}\n`);
     return 2;
   }
   const threads = options.files.length === 0 || options.windowSeconds ? 1 : (options.threads ?? defaultThreads(await inputBytes(options.files), availableParallelism()));
