@@ -456,6 +456,28 @@ describe("flowtap enrich", () => {
       }
     });
 
+    it("merge with the other direction of their flows in text files, on one thread or two", async () => {
+      const folder = path.join(dir, "split");
+      mkdirSync(folder);
+      // Every other record in each: most flows have one direction in text and the other in Parquet.
+      const records = sampleLines.slice(1);
+      const text = path.join(folder, "even.log");
+      writeFileSync(text, `${records.filter((_, i) => i % 2 === 0).join("\n")}\n`);
+      const odd = path.join(folder, "odd.log");
+      writeFileSync(odd, `${records.filter((_, i) => i % 2 === 1).join("\n")}\n`);
+      const parquet = path.join(folder, "odd.parquet");
+      await writeParquetFlowLogs(odd, parquet, false);
+      const run = async (files: string[], threads: number) => {
+        const t = io();
+        expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files, threads }, t.io)).toBe(0);
+        return t.out().trim().split("\n").sort();
+      };
+      const fromText = await run([text, odd], 1);
+      expect(fromText.length).toBeLessThan(records.length * 0.6);
+      expect(await run([text, parquet], 1)).toEqual(fromText);
+      expect(await run([text, parquet], 2)).toEqual(fromText);
+    });
+
     it("are read a partition at a time with every row in one partition on its own line, and progress adding up to the file", async () => {
       const partText = async (partition?: { index: number; count: number }) => {
         let told = 0;

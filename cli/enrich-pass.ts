@@ -27,11 +27,14 @@ export interface EnrichSource {
 
 /**
  * Files: text or gzip as they are, Parquet (told by its first bytes) as the text S3 delivery writes,
- * only a partition's rows of it when given one (turning rows into text costs more than enriching them).
+ * only a partition's rows of it when given one (turning rows into text costs more than enriching
+ * them), unless text files are read with it: DuckDB's hash shares flows out otherwise than the
+ * text reader's, and a flow's two directions, one in each, must reach the same partition.
  */
 export function fileSources(files: readonly string[]): EnrichSource[] {
   const kinds = files.map(fileKind);
   const parquetFiles = files.filter((_, i) => kinds[i] === "parquet");
+  const withText = parquetFiles.length < files.length;
   // DuckDB is loaded only for Parquet: it adds about 60 ms to the start of every worker thread.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const parquet = parquetFiles.length > 0 ? new (require("./parquet-flow-logs") as typeof import("./parquet-flow-logs")).ParquetFlowLogFiles(parquetFiles) : undefined;
@@ -39,7 +42,10 @@ export function fileSources(files: readonly string[]): EnrichSource[] {
   return files.map((file, i): EnrichSource => {
     if (kinds[i] === "parquet") {
       const index = parquetIndex++;
-      return { name: file, open: (read, partition) => ({ bytes: parquet!.text(index, read, partition), partitioned: partition !== undefined }) };
+      return {
+        name: file,
+        open: (read, partition) => (withText ? { bytes: parquet!.text(index, read), partitioned: false } : { bytes: parquet!.text(index, read, partition), partitioned: partition !== undefined }),
+      };
     }
     return {
       name: file,
