@@ -568,6 +568,39 @@ describe("flowtap enrich", () => {
     }
   });
 
+  it("names a gzip file cut short, small or large, whatever the number of threads", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flowtap-cut-short-"));
+    const small = path.join(dir, "small.log.gz");
+    writeFileSync(small, readFileSync(path.join(SAMPLES, "flow-logs.log.gz")).subarray(0, 2000));
+    // Random hex hardly compresses: more than the 1 MiB read at once, so it is read as a stream.
+    const large = path.join(dir, "large.log.gz");
+    const noise = randomBytes(1_500_000).toString("hex").replace(/(.{100})/g, "$1\n");
+    const zipped = gzipSync(noise);
+    expect(zipped.length).toBeGreaterThan(1.2 * (1 << 20));
+    writeFileSync(large, zipped.subarray(0, zipped.length - 1000));
+    for (const file of [small, large]) {
+      for (const threads of [1, 2]) {
+        await expect(runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [file], threads }, io().io)).rejects.toThrow(`${file}: unexpected end of file (gzip data)`);
+      }
+    }
+  });
+
+  it("fails, rather than waits, when gzip'd input fails while it is read", async () => {
+    const failing = new Readable({ read() {} });
+    failing.push(gzipSync(`${ACCEPTED}\n`.repeat(1000)).subarray(0, 100));
+    setImmediate(() => failing.destroy(new Error("connection reset by peer")));
+    await expect(runEnrich({ output: "jsonl", files: [] }, { ...io().io, stdin: failing })).rejects.toThrow("connection reset by peer");
+  });
+
+  it("reads a small gzip file that unzips to too much to hold at once as it unzips", async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "flowtap-unzips-large-")), "one-long-line.gz");
+    writeFileSync(file, gzipSync(Buffer.alloc(65 << 20, "x")));
+    expect(statSync(file).size).toBeLessThan(1 << 20);
+    const t = io();
+    expect(await runEnrich({ output: "jsonl", files: [file] }, t.io)).toBe(1);
+    expect(t.err()).toContain(`${file}:1: skipped: line longer than 16777216 bytes`);
+  });
+
   it("refuses an output it could not write before reading any input", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "flowtap-out-"));
     const file = path.join(dir, "file");

@@ -26,7 +26,7 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { pipeline } from "node:stream/promises";
-import { createGzip } from "node:zlib";
+import { createGzip, gzipSync } from "node:zlib";
 import {
   CreateTrafficMirrorSessionCommand,
   DescribeInstancesCommand,
@@ -342,16 +342,27 @@ async function benchEnrichment(): Promise<void> {
   );
   const ten = run("enrich", Array.from({ length: 10 }, () => records));
   // S3 delivery writes a flow log's files every 5 or 10 minutes: a quiet one's are many and small.
-  const smallFiles = { text: path.join(dir, "small-text"), parquet: path.join(dir, "small-parquet") };
+  const smallFiles = { text: path.join(dir, "small-text"), gzip: path.join(dir, "small-gzip"), parquet: path.join(dir, "small-parquet") };
   const smallLines = sampleFlowLogLines(SMALL_FILES * SMALL_FILE_RECORDS, 10_000);
   for (const folder of Object.values(smallFiles)) mkdirSync(folder);
   for (let i = 0; i < SMALL_FILES; i++) {
     const name = `${String(i).padStart(4, "0")}.log`;
-    writeFileSync(path.join(smallFiles.text, name), `${smallLines.slice(i * SMALL_FILE_RECORDS, (i + 1) * SMALL_FILE_RECORDS).join("\n")}\n`);
+    const text = `${smallLines.slice(i * SMALL_FILE_RECORDS, (i + 1) * SMALL_FILE_RECORDS).join("\n")}\n`;
+    writeFileSync(path.join(smallFiles.text, name), text);
+    writeFileSync(path.join(smallFiles.gzip, `${name}.gz`), gzipSync(text));
     await writeParquetFlowLogs(path.join(smallFiles.text, name), path.join(smallFiles.parquet, `${name}.parquet`), false);
   }
-  const smallRounds = Array.from({ length: 3 }, () => ({ text: run("enrich", [smallFiles.text]).seconds, parquet: run("enrich", [smallFiles.parquet]).seconds }));
-  const smallSeconds = (kind: "text" | "parquet") => median(smallRounds.map((round) => round[kind]));
+  // The same records in one file: what reading them costs but for the files' own cost.
+  const oneFile = path.join(dir, "small-in-one.log");
+  writeFileSync(oneFile, `${smallLines.join("\n")}\n`);
+  const smallRounds = Array.from({ length: 3 }, () => ({
+    one: run("enrich", [oneFile]).seconds,
+    text: run("enrich", [smallFiles.text]).seconds,
+    gzip: run("enrich", [smallFiles.gzip]).seconds,
+    parquet: run("enrich", [smallFiles.parquet]).seconds,
+  }));
+  const smallSeconds = (kind: keyof (typeof smallRounds)[number]) => median(smallRounds.map((round) => round[kind]));
+  const perFile = (kind: keyof typeof smallFiles) => `${smallSeconds(kind).toFixed(2)} s (${(((smallSeconds(kind) - smallSeconds("one")) / SMALL_FILES) * 1000).toFixed(1)} ms a file)`;
   const rate = (r: { records: number; seconds: number }) => r.records / r.seconds;
   const rates = (mode: keyof typeof modes) => rounds.map((round) => rate(round[mode]));
   const figure = (mode: keyof typeof modes) => {
@@ -369,8 +380,8 @@ async function benchEnrichment(): Promise<void> {
   console.log("   flowtap enrich, 1 million records as Parquet (%s MB), %d thread(s): %s, peak RSS %s MiB", (statSync(parquet).size / 1e6).toFixed(0), rounds[0].parquet.threads, figure("parquet"), peakRss("parquet"));
   console.log("   flowtap enrich, 10 million records, %d threads: %s records/s, peak RSS %s MiB (flat if close to the 1-million figure)", ten.threads, rate(ten).toFixed(0), ten.peakRssMiB.toFixed(0));
   console.log(
-    "   flowtap enrich, %d Parquet files of %d records: %s s, against the same files in text: %s s (%s ms more per file)",
-    SMALL_FILES, SMALL_FILE_RECORDS, smallSeconds("parquet").toFixed(2), smallSeconds("text").toFixed(2), (((smallSeconds("parquet") - smallSeconds("text")) / SMALL_FILES) * 1000).toFixed(1),
+    "   flowtap enrich, %d files of %d records: text %s, gzip'd %s, Parquet %s; baseline, the same records in one text file: %s s",
+    SMALL_FILES, SMALL_FILE_RECORDS, perFile("text"), perFile("gzip"), perFile("parquet"), smallSeconds("one").toFixed(2),
   );
 }
 

@@ -114,11 +114,28 @@ export async function headOf(source: Readable, length: number): Promise<{ head: 
   return { head: head.subarray(0, length), bytes: bytes() };
 }
 
+/**
+ * What gzip data that cannot be decompressed (cut short, corrupt) fails with: zlib's own errors
+ * (`Z_BUF_ERROR`, `Z_DATA_ERROR`) do not say what was being read. Any other error is as it was.
+ */
+export function gzipFailure(name: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === "string" && code.startsWith("Z_") ? new Error(`${name}: ${(err as Error).message} (gzip data)`, { cause: err }) : err;
+}
+
 /** The bytes of `source`, chunk by chunk: gzip data (by its first bytes) is decompressed on the fly. */
-async function* bytesOf(source: Readable): AsyncGenerator<Buffer> {
+async function* bytesOf(source: Readable, name: string): AsyncGenerator<Buffer> {
   const { head, bytes } = await headOf(source, 2);
-  if (isGzip(head)) yield* Readable.from(bytes, { objectMode: false }).pipe(createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES }));
-  else yield* bytes;
+  if (!isGzip(head)) return yield* bytes;
+  const compressed = Readable.from(bytes, { objectMode: false });
+  const gunzip = createGunzip({ chunkSize: GUNZIP_CHUNK_BYTES });
+  // pipe() does not pass a failure on: without this, a source that fails would leave the read waiting.
+  compressed.on("error", (err) => gunzip.destroy(err));
+  try {
+    yield* compressed.pipe(gunzip);
+  } catch (err) {
+    throw gzipFailure(name, err);
+  }
 }
 
 /** What a FlowLogReader hands on, as it reads. */
@@ -341,11 +358,19 @@ export class FlowLogReader {
   }
 }
 
+/** How readInto reads. */
+export interface ReadIntoOptions {
+  /** What the input is called in errors. @default "input" */
+  readonly name?: string;
+  /** Called after each chunk is read; the next waits for it. */
+  readonly afterChunk?: () => Promise<void> | void;
+}
+
 /** Decompresses `source` when it is gzip and feeds it, chunk by chunk, to a reader. */
-export async function readInto(source: Readable, reader: FlowLogReader, afterChunk?: () => Promise<void> | void): Promise<void> {
-  for await (const chunk of bytesOf(source)) {
+export async function readInto(source: Readable, reader: FlowLogReader, options: ReadIntoOptions = {}): Promise<void> {
+  for await (const chunk of bytesOf(source, options.name ?? "input")) {
     reader.push(chunk);
-    await afterChunk?.();
+    await options.afterChunk?.();
   }
   reader.end();
 }
