@@ -9,6 +9,9 @@ import type { Inventory } from "../functions/lib/flowlogs/inventory";
 import { EnrichedJsonWriter } from "../functions/lib/flowlogs/serialize";
 import { fileKind, type FileKind } from "./input-paths";
 
+/** Input is read, and output handed on, in chunks of about this many bytes. */
+const CHUNK_BYTES = 1 << 20;
+
 /** An input opened: its bytes as the reader takes them. */
 export interface OpenedSource {
   readonly bytes: Readable;
@@ -89,6 +92,7 @@ function unzippedAtOnce(file: string, bytes: Buffer): Buffer | undefined {
   }
 }
 
+/** `bytes` in pieces of CHUNK_BYTES. */
 function* chunksOf(bytes: Buffer): Generator<Buffer> {
   for (let start = 0; start < bytes.length; start += CHUNK_BYTES) yield bytes.subarray(start, start + CHUNK_BYTES);
 }
@@ -122,9 +126,6 @@ export interface EnrichTally {
   /** Lines written. */
   written: number;
 }
-
-/** Output is handed on in chunks of about this many bytes. */
-const CHUNK_BYTES = 1 << 20;
 
 /**
  * Reads every source in turn, enriches, merges the directions of flows (and aggregates, with a
