@@ -109,6 +109,8 @@ class ParquetQuery {
     if (this.started && !samePartition(this.partition, partition)) throw new Error(`${file}: Parquet files read together are read with one partition`);
     this.current = index;
     this.partition = partition;
+    // The connection stays open for the next file unless this one was the last, failed or was left unfinished.
+    let keepOpen = false;
     try {
       await (this.started ??= this.start(partition));
       yield this.header;
@@ -136,10 +138,9 @@ class ParquetQuery {
       // What is left must be later files' rows: any other would be passed over.
       const next = this.chunk?.files[this.position];
       if (next !== undefined && next <= index) throw new Error(`${this.files[next]}: DuckDB returned rows of Parquet files out of their order`);
-      if (index === this.files.length - 1) this.close();
-    } catch (err) {
-      this.close();
-      throw err;
+      keepOpen = index < this.files.length - 1;
+    } finally {
+      if (!keepOpen) this.close();
     }
   }
 
