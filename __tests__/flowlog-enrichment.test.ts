@@ -601,6 +601,26 @@ describe("flowtap enrich", () => {
     expect(t.err()).toContain(`${file}:1: skipped: line longer than 16777216 bytes`);
   });
 
+  it("aggregates flows whose reverse never comes into their windows, beside flows that merged at once", async () => {
+    // 40 minutes: every 10 s a rejected probe (one direction, so it waits out the merger's horizon) and an accepted flow in both directions.
+    const lines = Array.from({ length: 240 }, (_, i) => {
+      const [start, end] = [1732204800 + i * 10, 1732204810 + i * 10];
+      return [
+        `2 ${ACCOUNT} ${eniOf(WEB_INSTANCE)} ${ALB} ${WEB_INSTANCE} ${40000 + i} 22 6 1 60 ${start} ${end} REJECT OK`,
+        `2 ${ACCOUNT} ${eniOf(WEB_INSTANCE)} ${WEB_INSTANCE} 52.217.44.20 ${30000 + i} 443 6 10 1000 ${start} ${end} ACCEPT OK`,
+        `2 ${ACCOUNT} ${eniOf(WEB_INSTANCE)} 52.217.44.20 ${WEB_INSTANCE} 443 ${30000 + i} 6 10 5000 ${start} ${end} ACCEPT OK`,
+      ].join("\n");
+    });
+    const t = io();
+    expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, files: [] }, { ...t.io, stdin: Readable.from([`${lines.join("\n")}\n`]) })).toBe(0);
+    const records = t.out().trim().split("\n").map((line) => JSON.parse(line) as AggregatedRecord);
+    for (const action of ["ACCEPT", "REJECT"]) {
+      const windows = records.filter((r) => r.Action === action);
+      expect(windows.map((r) => r.Window.Start).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => 1732204800 + i * 60));
+      expect(windows.every((r) => r.Flows === 6)).toBe(true);
+    }
+  });
+
   it("refuses an output it could not write before reading any input", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "flowtap-out-"));
     const file = path.join(dir, "file");

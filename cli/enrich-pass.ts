@@ -2,7 +2,7 @@ import { createReadStream, readFileSync, statSync } from "node:fs";
 import { PassThrough, Readable } from "node:stream";
 import { gunzipSync } from "node:zlib";
 import { WindowAggregator } from "../functions/lib/flowlogs/aggregate";
-import { FlowEnricher, FlowMerger } from "../functions/lib/flowlogs/enrich";
+import { FlowEnricher, FlowMerger, MERGE_HORIZON_SECONDS } from "../functions/lib/flowlogs/enrich";
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { emptyCounts, FlowLogReader, gzipFailure, readInto, type ReadCounts, type ReaderPartition } from "../functions/lib/flowlogs/input";
 import type { Inventory } from "../functions/lib/flowlogs/inventory";
@@ -139,10 +139,15 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
     if (writer.length > 0) await output.lines(writer.take());
   };
   const aggregator = settings.windowSeconds
-    ? new WindowAggregator(settings.windowSeconds, (record) => {
-        tally.written++;
-        writer.writeLine(JSON.stringify(record));
-      })
+    ? new WindowAggregator(
+        settings.windowSeconds,
+        (record) => {
+          tally.written++;
+          writer.writeLine(JSON.stringify(record));
+        },
+        // A flow whose reverse never comes (a rejected one, say) reaches the aggregator a horizon late.
+        MERGE_HORIZON_SECONDS,
+      )
     : undefined;
   const merger = new FlowMerger((flow) => {
     if (aggregator) aggregator.push(flow);

@@ -35,17 +35,22 @@ export function addToWindow(aggregate: AggregatedRecord, flow: Flow): void {
 
 /**
  * Sums bytes and packets per window and per (client resource, server resource, server port,
- * protocol, action). Windows close once the input moves a window past them, so the state held is
- * bounded by the distinct keys of the open windows.
+ * protocol, action). Windows close once the input moves a window (and `heldSeconds`) past them, so
+ * the state held is bounded by the distinct keys of the open windows.
  */
 export class WindowAggregator {
   private readonly open = new Map<number, Map<string, AggregatedRecord>>();
   private latestStart = 0;
 
-  /** `emit` receives each aggregated record once its window has closed. */
+  /**
+   * `emit` receives each aggregated record once its window has closed. `heldSeconds` keeps windows
+   * open that much longer: as long as flows may wait before they come (a FlowMerger's horizon, for a
+   * flow whose reverse never comes), so that one let go of late still finds its window.
+   */
   constructor(
     private readonly seconds: number,
     private readonly emit: (record: AggregatedRecord) => void,
+    private readonly heldSeconds = 0,
   ) {
     if (!(WINDOW_SECONDS as readonly number[]).includes(seconds)) throw new Error(`window must be ${WINDOW_SECONDS.join(", ")} seconds (got ${seconds})`);
   }
@@ -55,7 +60,7 @@ export class WindowAggregator {
     if (!window || flow.start === undefined) return;
     const windowStart = window.start;
     // A window that closed already is not reopened: a late record comes out as a window of its own.
-    if (windowStart + 2 * this.seconds <= this.latestStart) {
+    if (this.closed(windowStart)) {
       this.emit(windowRecordOf(flow, windowStart, this.seconds));
       return;
     }
@@ -70,11 +75,15 @@ export class WindowAggregator {
     if (flow.start > this.latestStart) {
       this.latestStart = flow.start;
       for (const [start, entries] of this.open) {
-        if (start + 2 * this.seconds > this.latestStart) continue;
+        if (!this.closed(start)) continue;
         for (const record of entries.values()) this.emit(record);
         this.open.delete(start);
       }
     }
+  }
+
+  private closed(windowStart: number): boolean {
+    return windowStart + 2 * this.seconds + this.heldSeconds <= this.latestStart;
   }
 
   /** Emits every open window, at the end of the input. */

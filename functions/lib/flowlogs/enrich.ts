@@ -388,6 +388,9 @@ function isReverse(a: Flow, b: Flow): boolean {
   );
 }
 
+/** How long a flow waits for its reverse by default, in seconds of input time. */
+export const MERGE_HORIZON_SECONDS = 900;
+
 /**
  * Merges the two directions of flows as they stream by: two records are one flow when the same
  * ENI logged them in the same capture window, with the same protocol and mirrored ends (a
@@ -408,7 +411,7 @@ export class FlowMerger {
   /** `emit` receives each flow once it is complete. */
   constructor(
     private readonly emit: (flow: Flow) => void,
-    private readonly horizonSeconds = 900,
+    private readonly horizonSeconds = MERGE_HORIZON_SECONDS,
   ) {}
 
   push(flow: Flow): void {
