@@ -9,7 +9,7 @@ import { sqlString, withDuckDb } from "../cli/duckdb";
 import { defaultThreads, inputBytes, runEnrich } from "../cli/enrich";
 import { loadInventory } from "../cli/inventory-files";
 import { ParquetFlowLogFiles } from "../cli/parquet-flow-logs";
-import { WindowAggregator, type AggregatedRecord } from "../functions/lib/flowlogs/aggregate";
+import { toAggregatedRecord, WindowAggregator, type AggregatedRecord } from "../functions/lib/flowlogs/aggregate";
 import { enricherOf, enrichRecord, Flow, FlowMerger, toEnrichedRecord, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
@@ -289,7 +289,7 @@ describe("orientation, merging and windows", () => {
 
   it("aggregates per window and (client, server, server port, protocol, action), saying the window", () => {
     const out: AggregatedRecord[] = [];
-    const aggregator = new WindowAggregator(300, (r) => out.push(r));
+    const aggregator = new WindowAggregator(300, (total) => out.push(toAggregatedRecord(total)));
     for (const offset of [0, 60, 120]) aggregator.push(flowOf(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", 40000 + offset, 443, 6, 100, 1732204800 + offset)));
     aggregator.flush();
     expect(out).toEqual([expect.objectContaining({ Window: { Start: 1732204800, End: 1732205100, Seconds: 300 }, Flows: 3, Uploaded: 300 })]);

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { Readable } from "node:stream";
+import { toAggregatedRecord, WINDOW_SECONDS, WindowTotal } from "../functions/lib/flowlogs/aggregate";
 import { CLIENT_TO_SERVER, enricherOf, FlowMerger, SERVER_TO_CLIENT, toEnrichedRecord, type Flow } from "../functions/lib/flowlogs/enrich";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
@@ -75,6 +76,20 @@ describe("writing enriched records as JSON lines", () => {
         expect(writer.takeText("base64")).toBe(Buffer.from(expected).toString("base64"));
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it("writes exactly what JSON.stringify writes of a window's aggregated record, for any flows in it", () => {
+    const writer = new EnrichedJsonWriter();
+    const flowWithEnds = lineArb.map(flowOf).filter((flow) => flow.client !== undefined && flow.start !== undefined);
+    fc.assert(
+      fc.property(flowWithEnds, fc.array(flowWithEnds, { maxLength: 3 }), fc.constantFrom(...WINDOW_SECONDS), (first, more, seconds) => {
+        const total = new WindowTotal(first, first.start! - (first.start! % seconds), seconds);
+        for (const flow of more) total.add(flow);
+        writer.writeWindow(total);
+        expect(writer.take().toString("utf8")).toBe(`${JSON.stringify(toAggregatedRecord(total))}\n`);
+      }),
+      { numRuns: 300 },
     );
   });
 

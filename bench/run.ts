@@ -336,7 +336,7 @@ async function benchEnrichment(): Promise<void> {
   await writeParquetFlowLogs(records, parquet, false);
   // The machine's speed drifts by a quarter within minutes: the 1-million-record runs take turns,
   // three rounds, and each figure is the median of its three (the range beside it).
-  const modes = { baseline: [records], enrich: [records], "enrich-one-thread": [records], gzip: [gzipped], parquet: [parquet] } as const;
+  const modes = { baseline: [records], enrich: [records], "enrich-one-thread": [records], "enrich-window": [records], gzip: [gzipped], parquet: [parquet] } as const;
   const rounds = Array.from({ length: 3 }, () =>
     Object.fromEntries(Object.entries(modes).map(([mode, files]) => [mode, run(mode === "gzip" || mode === "parquet" ? "enrich" : mode, [...files])])),
   );
@@ -376,6 +376,7 @@ async function benchEnrichment(): Promise<void> {
   console.log("   baseline, read and split lines and fields: %s, peak RSS %s MiB", figure("baseline"), peakRss("baseline"));
   console.log("   flowtap enrich, 1 million records, %d threads: %s, %s of the baseline (target: 1,000,000/s and 0.6), peak RSS %s MiB", threads, figure("enrich"), ratio("enrich"), peakRss("enrich"));
   console.log("   flowtap enrich, 1 million records, main thread only: %s, %s of the baseline, peak RSS %s MiB", figure("enrich-one-thread"), ratio("enrich-one-thread"), peakRss("enrich-one-thread"));
+  console.log("   flowtap enrich --window 60, 1 million records (one thread): %s, %s of the baseline, peak RSS %s MiB", figure("enrich-window"), ratio("enrich-window"), peakRss("enrich-window"));
   console.log("   flowtap enrich, 1 million records gzip'd (%s MB), %d threads: %s, peak RSS %s MiB", (statSync(gzipped).size / 1e6).toFixed(0), threads, figure("gzip"), peakRss("gzip"));
   console.log("   flowtap enrich, 1 million records as Parquet (%s MB), %d thread(s): %s, peak RSS %s MiB", (statSync(parquet).size / 1e6).toFixed(0), rounds[0].parquet.threads, figure("parquet"), peakRss("parquet"));
   console.log("   flowtap enrich, 10 million records, %d threads: %s records/s, peak RSS %s MiB (flat if close to the 1-million figure)", ten.threads, rate(ten).toFixed(0), ten.peakRssMiB.toFixed(0));

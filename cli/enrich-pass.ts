@@ -141,9 +141,9 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
   const aggregator = settings.windowSeconds
     ? new WindowAggregator(
         settings.windowSeconds,
-        (record) => {
+        (total) => {
           tally.written++;
-          writer.writeLine(JSON.stringify(record));
+          writer.writeWindow(total);
         },
         // A flow whose reverse never comes (a rejected one, say) reaches the aggregator a horizon late.
         MERGE_HORIZON_SECONDS,

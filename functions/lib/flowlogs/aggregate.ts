@@ -25,6 +25,44 @@ export function windowRecordOf(flow: Flow, windowStart: number, seconds: number)
   return { ...rest, Client: client, Window: { Start: windowStart, End: windowStart + seconds, Seconds: seconds }, Flows: 1 };
 }
 
+/**
+ * What a window holds for one key while it is open: its first flow (written without what is
+ * particular to it) and the sums, so that no record is built for a window until it is written.
+ */
+export class WindowTotal {
+  uploaded: number;
+  downloaded: number;
+  packets: number;
+  flows = 1;
+
+  constructor(
+    readonly flow: Flow,
+    readonly windowStart: number,
+    readonly seconds: number,
+  ) {
+    this.uploaded = flow.uploaded;
+    this.downloaded = flow.downloaded;
+    this.packets = flow.packets;
+  }
+
+  add(flow: Flow): void {
+    this.uploaded += flow.uploaded;
+    this.downloaded += flow.downloaded;
+    this.packets += flow.packets;
+    this.flows++;
+  }
+}
+
+/** The aggregated record a window's total stands for. */
+export function toAggregatedRecord(total: WindowTotal): AggregatedRecord {
+  const record = windowRecordOf(total.flow, total.windowStart, total.seconds);
+  record.Uploaded = total.uploaded;
+  record.Downloaded = total.downloaded;
+  record.Packets = total.packets;
+  record.Flows = total.flows;
+  return record;
+}
+
 /** Adds a flow of the same window and key to an aggregate. */
 export function addToWindow(aggregate: AggregatedRecord, flow: Flow): void {
   aggregate.Uploaded += flow.uploaded;
@@ -39,17 +77,17 @@ export function addToWindow(aggregate: AggregatedRecord, flow: Flow): void {
  * the state held is bounded by the distinct keys of the open windows.
  */
 export class WindowAggregator {
-  private readonly open = new Map<number, Map<string, AggregatedRecord>>();
+  private readonly open = new Map<number, Map<string, WindowTotal>>();
   private latestStart = 0;
 
   /**
-   * `emit` receives each aggregated record once its window has closed. `heldSeconds` keeps windows
+   * `emit` receives each window's total once the window has closed. `heldSeconds` keeps windows
    * open that much longer: as long as flows may wait before they come (a FlowMerger's horizon, for a
    * flow whose reverse never comes), so that one let go of late still finds its window.
    */
   constructor(
     private readonly seconds: number,
-    private readonly emit: (record: AggregatedRecord) => void,
+    private readonly emit: (total: WindowTotal) => void,
     private readonly heldSeconds = 0,
   ) {
     if (!(WINDOW_SECONDS as readonly number[]).includes(seconds)) throw new Error(`window must be ${WINDOW_SECONDS.join(", ")} seconds (got ${seconds})`);
@@ -61,7 +99,7 @@ export class WindowAggregator {
     const windowStart = window.start;
     // A window that closed already is not reopened: a late record comes out as a window of its own.
     if (this.closed(windowStart)) {
-      this.emit(windowRecordOf(flow, windowStart, this.seconds));
+      this.emit(new WindowTotal(flow, windowStart, this.seconds));
       return;
     }
     let windows = this.open.get(windowStart);
@@ -70,13 +108,13 @@ export class WindowAggregator {
       this.open.set(windowStart, windows);
     }
     const current = windows.get(window.key);
-    if (current) addToWindow(current, flow);
-    else windows.set(window.key, windowRecordOf(flow, windowStart, this.seconds));
+    if (current) current.add(flow);
+    else windows.set(window.key, new WindowTotal(flow, windowStart, this.seconds));
     if (flow.start > this.latestStart) {
       this.latestStart = flow.start;
       for (const [start, entries] of this.open) {
         if (!this.closed(start)) continue;
-        for (const record of entries.values()) this.emit(record);
+        for (const total of entries.values()) this.emit(total);
         this.open.delete(start);
       }
     }
@@ -88,7 +126,7 @@ export class WindowAggregator {
 
   /** Emits every open window, at the end of the input. */
   flush(): void {
-    for (const windows of this.open.values()) for (const record of windows.values()) this.emit(record);
+    for (const windows of this.open.values()) for (const total of windows.values()) this.emit(total);
     this.open.clear();
   }
 }

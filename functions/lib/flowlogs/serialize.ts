@@ -1,8 +1,13 @@
+import type { WindowTotal } from "./aggregate";
 import { protocolName, type Endpoint, type Flow } from "./enrich";
 import type { RuleMatch } from "./security-groups";
 
 const ascii = (text: string) => Buffer.from(text, "latin1");
 const KEY = {
+  windowStart: ascii(',"Window":{"Start":'),
+  windowEnd: ascii(',"End":'),
+  windowSeconds: ascii(',"Seconds":'),
+  flows: ascii('},"Flows":'),
   start: ascii('"Start":'),
   end: ascii('"End":'),
   uploaded: ascii('"Uploaded":'),
@@ -61,7 +66,7 @@ export class EnrichedJsonWriter {
   write(flow: Flow): void {
     const client = flow.client;
     const server = flow.server;
-    const head = this.head(flow);
+    const head = this.head(flow, flow.interfaceId);
     const outcome = this.outcome(flow.action, flow.logStatus);
     let needed = RECORD_OVERHEAD + head.length + outcome.length;
     if (client && server) {
@@ -94,15 +99,55 @@ export class EnrichedJsonWriter {
     this.length = at;
   }
 
-  private head(flow: Flow): Buffer {
-    const first = this.heads.get(flow.interfaceId);
+  /**
+   * Appends one window's total as a line of JSON: the same text as `JSON.stringify(toAggregatedRecord(total))`,
+   * its first flow's fields but for its ENI, times, log status and client port, then its window and flow count.
+   */
+  writeWindow(total: WindowTotal): void {
+    const flow = total.flow;
+    const client = flow.client!;
+    const server = flow.server!;
+    const head = this.head(flow, undefined);
+    const outcome = this.outcome(flow.action, undefined);
+    const needed =
+      RECORD_OVERHEAD + head.length + outcome.length + client.clientJsonHead.length + client.jsonRest.length + server.serverJsonHead.length + server.jsonRest.length + (flow.clientRules?.json.length ?? 0) + (flow.serverRules?.json.length ?? 0);
+    if (this.length + needed > this.buffer.length) this.grow(needed);
+
+    const out = this.buffer;
+    let at = put(out, this.length, head);
+    at = put(out, at, outcome);
+    at = put(out, at, KEY.uploaded);
+    at = putNumber(out, at, total.uploaded);
+    at = put(out, at, KEY.downloaded);
+    at = putNumber(out, at, total.downloaded);
+    at = put(out, at, KEY.packets);
+    at = putNumber(out, at, total.packets);
+    at = putSide(out, at, client.clientJsonHead, client, undefined, flow.clientRules);
+    at = putSide(out, at, server.serverJsonHead, server, flow.serverPort, flow.serverRules);
+    if (client.availabilityZone && server.availabilityZone) at = put(out, at, client.availabilityZone === server.availabilityZone ? KEY.crossAzFalse : KEY.crossAzTrue);
+    at = put(out, at, KEY.windowStart);
+    at = putNumber(out, at, total.windowStart);
+    at = put(out, at, KEY.windowEnd);
+    at = putNumber(out, at, total.windowStart + total.seconds);
+    at = put(out, at, KEY.windowSeconds);
+    at = putNumber(out, at, total.seconds);
+    at = put(out, at, KEY.flows);
+    at = putNumber(out, at, total.flows);
+    out[at++] = CLOSE_BRACE;
+    out[at++] = NEWLINE;
+    this.length = at;
+  }
+
+  /** The head of a record of `interfaceId` (undefined for a window's, which names none). */
+  private head(flow: Flow, interfaceId: string | undefined): Buffer {
+    const first = this.heads.get(interfaceId);
     for (let head = first; head; head = head.next) {
       if (head.version === flow.version && head.protocol === flow.protocol && head.accountId === flow.accountId) return head.json;
     }
-    const head = new RecordHead(flow.version, flow.accountId, flow.interfaceId, flow.protocol);
+    const head = new RecordHead(flow.version, flow.accountId, interfaceId, flow.protocol);
     if (this.heads.size >= HEADS_HELD) this.heads.clear();
     else head.next = first;
-    this.heads.set(flow.interfaceId, head);
+    this.heads.set(interfaceId, head);
     return head.json;
   }
 
@@ -119,14 +164,6 @@ export class EnrichedJsonWriter {
     this.lastLogStatus = logStatus;
     this.lastOutcome = json;
     return json;
-  }
-
-  /** Appends a line of text already serialized (an aggregated record, say). */
-  writeLine(text: string): void {
-    const needed = Buffer.byteLength(text) + 1;
-    if (this.length + needed > this.buffer.length) this.grow(needed);
-    this.length += this.buffer.write(text, this.length, "utf8");
-    this.buffer[this.length++] = NEWLINE;
   }
 
   /** A copy of the bytes written since the last take(); the writer then starts again, in the same buffer. */
