@@ -64,15 +64,10 @@ export class EnrichedJsonWriter {
 
   /** Appends one flow as a line of JSON. */
   write(flow: Flow): void {
-    const client = flow.client;
-    const server = flow.server;
     const head = this.head(flow, flow.interfaceId);
     const outcome = this.outcome(flow.action, flow.logStatus);
-    let needed = RECORD_OVERHEAD + head.length + outcome.length;
-    if (client && server) {
-      needed += client.clientJsonHead.length + client.jsonRest.length + server.serverJsonHead.length + server.jsonRest.length;
-      needed += (flow.clientRules?.json.length ?? 0) + (flow.serverRules?.json.length ?? 0);
-    }
+    const hasEnds = flow.client !== undefined && flow.server !== undefined;
+    const needed = RECORD_OVERHEAD + head.length + outcome.length + (hasEnds ? endsBytes(flow) : 0);
     if (this.length + needed > this.buffer.length) this.grow(needed);
 
     const out = this.buffer;
@@ -81,19 +76,8 @@ export class EnrichedJsonWriter {
     if (flow.start !== undefined) at = putNumberField(out, at, KEY.start, flow.start);
     if (flow.end !== undefined) at = putNumberField(out, at, KEY.end, flow.end);
     at = put(out, at, outcome);
-    at = put(out, at, KEY.uploaded);
-    at = putNumber(out, at, flow.uploaded);
-    at = put(out, at, KEY.downloaded);
-    at = putNumber(out, at, flow.downloaded);
-    at = put(out, at, KEY.packets);
-    at = putNumber(out, at, flow.packets);
-    if (client && server) {
-      at = putSide(out, at, client.clientJsonHead, client, flow.clientPort, flow.clientRules);
-      at = putSide(out, at, server.serverJsonHead, server, flow.serverPort, flow.serverRules);
-      const clientZone = client.availabilityZone;
-      const serverZone = server.availabilityZone;
-      if (clientZone && serverZone) at = put(out, at, clientZone === serverZone ? KEY.crossAzFalse : KEY.crossAzTrue);
-    }
+    at = putTraffic(out, at, flow.uploaded, flow.downloaded, flow.packets);
+    if (hasEnds) at = putEnds(out, at, flow, flow.clientPort);
     out[at++] = CLOSE_BRACE;
     out[at++] = NEWLINE;
     this.length = at;
@@ -105,26 +89,16 @@ export class EnrichedJsonWriter {
    */
   writeWindow(total: WindowTotal): void {
     const flow = total.flow;
-    const client = flow.client!;
-    const server = flow.server!;
     const head = this.head(flow, undefined);
     const outcome = this.outcome(flow.action, undefined);
-    const needed =
-      RECORD_OVERHEAD + head.length + outcome.length + client.clientJsonHead.length + client.jsonRest.length + server.serverJsonHead.length + server.jsonRest.length + (flow.clientRules?.json.length ?? 0) + (flow.serverRules?.json.length ?? 0);
+    const needed = RECORD_OVERHEAD + head.length + outcome.length + endsBytes(flow);
     if (this.length + needed > this.buffer.length) this.grow(needed);
 
     const out = this.buffer;
     let at = put(out, this.length, head);
     at = put(out, at, outcome);
-    at = put(out, at, KEY.uploaded);
-    at = putNumber(out, at, total.uploaded);
-    at = put(out, at, KEY.downloaded);
-    at = putNumber(out, at, total.downloaded);
-    at = put(out, at, KEY.packets);
-    at = putNumber(out, at, total.packets);
-    at = putSide(out, at, client.clientJsonHead, client, undefined, flow.clientRules);
-    at = putSide(out, at, server.serverJsonHead, server, flow.serverPort, flow.serverRules);
-    if (client.availabilityZone && server.availabilityZone) at = put(out, at, client.availabilityZone === server.availabilityZone ? KEY.crossAzFalse : KEY.crossAzTrue);
+    at = putTraffic(out, at, total.uploaded, total.downloaded, total.packets);
+    at = putEnds(out, at, flow, undefined);
     at = put(out, at, KEY.windowStart);
     at = putNumber(out, at, total.windowStart);
     at = put(out, at, KEY.windowEnd);
@@ -233,6 +207,33 @@ function putNumberField(out: Buffer, at: number, key: Buffer, value: number): nu
   at = putNumber(out, at, value);
   out[at] = COMMA;
   return at + 1;
+}
+
+function putTraffic(out: Buffer, at: number, uploaded: number, downloaded: number, packets: number): number {
+  at = put(out, at, KEY.uploaded);
+  at = putNumber(out, at, uploaded);
+  at = put(out, at, KEY.downloaded);
+  at = putNumber(out, at, downloaded);
+  at = put(out, at, KEY.packets);
+  return putNumber(out, at, packets);
+}
+
+/** The room the ends of a flow with both take. */
+function endsBytes(flow: Flow): number {
+  const client = flow.client!;
+  const server = flow.server!;
+  return client.clientJsonHead.length + client.jsonRest.length + server.serverJsonHead.length + server.jsonRest.length + (flow.clientRules?.json.length ?? 0) + (flow.serverRules?.json.length ?? 0);
+}
+
+/** `,"Client":{…},"Server":{…}` and CrossAz when both zones are known, of a flow with both ends; the client's port unless it is left out. */
+function putEnds(out: Buffer, at: number, flow: Flow, clientPort: number | undefined): number {
+  const client = flow.client!;
+  const server = flow.server!;
+  at = putSide(out, at, client.clientJsonHead, client, clientPort, flow.clientRules);
+  at = putSide(out, at, server.serverJsonHead, server, flow.serverPort, flow.serverRules);
+  const clientZone = client.availabilityZone;
+  const serverZone = server.availabilityZone;
+  return clientZone && serverZone ? put(out, at, clientZone === serverZone ? KEY.crossAzFalse : KEY.crossAzTrue) : at;
 }
 
 function putSide(out: Buffer, at: number, head: Buffer, endpoint: Endpoint, port: number | undefined, rules: RuleMatch | undefined): number {
