@@ -203,6 +203,22 @@ describe("orientation, merging and windows", () => {
     expect(take()).toEqual([expect.objectContaining({ Start: 1732206600 })]);
   });
 
+  it("starts its time again for input that goes back to begin another series, letting go of what waited", () => {
+    const { merger, take } = mergerCollecting(900);
+    const at = (start: number, port: number, outbound = true) =>
+      flowOf(outbound ? v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", port, 443, 6, 100, start) : v2(eniOf(WEB_INSTANCE), "52.217.44.20", WEB_INSTANCE, 443, port, 6, 200, start));
+    merger.push(at(1732208400, 40000));
+    // Within the horizon: nothing to do.
+    expect(merger.rewindIfBehind(1732207600)).toBe(false);
+    expect(take()).toEqual([]);
+    // An hour back: what waited goes out, and the new series merges rather than pass for late.
+    expect(merger.rewindIfBehind(1732204800)).toBe(true);
+    expect(take()).toEqual([expect.objectContaining({ Start: 1732208400, Downloaded: 0 })]);
+    merger.push(at(1732204800, 40001));
+    merger.push(at(1732204800, 40001, false));
+    expect(take()).toEqual([expect.objectContaining({ Start: 1732204800, Uploaded: 100, Downloaded: 200 })]);
+  });
+
   it("merges as a model of its rules does, for any order of records, reverses, repeats and late arrivals", () => {
     // One ENI's flows to a few ports over a few capture windows; each record goes out or the way in.
     const recordArb = fc.record({ port: fc.integer({ min: 40000, max: 40003 }), window: fc.integer({ min: 0, max: 40 }), outbound: fc.boolean(), bytes: fc.integer({ min: 1, max: 1000 }) });
@@ -619,6 +635,37 @@ describe("flowtap enrich", () => {
       expect(windows.map((r) => r.Window.Start).sort((a, b) => a - b)).toEqual(Array.from({ length: 40 }, (_, i) => 1732204800 + i * 60));
       expect(windows.every((r) => r.Flows === 6)).toBe(true);
     }
+  });
+
+  it("merges and aggregates files that each go back in time, as another flow log's files or another log stream's export do", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flowtap-series-"));
+    // Two ENIs' flow logs over the same hour, one file each: every 10 s a flow, in both directions.
+    const files = [WEB_INSTANCE, APP_INSTANCE].map((address, n) => {
+      const lines = Array.from({ length: 360 }, (_, i) => {
+        const [start, end] = [1732204800 + i * 10, 1732204810 + i * 10];
+        return [
+          `2 ${ACCOUNT} ${eniOf(address)} ${address} 52.217.44.20 ${30000 + i} 443 6 10 1000 ${start} ${end} ACCEPT OK`,
+          `2 ${ACCOUNT} ${eniOf(address)} 52.217.44.20 ${address} 443 ${30000 + i} 6 10 5000 ${start} ${end} ACCEPT OK`,
+        ].join("\n");
+      });
+      const file = path.join(dir, `${n}.log`);
+      writeFileSync(file, `${lines.join("\n")}\n`);
+      return file;
+    });
+    const run = async (threads: number, windowSeconds?: number) => {
+      const t = io();
+      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files, threads, windowSeconds }, t.io)).toBe(0);
+      return t.out().trim().split("\n").map((line) => JSON.parse(line) as AggregatedRecord);
+    };
+    for (const threads of [1, 2]) {
+      const flows = await run(threads);
+      expect(flows).toHaveLength(720);
+      expect(flows.every((f) => f.Uploaded === 1000 && f.Downloaded === 5000)).toBe(true);
+    }
+    // A window of each file's hour, each minute's six flows in one record per file.
+    const windows = await run(1, 60);
+    expect(windows).toHaveLength(120);
+    expect(windows.every((w) => w.Flows === 6)).toBe(true);
   });
 
   it("refuses an output it could not write before reading any input", async () => {

@@ -159,6 +159,8 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
   const enricher = new FlowEnricher(settings.inventory);
 
   for (const source of sources) {
+    // A file whose first record goes back in time begins a series of its own (another flow log's files, another log stream's export).
+    let beginsSeries = true;
     const opened = source.open(output.progress ? (bytes) => output.progress!(bytes, tally.counts.records) : undefined, settings.partition);
     // Piped, so that the progress listener on the source and the reader's iteration do not compete for chunks.
     const input = new PassThrough({ highWaterMark: CHUNK_BYTES });
@@ -172,6 +174,10 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
           const flow = enricher.enrich(slots);
           if (flow.client?.type === "unknown" || flow.server?.type === "unknown") tally.unknown++;
           if (flow.client) tally.enriched++;
+          if (beginsSeries && flow.start !== undefined) {
+            beginsSeries = false;
+            if (merger.rewindIfBehind(flow.start)) aggregator?.restart();
+          }
           merger.push(flow);
         },
         malformed: (line, reason) => output.malformed(source.name, line, reason),

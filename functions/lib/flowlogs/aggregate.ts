@@ -129,4 +129,10 @@ export class WindowAggregator {
     for (const windows of this.open.values()) for (const total of windows.values()) this.emit(total);
     this.open.clear();
   }
+
+  /** Emits every open window and lets time start again: the input went back to begin another series. */
+  restart(): void {
+    this.flush();
+    this.latestStart = 0;
+  }
 }

@@ -484,6 +484,19 @@ export class FlowMerger {
     flow.arrival = -1;
   }
 
+  /**
+   * When `start` is older than the horizon behind the input's time (a file that begins a series of
+   * its own: another flow log's, the next log stream of a CloudWatch Logs export), lets go of every
+   * waiting flow (their reverses were in the series that ended) and lets time start again from
+   * `start`, so that the new series merges rather than pass for late; true when it did.
+   */
+  rewindIfBehind(start: number): boolean {
+    if (start >= this.latestStart - this.horizonSeconds) return false;
+    this.flush();
+    this.latestStart = start;
+    return true;
+  }
+
   /** Emits what still waits, at the end of the input. */
   flush(): void {
     for (let i = this.head; i < this.arrivals.length; i++) {
