@@ -22,6 +22,23 @@ describe("the files command-line paths name", () => {
     });
   });
 
+  it("reads the files S3 delivery writes in the order of the time in their names, across flow logs, accounts and regions", () => {
+    const name = (account: string, region: string, flowLog: string, time: string) => `AWSLogs/${account}/vpcflowlogs/${region}/2024/11/21/${account}_vpcflowlogs_${region}_${flowLog}_20241121T${time}Z_3b6e4a1c.log.gz`;
+    const files = [
+      name("111111111111", "us-east-1", "fl-0a1b2c3d", "0005"),
+      name("111111111111", "us-east-1", "fl-0a1b2c3d", "0000"),
+      name("111111111111", "us-east-1", "fl-9f8e7d6c", "0000"),
+      name("222222222222", "eu-west-1", "fl-1234abcd", "0000"),
+      name("222222222222", "eu-west-1", "fl-1234abcd", "0010").replace(".log.gz", ".log.parquet"),
+      name("222222222222", "eu-west-1", "fl-1234abcd", "0005"),
+    ];
+    const root = tree(files);
+    expect(inputFiles([root])).toEqual({ ok: true, files: [files[1], files[2], files[3], files[0], files[5], files[4]].map((f) => path.join(root, f)) });
+    // One file named otherwise: path order for all.
+    writeFileSync(path.join(root, "AWSLogs", "notes.txt"), "");
+    expect(inputFiles([root])).toEqual({ ok: true, files: [files[1], files[0], files[2], files[3], files[5], files[4], "AWSLogs/notes.txt"].map((f) => path.join(root, f)) });
+  });
+
   it("follows symbolic links, reading each directory once", () => {
     const root = tree(["logs/a.log"]);
     symlinkSync(path.join(root, "logs"), path.join(root, "logs", "loop"));

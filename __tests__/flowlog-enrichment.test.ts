@@ -668,6 +668,29 @@ describe("flowtap enrich", () => {
     expect(windows.every((w) => w.Flows === 6)).toBe(true);
   });
 
+  it("aggregates the windows of a bucket's flow logs as one stream in time, their files read in the order of the time in their names", async () => {
+    // Two flow logs (a VPC's and a subnet's, say) that both log one ENI: an hour each, a file per 5 minutes, a flow every 10 s.
+    const root = mkdtempSync(path.join(tmpdir(), "flowtap-s3-tree-"));
+    const day = path.join(root, "AWSLogs", ACCOUNT, "vpcflowlogs", "us-east-1", "2024", "11", "21");
+    mkdirSync(day, { recursive: true });
+    for (const flowLog of ["fl-0a1b2c3d", "fl-9f8e7d6c"]) {
+      for (let file = 0; file < 12; file++) {
+        const lines = Array.from({ length: 30 }, (_, i) => {
+          const start = 1732147200 + file * 300 + i * 10;
+          return `2 ${ACCOUNT} ${eniOf(WEB_INSTANCE)} ${WEB_INSTANCE} 52.217.44.20 ${30000 + file * 30 + i} 443 6 10 1000 ${start} ${start + 10} ACCEPT OK`;
+        });
+        const time = `${String(Math.floor(((file + 1) * 5) / 60)).padStart(2, "0")}${String(((file + 1) * 5) % 60).padStart(2, "0")}`;
+        writeFileSync(path.join(day, `${ACCOUNT}_vpcflowlogs_us-east-1_${flowLog}_20241121T${time}Z_3b6e4a1c.log.gz`), gzipSync(`${lines.join("\n")}\n`));
+      }
+    }
+    const t = io();
+    expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, files: [root] }, t.io)).toBe(0);
+    const windows = t.out().trim().split("\n").map((line) => JSON.parse(line) as AggregatedRecord);
+    // Each minute once, with both flow logs' six flows.
+    expect(windows).toHaveLength(60);
+    expect(windows.every((w) => w.Flows === 12)).toBe(true);
+  });
+
   it("refuses an output it could not write before reading any input", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "flowtap-out-"));
     const file = path.join(dir, "file");

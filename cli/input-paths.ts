@@ -6,10 +6,13 @@ export type InputFiles = { readonly ok: true; readonly files: readonly string[] 
 
 /**
  * The files that command-line paths name: a file as given; a directory as every file beneath it,
- * in path order (so the tree `aws s3 sync` makes of a bucket's flow logs reads day by day), leaving
- * out hidden files and directories (`.DS_Store`, `.git`). Symbolic links are followed, each
- * directory read once. A path that does not exist, or a directory with no file beneath it, is
- * an error: nothing a user named is passed over in silence.
+ * leaving out hidden files and directories (`.DS_Store`, `.git`), in path order (so the tree
+ * `aws s3 sync` makes of a bucket's flow logs reads day by day), or, when every one is named as S3
+ * delivery names flow log files, in the order of the time in their names (so the files of a
+ * bucket's many flow logs, accounts and regions read as one stream in time, and merge and
+ * aggregate as one). Symbolic links are followed, each directory read once. A path that does not
+ * exist, or a directory with no file beneath it, is an error: nothing a user named is passed over
+ * in silence.
  */
 export function inputFiles(paths: readonly string[]): InputFiles {
   const files: string[] = [];
@@ -32,7 +35,7 @@ export function inputFiles(paths: readonly string[]): InputFiles {
       return { ok: false, reason: `${given}: ${(err as Error).message}` };
     }
     if (beneath.length === 0) return { ok: false, reason: `${given}: a directory with no files beneath it` };
-    files.push(...beneath.sort(byCodePoint));
+    files.push(...inTimeOrder(beneath.sort(byCodePoint)));
   }
   return { ok: true, files };
 }
@@ -51,6 +54,17 @@ function collectFiles(dir: string, into: string[], visited: Set<string>): void {
 }
 
 const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The time in the name S3 delivery gives a flow log file: `<account>_vpcflowlogs_<region>_<flow log id>_<YYYYMMDDTHHmmZ>_<hash>.log.gz`. */
+const S3_FLOW_LOG_FILE = /_vpcflowlogs_[^_]+_fl-[0-9a-f]+_(\d{8}T\d{4})Z_[0-9a-f]+\.log(?:\.gz|\.parquet)?$/;
+
+/** `files` (in path order) in the order of the time in their names when every one is an S3 flow log file's; else as they are. */
+function inTimeOrder(files: string[]): string[] {
+  const times = files.map((file) => S3_FLOW_LOG_FILE.exec(path.basename(file))?.[1]);
+  if (times.some((time) => time === undefined)) return files;
+  // Stable: files of the same time keep their path order.
+  return files.map((file, i) => ({ file, time: times[i]! })).sort((a, b) => byCodePoint(a.time, b.time)).map(({ file }) => file);
+}
 
 /** `length` bytes of a file from `position` (fewer where it ends): what it holds, whatever its name. */
 export function fileBytes(file: string, position: number, length: number): Buffer {
