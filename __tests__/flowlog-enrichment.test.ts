@@ -668,6 +668,28 @@ describe("flowtap enrich", () => {
     expect(windows.every((w) => w.Flows === 6)).toBe(true);
   });
 
+  it("reads S3 files concatenated into one stream (zcat), each by its own header, each merging though it goes back in time", async () => {
+    const header = DEFAULT_FORMAT.join(" ");
+    // The second flow log's format has its last two fields the other way round.
+    const swapped = [...DEFAULT_FORMAT.slice(0, -2), "log-status", "action"].join(" ");
+    const file = (address: string, format: "default" | "swapped") =>
+      Array.from({ length: 360 }, (_, i) => {
+        const start = 1732204800 + i * 10;
+        const ends = (tail: string) => (format === "default" ? tail : tail.split(" ").reverse().join(" "));
+        return [
+          `2 ${ACCOUNT} ${eniOf(address)} ${address} 52.217.44.20 ${30000 + i} 443 6 10 1000 ${start} ${start + 10} ${ends("ACCEPT OK")}`,
+          `2 ${ACCOUNT} ${eniOf(address)} 52.217.44.20 ${address} 443 ${30000 + i} 6 10 5000 ${start} ${start + 10} ${ends("ACCEPT OK")}`,
+        ].join("\n");
+      });
+    const stream = [header, ...file(WEB_INSTANCE, "default"), swapped, ...file(APP_INSTANCE, "swapped"), `2 ${ACCOUNT} bad`].join("\n");
+    const t = io();
+    expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [] }, { ...t.io, stdin: Readable.from([gzipSync(`${stream}\n`)]) })).toBe(0);
+    const flows = t.out().trim().split("\n").map((line) => JSON.parse(line) as EnrichedRecord);
+    expect(flows).toHaveLength(720);
+    expect(flows.every((f) => f.Action === "ACCEPT" && f.LogStatus === "OK" && f.Uploaded === 1000 && f.Downloaded === 5000)).toBe(true);
+    expect(t.err()).toMatch(/^stdin:1443: skipped: expected 14 fields, found 3\nflowtap enrich: 1441 records read, 1440 enriched, .* 1 malformed/);
+  });
+
   it("aggregates the windows of a bucket's flow logs as one stream in time, their files read in the order of the time in their names", async () => {
     // Two flow logs (a VPC's and a subnet's, say) that both log one ENI: an hour each, a file per 5 minutes, a flow every 10 s.
     const root = mkdtempSync(path.join(tmpdir(), "flowtap-s3-tree-"));

@@ -159,7 +159,8 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
   const enricher = new FlowEnricher(settings.inventory);
 
   for (const source of sources) {
-    // A file whose first record goes back in time begins a series of its own (another flow log's files, another log stream's export).
+    // A file (or, in a stream of concatenated files, a header) whose first record goes back in time
+    // begins a series of its own: another flow log's files, another log stream's export.
     let beginsSeries = true;
     const opened = source.open(output.progress ? (bytes) => output.progress!(bytes, tally.counts.records) : undefined, settings.partition);
     // Piped, so that the progress listener on the source and the reader's iteration do not compete for chunks.
@@ -181,6 +182,7 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
           merger.push(flow);
         },
         malformed: (line, reason) => output.malformed(source.name, line, reason),
+        seriesBegins: () => (beginsSeries = true),
       },
       opened.partitioned ? undefined : settings.partition,
     );

@@ -1,7 +1,7 @@
 import { createGunzip, gunzipSync } from "node:zlib";
 import { Readable } from "node:stream";
 import { headerFormat } from "./format";
-import { FIELD, type FlowLogField } from "./fields";
+import { FIELD, isFlowLogField, type FlowLogField } from "./fields";
 import { spread as importedSpread } from "./interner";
 import { RecordScanner, type FlowLogRecord } from "./record";
 
@@ -143,6 +143,8 @@ export interface ReaderHandlers {
   /** A record, in the scanner's slots until the next record is read. */
   record(slots: RecordScanner, line: number): void;
   malformed(line: number, reason: string, text: string): void;
+  /** A header line below the first: another file's records follow (they may go back in time). */
+  seriesBegins?(): void;
 }
 
 /** The fields a record names addresses in; `pkt-` ones are the real ends behind NAT. */
@@ -185,6 +187,18 @@ function startsWithGzipBase64(bytes: Buffer, start: number, end: number): boolea
 
 function isBlank(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
+}
+
+/** The longest field name (`ecs-container-instance-arn`) and then some: a longer first word is no field's. */
+const FIELD_NAME_MAX_BYTES = 32;
+
+/** True when a line's first word is a field's name, as a header line's is (cheap: most records begin with a digit). */
+function startsWithFieldName(bytes: Buffer, start: number, end: number): boolean {
+  if (bytes[start] < 0x61 || bytes[start] > 0x7a /* a-z */) return false;
+  let i = start;
+  const limit = Math.min(end, start + FIELD_NAME_MAX_BYTES);
+  while (i < limit && !isBlank(bytes[i])) i++;
+  return isFlowLogField(bytes.toString("latin1", start, i));
 }
 
 /** `yyyy-mm-ddThh:mm:ss`, `9` for a digit: how the timestamp of an exported CloudWatch Logs event begins. */
@@ -292,10 +306,12 @@ export class FlowLogReader {
     // A CloudWatch Logs payload as Lambda receives it: base64 of gzip'd JSON.
     if (startsWithGzipBase64(bytes, start, end) && this.base64(bytes.toString("latin1", start, end))) return;
     start = afterExportTimestamp(bytes, start, end);
-    if (this.lineNumber === 1) {
+    // A header further down begins another file's records (S3 files concatenated, as `zcat` does).
+    if (this.lineNumber === 1 || startsWithFieldName(bytes, start, end)) {
       const header = headerFormat(bytes.toString("utf8", start, end));
       if (header) {
         this.scanner.setFormat(header);
+        if (this.lineNumber > 1) this.handlers.seriesBegins?.();
         return;
       }
     }
