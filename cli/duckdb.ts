@@ -4,6 +4,9 @@ import { duckDbRecordType } from "../functions/lib/flowlogs/schema";
 /** A SQL string literal. */
 export const sqlString = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
+/** A SQL list of string literals (`['a', 'b']`), as DuckDB's file readers take several files. */
+export const sqlList = (texts: readonly string[]) => `[${texts.map(sqlString).join(", ")}]`;
+
 /** An enriched record's JSON (the SQL expression `json`) read into duckDbRecordType(): by exact field name, absent fields null. */
 export const recordOfJson = (json: string) => `json_transform(${json}, ${sqlString(JSON.stringify(duckDbRecordType()))})`;
 

@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { DuckDBInstance, type DuckDBConnection, type DuckDBResult } from "@duckdb/node-api";
 import { isFlowLogField, type FlowLogField } from "../functions/lib/flowlogs/fields";
 import type { ReaderPartition } from "../functions/lib/flowlogs/input";
-import { sqlString } from "./duckdb";
+import { sqlList } from "./duckdb";
 
 /** A column's name as an SQL identifier. */
 const identifier = (name: string) => `"${name.replace(/"/g, '""')}"`;
@@ -39,9 +39,6 @@ let threadInstance: Promise<DuckDBInstance> | undefined;
 async function threadConnection(): Promise<DuckDBConnection> {
   return (await (threadInstance ??= DuckDBInstance.create(":memory:"))).connect();
 }
-
-/** A list of files in SQL. */
-const sqlList = (files: readonly string[]) => `[${files.map(sqlString).join(", ")}]`;
 
 /** The rows of each of Parquet `files`, from their footers. */
 async function rowsPerFile(connection: DuckDBConnection, files: readonly string[]): Promise<number[]> {

@@ -1,7 +1,7 @@
 import Table from "cli-table3";
 import { DUCKDB, duckDbFlowsView, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
 import { duckDbRecordType } from "../functions/lib/flowlogs/schema";
-import { recordOfJson, sqlString, withDuckDb } from "./duckdb";
+import { recordOfJson, sqlList, withDuckDb } from "./duckdb";
 import { fileKind, inputFiles, type FileKind } from "./input-paths";
 
 export interface QueryOptions {
@@ -28,7 +28,7 @@ function flowsView(files: readonly string[]): string {
     else byKind.set(kind, [file]);
   }
   const relations = [...byKind].map(([kind, ofKind]) => {
-    const list = `[${ofKind.map(sqlString).join(", ")}]`;
+    const list = sqlList(ofKind);
     return kind === "parquet"
       ? `SELECT p::${duckDbRecordType()} AS record FROM read_parquet(${list}, union_by_name = true, hive_partitioning = false) p`
       : `SELECT ${recordOfJson("json")} AS record FROM read_json_objects(${list}, format = 'newline_delimited', compression = '${kind === "gzip" ? "gzip" : "uncompressed"}')`;
