@@ -383,17 +383,23 @@ describe("flowtap enrich", () => {
     const parquet = path.join(dir, `${ACCOUNT}_vpcflowlogs_us-east-1_fl-1234abcd_20241121T0000Z_3b6e4a1c.log.parquet`);
     beforeAll(() => writeParquetFlowLogs(text, parquet, true));
 
-    const run = async (file: string, threads: number) => {
+    /** The sorted lines and the stderr of enriching `files` with the sample inventory. */
+    const run = async (files: string[], threads: number) => {
       const t = io();
-      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [file], threads }, t.io)).toBe(0);
-      return { lines: t.out().trim().split("\n").sort(), err: t.err().replaceAll(file, "FILE") };
+      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files, threads }, t.io)).toBe(0);
+      return { lines: t.out().trim().split("\n").sort(), err: t.err() };
+    };
+    /** The same for one file, its name in stderr as FILE. */
+    const runFile = async (file: string, threads: number) => {
+      const result = await run([file], threads);
+      return { ...result, err: result.err.replaceAll(file, "FILE") };
     };
 
     it("are enriched as the same records in text are, on one thread or two, a bad row reported on its line", async () => {
-      const fromText = await run(text, 1);
+      const fromText = await runFile(text, 1);
       expect(fromText.err).toMatch(/^FILE:151: skipped: srcport 70000 is out of range \(0-65535\)\nflowtap enrich: 402 records read, 400 enriched, 1 without traffic \(NODATA\/SKIPDATA\), 1 malformed/);
-      expect(await run(parquet, 1)).toEqual(fromText);
-      expect(await run(parquet, 2)).toEqual({ ...fromText, err: fromText.err.replace(/written\n$/, "written by 2 threads\n") });
+      expect(await runFile(parquet, 1)).toEqual(fromText);
+      expect(await runFile(parquet, 2)).toEqual({ ...fromText, err: fromText.err.replace(/written\n$/, "written by 2 threads\n") });
     });
 
     it("are read from standard input as from the file (copied to a file first, which is then removed)", async () => {
@@ -401,7 +407,7 @@ describe("flowtap enrich", () => {
       const before = scratchDirs();
       const t = io();
       expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [] }, { ...t.io, stdin: createReadStream(parquet, { highWaterMark: 1000 }) })).toBe(0);
-      const fromFile = await run(parquet, 1);
+      const fromFile = await runFile(parquet, 1);
       expect({ lines: t.out().trim().split("\n").sort(), err: t.err().replaceAll("stdin", "FILE") }).toEqual(fromFile);
       expect(scratchDirs()).toEqual(before);
     });
@@ -415,10 +421,10 @@ describe("flowtap enrich", () => {
         writeFileSync(part, `${records.filter((_, r) => r % 8 === i).join("\n")}\n`);
         await writeParquetFlowLogs(part, path.join(folders.parquet, `${i}.log.parquet`), false);
       }
-      const fromText = await run(folders.text, 1);
+      const fromText = await run([folders.text], 1);
       expect(fromText.err).toMatch(/^flowtap enrich: 400 records read, 400 enriched/);
-      expect((await run(folders.parquet, 1)).lines).toEqual(fromText.lines);
-      expect((await run(folders.parquet, 2)).lines).toEqual(fromText.lines);
+      expect((await run([folders.parquet], 1)).lines).toEqual(fromText.lines);
+      expect((await run([folders.parquet], 2)).lines).toEqual(fromText.lines);
     });
 
     it("are read many to a query, whatever columns each has and between text files, as the same files in text are", async () => {
@@ -457,11 +463,6 @@ describe("flowtap enrich", () => {
         await parquetOf("d", parts[3]),
         await parquetOf("e", parts[4]),
       ];
-      const run = async (files: string[], threads: number) => {
-        const t = io();
-        expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files, threads }, t.io)).toBe(0);
-        return { lines: t.out().trim().split("\n").sort(), err: t.err() };
-      };
       const fromText = await run(text, 1);
       expect(fromText.err).toMatch(new RegExp(`^${path.join(folder, "e.log")}:52: skipped: srcport 70000 is out of range \\(0-65535\\)\nflowtap enrich: 401 records read, 400 enriched, .* 1 malformed`));
       // The extra fields count: flow-direction chooses the side whose rules are shown.
@@ -483,15 +484,10 @@ describe("flowtap enrich", () => {
       writeFileSync(odd, `${records.filter((_, i) => i % 2 === 1).join("\n")}\n`);
       const parquet = path.join(folder, "odd.parquet");
       await writeParquetFlowLogs(odd, parquet, false);
-      const run = async (files: string[], threads: number) => {
-        const t = io();
-        expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files, threads }, t.io)).toBe(0);
-        return t.out().trim().split("\n").sort();
-      };
-      const fromText = await run([text, odd], 1);
+      const fromText = (await run([text, odd], 1)).lines;
       expect(fromText.length).toBeLessThan(records.length * 0.6);
-      expect(await run([text, parquet], 1)).toEqual(fromText);
-      expect(await run([text, parquet], 2)).toEqual(fromText);
+      expect((await run([text, parquet], 1)).lines).toEqual(fromText);
+      expect((await run([text, parquet], 2)).lines).toEqual(fromText);
     });
 
     it("are read a partition at a time with every row in one partition on its own line, and progress adding up to the file", async () => {
