@@ -633,6 +633,24 @@ describe("flowtap enrich", () => {
     }
   });
 
+  it("says how many records no window could hold (no start time, or not both addresses), rather than leave them out unsaid", async () => {
+    // A format without `start`: the records are enriched, but fall in no window.
+    const lines = [`${WEB_INSTANCE} 52.217.44.20 40000 443 6 1000`, `52.217.44.20 ${WEB_INSTANCE} 443 40000 6 5000`];
+    const t = io();
+    const stdin = Readable.from([`${lines.join("\n")}\n`]);
+    expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, format: "${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${bytes}", files: [] }, { ...t.io, stdin })).toBe(0);
+    expect(t.out()).toBe("");
+    expect(t.err()).toMatch(/2 records read, 2 enriched, .*; 0 written \(60-second windows; 2 without a start time or both addresses, which no window holds\)\n$/);
+
+    // NODATA has no addresses: said the same way, beside the windows of the flows that have them.
+    const withNodata = io();
+    const nodata = `2 ${ACCOUNT} ${eniOf(WEB_INSTANCE)} - - - - - - - 1732204800 1732204860 - NODATA`;
+    const flow = `2 ${ACCOUNT} ${eniOf(WEB_INSTANCE)} ${WEB_INSTANCE} 52.217.44.20 40000 443 6 10 1000 1732204800 1732204860 ACCEPT OK`;
+    expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, files: [] }, { ...withNodata.io, stdin: Readable.from([`${nodata}\n${flow}\n`]) })).toBe(0);
+    expect(withNodata.out().trim().split("\n")).toHaveLength(1);
+    expect(withNodata.err()).toMatch(/1 without traffic \(NODATA\/SKIPDATA\), .*; 1 written \(60-second windows; 1 without a start time or both addresses, which no window holds\)\n$/);
+  });
+
   it("merges and aggregates files that each go back in time, as another flow log's files or another log stream's export do", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "flowtap-series-"));
     // Two ENIs' flow logs over the same hour, one file each: every 10 s a flow, in both directions.

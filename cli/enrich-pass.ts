@@ -125,6 +125,8 @@ export interface EnrichTally {
   unknown: number;
   /** Lines written. */
   written: number;
+  /** With a window, flows no window holds (no start time, or not both ends): not written. */
+  outsideWindows: number;
 }
 
 /**
@@ -133,7 +135,7 @@ export interface EnrichTally {
  * by the main thread alone, or by it and each worker thread on its partition.
  */
 export async function runEnrichPass(sources: readonly EnrichSource[], settings: EnrichPassSettings, output: EnrichPassOutput): Promise<EnrichTally> {
-  const tally: EnrichTally = { counts: emptyCounts(), enriched: 0, unknown: 0, written: 0 };
+  const tally: EnrichTally = { counts: emptyCounts(), enriched: 0, unknown: 0, written: 0, outsideWindows: 0 };
   const writer = new EnrichedJsonWriter();
   const flush = async () => {
     if (writer.length > 0) await output.lines(writer.take());
@@ -150,8 +152,9 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
       )
     : undefined;
   const merger = new FlowMerger((flow) => {
-    if (aggregator) aggregator.push(flow);
-    else {
+    if (aggregator) {
+      if (!aggregator.push(flow)) tally.outsideWindows++;
+    } else {
       tally.written++;
       writer.write(flow);
     }

@@ -93,14 +93,15 @@ export class WindowAggregator {
     if (!(WINDOW_SECONDS as readonly number[]).includes(seconds)) throw new Error(`window must be ${WINDOW_SECONDS.join(", ")} seconds (got ${seconds})`);
   }
 
-  push(flow: Flow): void {
+  /** Adds a flow to its window; false when it falls in none (it has no start time, or not both ends), and is left out. */
+  push(flow: Flow): boolean {
     const window = windowOf(flow, this.seconds);
-    if (!window || flow.start === undefined) return;
+    if (!window || flow.start === undefined) return false;
     const windowStart = window.start;
     // A window that closed already is not reopened: a late record comes out as a window of its own.
     if (this.closed(windowStart)) {
       this.emit(new WindowTotal(flow, windowStart, this.seconds));
-      return;
+      return true;
     }
     let windows = this.open.get(windowStart);
     if (!windows) {
@@ -118,6 +119,7 @@ export class WindowAggregator {
         this.open.delete(start);
       }
     }
+    return true;
   }
 
   private closed(windowStart: number): boolean {
