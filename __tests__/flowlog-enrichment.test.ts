@@ -350,6 +350,37 @@ describe("flowtap enrich", () => {
     expect(three.err).toContain(`${extra}:1: skipped: expected 14 fields, found 2`);
   });
 
+  it("aggregates windows on worker threads as on one thread: each window's key in one thread, whichever addresses its flows name", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flowtap-window-threads-"));
+    const generated = writeSample(dir, 300, 40_000, true);
+    // Every minute of a later day, one instance's flows to eight addresses of S3 (one resource in a window's key), both directions each.
+    const day = 1732204800 + 86_400;
+    const toS3 = path.join(dir, "s3.log");
+    const lines = Array.from({ length: 10 * 8 }, (_, i) => {
+      const [minute, host] = [Math.floor(i / 8), i % 8];
+      const [start, s3, port] = [day + minute * 60, `52.217.44.${20 + host}`, 30000 + i];
+      return [
+        `2 ${ACCOUNT} ${eniOf(WEB_INSTANCE)} ${WEB_INSTANCE} ${s3} ${port} 443 6 10 1000 ${start} ${start + 60} ACCEPT OK`,
+        `2 ${ACCOUNT} ${eniOf(WEB_INSTANCE)} ${s3} ${WEB_INSTANCE} 443 ${port} 6 10 5000 ${start} ${start + 60} ACCEPT OK`,
+      ].join("\n");
+    });
+    writeFileSync(toS3, `garbage line\n${lines.join("\n")}\n`);
+    const run = async (threads: number) => {
+      const t = io();
+      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, files: [generated, toS3], threads }, t.io)).toBe(0);
+      return { lines: t.out().trim().split("\n").sort(), err: t.err() };
+    };
+    const one = await run(1);
+    const s3Windows = one.lines.map((line) => JSON.parse(line) as AggregatedRecord).filter((w) => w.Window.Start >= day);
+    expect(s3Windows.map((w) => [w.Flows, w.Uploaded, w.Downloaded])).toEqual(Array.from({ length: 10 }, () => [8, 8000, 40000]));
+    for (const threads of [2, 3]) {
+      const more = await run(threads);
+      expect(more.lines).toEqual(one.lines);
+      expect(more.err).toBe(one.err.replace(/\n$/, ` by ${threads} threads\n`));
+      expect(more.err.match(/skipped/g)).toHaveLength(1);
+    }
+  });
+
   it("reads a directory as every file beneath it, as aws s3 sync lays out the flow logs S3 delivery writes", async () => {
     const root = mkdtempSync(path.join(tmpdir(), "flowtap-tree-"));
     const day = (d: string) => {
@@ -677,9 +708,11 @@ describe("flowtap enrich", () => {
       expect(flows.every((f) => f.Uploaded === 1000 && f.Downloaded === 5000)).toBe(true);
     }
     // A window of each file's hour, each minute's six flows in one record per file.
-    const windows = await run(1, 60);
-    expect(windows).toHaveLength(120);
-    expect(windows.every((w) => w.Flows === 6)).toBe(true);
+    for (const threads of [1, 2]) {
+      const windows = await run(threads, 60);
+      expect(windows).toHaveLength(120);
+      expect(windows.every((w) => w.Flows === 6)).toBe(true);
+    }
   });
 
   it("reads S3 files concatenated into one stream (zcat), each by its own header, each merging though it goes back in time", async () => {

@@ -1,10 +1,11 @@
 import fc from "fast-check";
+import { isIP } from "node:net";
 import { Readable } from "node:stream";
 import { gzipSync } from "node:zlib";
-import { DEFAULT_FORMAT, FLOW_LOG_FIELDS, type FlowLogField } from "../functions/lib/flowlogs/fields";
+import { DEFAULT_FORMAT, FIELD, FLOW_LOG_FIELDS, type FlowLogField } from "../functions/lib/flowlogs/fields";
 import { headerFormat, parseLogFormat } from "../functions/lib/flowlogs/format";
 import { emptyCounts, FlowLogReader, type ReaderPartition } from "../functions/lib/flowlogs/input";
-import { parseRecord } from "../functions/lib/flowlogs/record";
+import { parseRecord, RecordScanner } from "../functions/lib/flowlogs/record";
 import { ACCEPTED, HEADER, IPV6, NODATA, REJECTED, SKIPDATA } from "./helpers/documented-flow-logs";
 import { readFlowLogs } from "./helpers/read-flow-logs";
 
@@ -263,6 +264,26 @@ describe("parsing, property-based", () => {
           expect(parsed.record[field]).toEqual(expected);
         });
       }),
+    );
+  });
+
+  it("reads a record's addresses alone into the slots scanning the whole record fills, and leaves out what is not an address", () => {
+    const ADDRESS_FIELDS = ["srcaddr", "dstaddr", "pkt-srcaddr", "pkt-dstaddr"] as const;
+    const addressSlots = (scanner: RecordScanner) =>
+      ADDRESS_FIELDS.map((field) => (scanner.present[FIELD[field]] ? { text: scanner.texts[FIELD[field]], entry: scanner.entries[FIELD[field]] } : undefined));
+    const mutatedArb = fc.tuple(recordArb, fc.string({ maxLength: 12 }), fc.nat(), fc.boolean());
+    fc.assert(
+      fc.property(mutatedArb, ([[fields, values], garbage, at, mutate]) => {
+        const record = values.join(" ");
+        const line = mutate ? record.slice(0, at % (record.length + 1)) + garbage + record.slice(at % (record.length + 1)) : record;
+        const bytes = Buffer.from(line.replace(/\n/g, " "), "utf8");
+        const whole = new RecordScanner(fields);
+        const addresses = new RecordScanner(fields);
+        addresses.scanAddresses(bytes, 0, bytes.length);
+        if (whole.scan(bytes, 0, bytes.length)) expect(addressSlots(addresses)).toEqual(addressSlots(whole));
+        for (const slot of addressSlots(addresses)) if (slot) expect(isIP(slot.text!)).not.toBe(0);
+      }),
+      { numRuns: 500 },
     );
   });
 

@@ -13,7 +13,7 @@
  *  6. Synth of a generated 1,000-account, 3-region organization with every feature, against the
  *     example org: at most 1.5 times its time, and bytes per workspace in each stack.
  *  7. Enrichment of default-format records against a 10,000-ENI inventory to JSONL, with the CLI's
- *     threads, on the main thread only and in 60-second windows, plain, gzip'd and as Parquet, against
+ *     threads and on the main thread only (each also in 60-second windows), plain, gzip'd and as Parquet, against
  *     a baseline that only reads the same input and splits its lines and fields (medians of three
  *     interleaved rounds); peak RSS for 1 and 10 million records (memory must stay flat); 300 small
  *     files, text, gzip'd and Parquet, against the same records in one file.
@@ -337,7 +337,7 @@ async function benchEnrichment(): Promise<void> {
   await writeParquetFlowLogs(records, parquet, false);
   // The machine's speed drifts by a quarter within minutes: the 1-million-record runs take turns,
   // three rounds, and each figure is the median of its three (the range beside it).
-  const modes = { baseline: [records], enrich: [records], "enrich-one-thread": [records], "enrich-window": [records], gzip: [gzipped], parquet: [parquet] } as const;
+  const modes = { baseline: [records], enrich: [records], "enrich-one-thread": [records], "enrich-window": [records], "enrich-window-one-thread": [records], gzip: [gzipped], parquet: [parquet] } as const;
   const rounds = Array.from({ length: 3 }, () =>
     Object.fromEntries(Object.entries(modes).map(([mode, files]) => [mode, run(mode === "gzip" || mode === "parquet" ? "enrich" : mode, [...files])])),
   );
@@ -377,7 +377,8 @@ async function benchEnrichment(): Promise<void> {
   console.log("   baseline, read and split lines and fields: %s, peak RSS %s MiB", figure("baseline"), peakRss("baseline"));
   console.log("   flowtap enrich, 1 million records, %d threads: %s, %s of the baseline (target: 1,000,000/s and 0.6), peak RSS %s MiB", threads, figure("enrich"), ratio("enrich"), peakRss("enrich"));
   console.log("   flowtap enrich, 1 million records, main thread only: %s, %s of the baseline, peak RSS %s MiB", figure("enrich-one-thread"), ratio("enrich-one-thread"), peakRss("enrich-one-thread"));
-  console.log("   flowtap enrich --window 60, 1 million records (one thread): %s, %s of the baseline, peak RSS %s MiB", figure("enrich-window"), ratio("enrich-window"), peakRss("enrich-window"));
+  console.log("   flowtap enrich --window 60, 1 million records, %d threads: %s, %s of the baseline, peak RSS %s MiB", rounds[0]["enrich-window"].threads, figure("enrich-window"), ratio("enrich-window"), peakRss("enrich-window"));
+  console.log("   flowtap enrich --window 60, 1 million records, main thread only: %s, %s of the baseline, peak RSS %s MiB", figure("enrich-window-one-thread"), ratio("enrich-window-one-thread"), peakRss("enrich-window-one-thread"));
   console.log("   flowtap enrich, 1 million records gzip'd (%s MB), %d threads: %s, peak RSS %s MiB", (statSync(gzipped).size / 1e6).toFixed(0), threads, figure("gzip"), peakRss("gzip"));
   console.log("   flowtap enrich, 1 million records as Parquet (%s MB), %d thread(s): %s, peak RSS %s MiB", (statSync(parquet).size / 1e6).toFixed(0), rounds[0].parquet.threads, figure("parquet"), peakRss("parquet"));
   console.log("   flowtap enrich, 10 million records, %d threads: %s records/s, peak RSS %s MiB (flat if close to the 1-million figure)", ten.threads, rate(ten).toFixed(0), ten.peakRssMiB.toFixed(0));

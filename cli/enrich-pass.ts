@@ -6,6 +6,7 @@ import { FlowEnricher, FlowMerger, MERGE_HORIZON_SECONDS } from "../functions/li
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { emptyCounts, FlowLogReader, gzipFailure, readInto, type ReadCounts, type ReaderPartition } from "../functions/lib/flowlogs/input";
 import type { Inventory } from "../functions/lib/flowlogs/inventory";
+import type { RecordSlots } from "../functions/lib/flowlogs/record";
 import { EnrichedJsonWriter } from "../functions/lib/flowlogs/serialize";
 import { fileKind, type FileKind } from "./input-paths";
 
@@ -103,7 +104,11 @@ export interface EnrichPassSettings {
   readonly inventory: Inventory;
   /** Aggregate into windows of this many seconds. @default - every flow is written */
   readonly windowSeconds?: number;
-  /** Read only this share of the flows' records. @default - all records */
+  /**
+   * Read only this share of the records: with a window, of the pairs of resources at their ends
+   * (so that each window's key, whichever addresses its flows name, is in one share), else of the
+   * flows. @default - all records
+   */
   readonly partition?: ReaderPartition;
 }
 
@@ -160,12 +165,14 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
     }
   });
   const enricher = new FlowEnricher(settings.inventory);
+  // A window's key names resources, not addresses: its flows are shared out by those, once resolved.
+  const byResources = aggregator && settings.partition ? (addresses: RecordSlots) => enricher.resourcesHash(addresses) : undefined;
 
   for (const source of sources) {
     // A file (or, in a stream of concatenated files, a header) whose first record goes back in time
     // begins a series of its own: another flow log's files, another log stream's export.
     let beginsSeries = true;
-    const opened = source.open(output.progress ? (bytes) => output.progress!(bytes, tally.counts.records) : undefined, settings.partition);
+    const opened = source.open(output.progress ? (bytes) => output.progress!(bytes, tally.counts.records) : undefined, byResources ? undefined : settings.partition);
     // Piped, so that the progress listener on the source and the reader's iteration do not compete for chunks.
     const input = new PassThrough({ highWaterMark: CHUNK_BYTES });
     opened.bytes.on("error", (err) => input.destroy(err));
@@ -188,6 +195,7 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
         seriesBegins: () => (beginsSeries = true),
       },
       opened.partitioned ? undefined : settings.partition,
+      byResources,
     );
     await readInto(input, reader, {
       name: source.name,

@@ -15,6 +15,8 @@ export interface EnrichWorkerData {
   readonly fields: readonly FlowLogField[];
   readonly inventoryDir?: string;
   readonly partition: ReaderPartition;
+  /** Aggregate into windows of this many seconds. @default - every flow is written */
+  readonly windowSeconds?: number;
   /** Post progress (the main thread shows a bar). */
   readonly progress: boolean;
   /** Post at most this many malformed lines (the main thread prints no more). */
@@ -42,7 +44,7 @@ async function main(port: NonNullable<typeof parentPort>, data: EnrichWorkerData
   let malformed = 0;
   const tally = await runEnrichPass(
     fileSources(data.files),
-    { fields: data.fields, inventory: loadInventory(data.inventoryDir), partition: data.partition },
+    { fields: data.fields, inventory: loadInventory(data.inventoryDir), windowSeconds: data.windowSeconds, partition: data.partition },
     {
       lines: async (chunk) => {
         while (credits === 0) await new Promise<void>((resolve) => (creditArrived = resolve));

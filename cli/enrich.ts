@@ -26,9 +26,9 @@ export interface EnrichOptions {
   /** Input files, and directories standing for every file beneath them; stdin when none. */
   readonly files: readonly string[];
   /**
-   * Threads that enrich files, each the records of its share of the flows: the main thread and
-   * `threads - 1` workers (lines then come out in another order than one thread writes them).
-   * Standard input and `windowSeconds` are read by one thread.
+   * Threads that enrich files, each the records of its share of the flows (with `windowSeconds`,
+   * of the pairs of resources at their ends): the main thread and `threads - 1` workers (lines then
+   * come out in another order than one thread writes them). Standard input is read by one thread.
    * @default - one, and one more per 64 MiB of input (gzip'd files by their size unzipped, Parquet rows as lines of text), up to the available CPUs
    */
   readonly threads?: number;
@@ -121,7 +121,7 @@ export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<num
     io.stderr.write(`flowtap enrich: --out ${options.outFile}: ${unwritable}\n`);
     return 2;
   }
-  const threads = options.files.length === 0 || options.windowSeconds ? 1 : (options.threads ?? defaultThreads(await inputBytes(options.files), availableParallelism()));
+  const threads = options.files.length === 0 ? 1 : (options.threads ?? defaultThreads(await inputBytes(options.files), availableParallelism()));
 
   // For JSON lines on their way to Parquet, and Parquet from standard input.
   const scratch = options.output === "parquet" || options.files.length === 0 ? mkdtempSync(path.join(tmpdir(), "flowtap-enrich-")) : undefined;
@@ -198,6 +198,7 @@ async function enrichInThreads(options: EnrichOptions, fields: readonly FlowLogF
       fields,
       inventoryDir: options.inventoryDir,
       partition: { index: i + 1, count: threads },
+      windowSeconds: options.windowSeconds,
       progress: output.progress !== undefined,
       malformedReported: MALFORMED_REPORTED,
     };
@@ -240,7 +241,7 @@ async function enrichInThreads(options: EnrichOptions, fields: readonly FlowLogF
   try {
     const here = runEnrichPass(
       fileSources(options.files),
-      { fields, inventory: loadInventory(options.inventoryDir), partition: { index: 0, count: threads } },
+      { fields, inventory: loadInventory(options.inventoryDir), windowSeconds: options.windowSeconds, partition: { index: 0, count: threads } },
       {
         // Once a worker has failed, the main thread's pass stops at its next chunk.
         lines: (chunk) => (failure ? Promise.reject(failure) : output.lines(chunk)),

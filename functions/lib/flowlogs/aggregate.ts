@@ -1,4 +1,4 @@
-import { toEnrichedRecord, type Endpoint, type EnrichedRecord, type Flow } from "./enrich";
+import { toEnrichedRecord, type EnrichedRecord, type Flow } from "./enrich";
 
 /** An aggregated record: the flows of one window between one client and one server port. */
 export interface AggregatedRecord extends EnrichedRecord {
@@ -8,13 +8,11 @@ export interface AggregatedRecord extends EnrichedRecord {
 
 export const WINDOW_SECONDS = [60, 300, 3600] as const;
 
-const identity = (endpoint: Endpoint) => endpoint.side.Arn ?? endpoint.side.AwsService ?? endpoint.address;
-
 /** The window a flow falls in (by its capture window's start) and its key within it; undefined for a flow without ends or start. */
 export function windowOf(flow: Flow, seconds: number): { start: number; key: string } | undefined {
   if (flow.start === undefined || !flow.client || !flow.server) return undefined;
   const start = flow.start - (flow.start % seconds);
-  return { start, key: `${start}|${identity(flow.client)}|${identity(flow.server)}|${flow.serverPort ?? ""}|${flow.protocol}|${flow.action}` };
+  return { start, key: `${start}|${flow.client.identity}|${flow.server.identity}|${flow.serverPort ?? ""}|${flow.protocol}|${flow.action}` };
 }
 
 /** A window's first record: the flow without what is particular to it (its ENI, times, client port). */

@@ -77,6 +77,12 @@ export class Endpoint implements Peer {
   readonly interfaceId?: string;
   readonly availabilityZone?: string;
   readonly hash: number;
+  /**
+   * The resource it stands for in a window's key: its ARN, else its AWS service, else its address
+   * (every address of a load balancer, or of S3, is one resource); and a hash of it.
+   */
+  readonly identity: string;
+  readonly identityHash: number;
   readonly parsed: Peer["parsed"];
   readonly securityGroupIds: readonly string[];
   /** Its security groups' rules, when it has groups. */
@@ -97,6 +103,8 @@ export class Endpoint implements Peer {
     this.interfaceId = side.InterfaceId;
     this.availabilityZone = side.AvailabilityZone;
     this.hash = stringHash(address);
+    this.identity = side.Arn ?? side.AwsService ?? address;
+    this.identityHash = stringHash(this.identity);
     this.parsed = parsedAddress(address);
     this.securityGroupIds = side.SecurityGroupIds ?? [];
     this.rules = rules;
@@ -242,6 +250,25 @@ export class FlowEnricher {
     return rules;
   }
 
+  /** The endpoint of the address in a record's `field`. */
+  private endpointAt(r: RecordSlots, field: number): Endpoint {
+    const address = r.texts[field]!;
+    const holderAt = this.options.holderAt;
+    return holderAt ? this.heldEndpoint(address, holderAt(address, r)) : r.entries ? this.endpointOfEntry(address, r.entries[field]) : this.endpoint(address);
+  }
+
+  /**
+   * A hash of the resources at a record's two ends, the same in either order (0 without both):
+   * equal for a flow's two directions and for every flow of a window's key, whatever addresses
+   * of those resources each names.
+   */
+  resourcesHash(r: RecordSlots): number {
+    const srcField = sourceField(r.present);
+    const dstField = destinationField(r.present);
+    if (srcField === -1 || dstField === -1) return 0;
+    return (this.endpointAt(r, srcField).identityHash + this.endpointAt(r, dstField).identityHash) | 0;
+  }
+
   /** Enriches one record: both ends resolved, oriented, security group rules of the side it reached. */
   enrich(r: RecordSlots): Flow {
     const { present, ints, texts } = r;
@@ -257,16 +284,12 @@ export class FlowEnricher {
     if (present[FIELD["log-status"]]) flow.logStatus = texts[FIELD["log-status"]];
     if (present[FIELD.packets]) flow.packets = ints[FIELD.packets];
 
-    const srcField = present[FIELD["pkt-srcaddr"]] ? FIELD["pkt-srcaddr"] : present[FIELD.srcaddr] ? FIELD.srcaddr : -1;
-    const dstField = present[FIELD["pkt-dstaddr"]] ? FIELD["pkt-dstaddr"] : present[FIELD.dstaddr] ? FIELD.dstaddr : -1;
+    const srcField = sourceField(present);
+    const dstField = destinationField(present);
     if (srcField === -1 || dstField === -1) return flow;
-    const srcAddr = texts[srcField]!;
-    const dstAddr = texts[dstField]!;
     const hasPorts = present[FIELD.srcport] === 1 && present[FIELD.dstport] === 1 && (protocol === 6 || protocol === 17 || protocol === 132);
-    const holderAt = this.options.holderAt;
-    const entries = r.entries;
-    const source = holderAt ? this.heldEndpoint(srcAddr, holderAt(srcAddr, r)) : entries ? this.endpointOfEntry(srcAddr, entries[srcField]) : this.endpoint(srcAddr);
-    const destination = holderAt ? this.heldEndpoint(dstAddr, holderAt(dstAddr, r)) : entries ? this.endpointOfEntry(dstAddr, entries[dstField]) : this.endpoint(dstAddr);
+    const source = this.endpointAt(r, srcField);
+    const destination = this.endpointAt(r, dstField);
     const sourcePort = hasPorts ? ints[FIELD.srcport] : undefined;
     const destinationPort = hasPorts ? ints[FIELD.dstport] : undefined;
     const flags = present[FIELD["tcp-flags"]] ? ints[FIELD["tcp-flags"]] : undefined;
@@ -298,6 +321,16 @@ export class FlowEnricher {
     }
     return flow;
   }
+}
+
+/** The field that holds a record's source address (its `pkt-` one when it has one, as behind a NAT gateway), or -1. */
+function sourceField(present: Uint8Array): number {
+  return present[FIELD["pkt-srcaddr"]] ? FIELD["pkt-srcaddr"] : present[FIELD.srcaddr] ? FIELD.srcaddr : -1;
+}
+
+/** The field that holds a record's destination address (its `pkt-` one when it has one), or -1. */
+function destinationField(present: Uint8Array): number {
+  return present[FIELD["pkt-dstaddr"]] ? FIELD["pkt-dstaddr"] : present[FIELD.dstaddr] ? FIELD.dstaddr : -1;
 }
 
 /**

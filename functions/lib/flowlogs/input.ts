@@ -3,7 +3,7 @@ import { Readable } from "node:stream";
 import { headerFormat } from "./format";
 import { FIELD, isFlowLogField, type FlowLogField } from "./fields";
 import { spread as importedSpread } from "./interner";
-import { RecordScanner, type FlowLogRecord } from "./record";
+import { RecordScanner, type FlowLogRecord, type RecordSlots } from "./record";
 
 const LOG_STATUS = FIELD["log-status"];
 /** A local copy: an imported binding is read through a getter in CommonJS output, too slow per record. */
@@ -236,6 +236,13 @@ export interface ReaderPartition {
 }
 
 /**
+ * How a reader tells its partition's records when not by their line's bytes: by a hash of what
+ * the record's addresses stand for (the resources at its ends, say), given slots in which only the
+ * address fields are read. A line that is not a record belongs to the reader its addresses give.
+ */
+export type AddressesHash = (addresses: RecordSlots) => number;
+
+/**
  * Reads flow log records from any of the shapes they arrive in, chunk by chunk: plain text
  * (with or without the header line S3 delivery writes, which then sets the format), Firehose
  * JSON lines, CloudWatch Logs subscription payloads (gzip'd and base64'd, or not), and what a
@@ -257,6 +264,7 @@ export class FlowLogReader {
     private readonly counts: ReadCounts,
     private readonly handlers: ReaderHandlers,
     private readonly partition?: ReaderPartition,
+    private readonly addressesHash?: AddressesHash,
   ) {
     this.scanner = new RecordScanner(format);
     if (partition && !(Number.isInteger(partition.count) && partition.count > 0 && Number.isInteger(partition.index) && partition.index >= 0 && partition.index < partition.count)) {
@@ -321,7 +329,14 @@ export class FlowLogReader {
   private record(bytes: Buffer, start: number, end: number): void {
     const scanner = this.scanner;
     const partition = this.partition;
-    if (partition && (spread(scanner.flowKeyHash(bytes, start, end)) >>> 0) % partition.count !== partition.index) return;
+    if (partition) {
+      let hash: number;
+      if (this.addressesHash) {
+        scanner.scanAddresses(bytes, start, end);
+        hash = this.addressesHash(scanner);
+      } else hash = scanner.flowKeyHash(bytes, start, end);
+      if ((spread(hash) >>> 0) % partition.count !== partition.index) return;
+    }
     const counts = this.counts;
     counts.read++;
     if (!scanner.scan(bytes, start, end)) {

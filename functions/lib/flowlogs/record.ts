@@ -70,6 +70,41 @@ function isBlank(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
 }
 
+/** Where the last addressToken call stopped: its second result (a module variable, so that no object is made per address). */
+let addressTokenEnd = 0;
+
+/**
+ * Reads the token that begins at `start` (up to a blank or `end`; addressTokenEnd then says where
+ * it ends): the value of the IPv4 address it spells in canonical dotted decimal, or -1 for
+ * anything else (IPv6, leading zeros, not an address, which the interner's way judges).
+ */
+function addressToken(bytes: Buffer, start: number, end: number): number {
+  let address = 0;
+  let octet = 0;
+  let octetDigits = 0;
+  let dots = 0;
+  let ipv4 = true;
+  let i = start;
+  for (; i < end; i++) {
+    const c = bytes[i];
+    if (isBlank(c)) break;
+    if (c === DOT) {
+      if (octetDigits === 0 || octet > 255) ipv4 = false;
+      address = address * 256 + octet;
+      octet = 0;
+      octetDigits = 0;
+      dots++;
+    } else {
+      const digit = c - 48;
+      if (digit < 0 || digit > 9 || (octetDigits === 1 && octet === 0)) ipv4 = false;
+      octet = octet * 10 + digit;
+      octetDigits++;
+    }
+  }
+  addressTokenEnd = i;
+  return ipv4 && dots === 3 && octetDigits > 0 && octet <= 255 ? address * 256 + octet : -1;
+}
+
 /** Values are decoded once per distinct string, whichever scanner meets them first. */
 const sharedInterner = new ByteInterner();
 /** IPv4 addresses (the usual case) by their value: found without hashing or comparing bytes. */
@@ -170,33 +205,10 @@ export class RecordScanner implements RecordSlots {
         continue;
       }
       if (kinds[field] === KIND_IP) {
-        // An address is read as an IPv4 address as it is scanned; anything else (IPv6, not an address) is interned.
-        let address = 0;
-        let octet = 0;
-        let octetDigits = 0;
-        let dots = 0;
-        let ipv4 = true;
-        while (i < end) {
-          const c = bytes[i];
-          if (isBlank(c)) break;
-          if (c === DOT) {
-            if (octetDigits === 0 || octet > 255) ipv4 = false;
-            address = address * 256 + octet;
-            octet = 0;
-            octetDigits = 0;
-            dots++;
-          } else {
-            const digit = c - 48;
-            // Leading zeros are not canonical: such text goes the interner's way, which judges it.
-            if (digit < 0 || digit > 9 || (octetDigits === 1 && octet === 0)) ipv4 = false;
-            octet = octet * 10 + digit;
-            octetDigits++;
-          }
-          i++;
-        }
+        const value = addressToken(bytes, tokenStart, end);
+        i = addressTokenEnd;
         if (i - tokenStart === 1 && bytes[tokenStart] === DASH) continue;
-        if (ipv4 && dots === 3 && octetDigits > 0 && octet <= 255) this.readIpv4(field, (address * 256 + octet) | 0, bytes, tokenStart, i);
-        else error = this.readText(field, fnv1a(bytes, tokenStart, i), bytes, tokenStart, i);
+        error = this.readAddress(field, value, bytes, tokenStart, i);
         continue;
       }
       if (kinds[field] !== KIND_INT) {
@@ -274,6 +286,39 @@ export class RecordScanner implements RecordSlots {
     const eni = present[ROLE_INTERFACE] ? hashes[ROLE_INTERFACE] : 0;
     // The ends are summed, so that they count the same in either order.
     return (Math.imul(eni, FNV_PRIME) + source + destination) | 0;
+  }
+
+  /**
+   * Reads only the address fields of the record in `bytes[start..end)` into their slots, leaving
+   * out what is not an address: for code that must know a record's ends to tell whether to read
+   * the rest. Other slots keep what they held.
+   */
+  scanAddresses(bytes: Buffer, start: number, end: number): void {
+    const { ordinals, kinds, present } = this;
+    const last = this.flowKeyEnd;
+    for (let f = 0; f < last; f++) if (kinds[f] === KIND_IP) present[ordinals[f]] = 0;
+    let field = 0;
+    let i = start;
+    while (i < end && field < last) {
+      while (i < end && isBlank(bytes[i])) i++;
+      const tokenStart = i;
+      const f = field++;
+      if (kinds[f] !== KIND_IP) {
+        while (i < end && !isBlank(bytes[i])) i++;
+        continue;
+      }
+      const value = addressToken(bytes, tokenStart, end);
+      i = addressTokenEnd;
+      if (i - tokenStart === 1 && bytes[tokenStart] === DASH) continue;
+      this.readAddress(f, value, bytes, tokenStart, i);
+    }
+  }
+
+  /** Reads an address field's token (`ipv4`: its addressToken value) into its slot; the reason when it is not an address. */
+  private readAddress(field: number, ipv4: number, bytes: Buffer, start: number, end: number): string | undefined {
+    if (ipv4 === -1) return this.readText(field, fnv1a(bytes, start, end), bytes, start, end);
+    this.readIpv4(field, ipv4 | 0, bytes, start, end);
+    return undefined;
   }
 
   /** Reads an IPv4 address, checked as it was scanned (its value `key`, its text `bytes[start..end)`), into its slot. */
