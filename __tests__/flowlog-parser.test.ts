@@ -90,6 +90,13 @@ describe("reading flow log inputs", () => {
     expect(counts).toEqual({ read: 5, records: 4, malformed: 1, nodata: 1, skipdata: 1 });
   });
 
+  it("reads text that begins with a UTF-8 byte order mark (as Windows tools save it) as the same text without", async () => {
+    const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+    for (const input of [text, [ACCEPTED, REJECTED].join("\n")]) {
+      expect(await readAll(Buffer.concat([bom, Buffer.from(input)]))).toEqual(await readAll(input));
+    }
+  });
+
   it("reads gzip the same as plain text", async () => {
     expect((await readAll(gzipSync(text))).counts).toEqual((await readAll(text)).counts);
   });

@@ -185,6 +185,13 @@ function startsWithGzipBase64(bytes: Buffer, start: number, end: number): boolea
   return end - start > 4 && bytes[start] === 0x48 && bytes[start + 1] === 0x34 && bytes[start + 2] === 0x73 && bytes[start + 3] === 0x49;
 }
 
+const BYTE_ORDER_MARK_BYTES = 3;
+
+/** EF BB BF: the UTF-8 byte order mark that Windows tools (PowerShell's `Out-File`, Notepad) write first. */
+function startsWithByteOrderMark(bytes: Buffer, start: number, end: number): boolean {
+  return end - start >= BYTE_ORDER_MARK_BYTES && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf;
+}
+
 function isBlank(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
 }
@@ -307,6 +314,7 @@ export class FlowLogReader {
 
   private line(bytes: Buffer, start: number, end: number): void {
     this.lineNumber++;
+    if (this.lineNumber === 1 && startsWithByteOrderMark(bytes, start, end)) start += BYTE_ORDER_MARK_BYTES;
     while (start < end && isBlank(bytes[start])) start++;
     while (end > start && isBlank(bytes[end - 1])) end--;
     if (start === end) return;
