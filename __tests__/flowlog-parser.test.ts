@@ -156,6 +156,31 @@ describe("reading flow log inputs", () => {
     expect((await readAll("use1-az1 10.0.0.1 10.0.0.2", format.fields)).records).toEqual([{ "az-id": "use1-az1", srcaddr: "10.0.0.1", dstaddr: "10.0.0.2" }]);
   });
 
+  it("reads what aws logs filter-log-events and get-log-events answer, printed one key to a line or on one, as the messages alone", async () => {
+    const messages = [ACCEPTED, REJECTED, NODATA, IPV6];
+    const events = messages.map((message, i) => ({ logStreamName: "eni-1235b8ca123456789-all", timestamp: 1418530070000 + i, message, ingestionTime: 1418530080000, eventId: `3195310660696698337880902507980421114328961542429822156${i}` }));
+    const filtered = { events, searchedLogStreams: [{ logStreamName: "eni-1235b8ca123456789-all", searchedCompletely: true }] };
+    const alone = await readAll(messages.join("\n"));
+    // As the AWS CLI prints it (four spaces a level), gzip'd, and as one line (jq -c).
+    for (const input of [JSON.stringify(filtered, null, 4), gzipSync(JSON.stringify(filtered, null, 2)), JSON.stringify({ events, nextForwardToken: "f/1", nextBackwardToken: "b/1" })]) {
+      const read = await readAll(input);
+      expect(read.records).toEqual(alone.records);
+      expect(read.counts).toEqual(alone.counts);
+    }
+    // Each message on its own line: a malformed one is reported there; every one is read by one partition of two.
+    const document = JSON.stringify({ events: [...events, { ...events[0], message: "2 garbage" }] }, null, 4);
+    const { items } = await readAll(document);
+    const messageLine = document.split("\n").findLastIndex((line) => line.includes('"message"')) + 1;
+    expect(items.at(-1)).toEqual({ kind: "malformed", line: messageLine, reason: "expected 14 fields, found 2", text: "2 garbage" });
+    const shares = await Promise.all([0, 1].map((index) => readAll(document, DEFAULT_FORMAT, { index, count: 2 })));
+    expect(shares.map((share) => share.counts.read).reduce((a, b) => a + b)).toBe(5);
+    expect(shares.flatMap((share) => share.records).length).toBe(4);
+    // Lines after a document, a second document (two pages put together), and records after one cut short are read as ever.
+    const after = await readAll(`${JSON.stringify(filtered, null, 4)}\n${ACCEPTED}\n${JSON.stringify({ events: events.slice(0, 1) }, null, 4)}\n{\n    "events": [\n${REJECTED}\n`);
+    expect(after.records.map((r) => r.action ?? r["log-status"])).toEqual([...alone.records.map((r) => r.action ?? r["log-status"]), "ACCEPT", "ACCEPT", "REJECT"]);
+    expect(after.counts.malformed).toBe(0);
+  });
+
   it("reads a base64 CloudWatch Logs payload, as a Lambda subscription receives it", async () => {
     const payload = gzipSync(JSON.stringify({ messageType: "DATA_MESSAGE", logEvents: [{ id: "1", timestamp: 1, message: ACCEPTED }] })).toString("base64");
     expect((await readAll(payload)).records).toHaveLength(1);

@@ -100,7 +100,7 @@ export function flowtapProgram(): Command {
 
   program
     .command("enrich")
-    .description("Enrich VPC flow log records (plain, gzip, Parquet, Firehose JSON lines or CloudWatch Logs payloads) with what is on both ends; one JSON object per line")
+    .description("Enrich VPC flow log records (plain, gzip, Parquet, Firehose JSON lines, CloudWatch Logs payloads, exports or filter-log-events output) with what is on both ends; one JSON object per line")
     .argument("[files...]", "flow log files, or directories (every file beneath them); standard input when none")
     .option("--format <format>", "the log format string as given to CreateFlowLogs, e.g. '${version} ${srcaddr} ...' (default: the v2 format; an S3 header line overrides it)")
     .option("--inventory <dir>", "inventory directory (see flowtap inventory); without one, only AWS ranges and private addresses are told apart")

@@ -63,18 +63,22 @@ function parsedJsonObjects(text: string): { json: string; value: unknown }[] {
   return whole !== undefined ? [{ json: text, value: whole }] : splitJsonObjects(text).map((json) => ({ json, value: parsedJson(json) }));
 }
 
+/** The `message` of each event that has one. */
+const eventMessages = (events: unknown[]) =>
+  events.flatMap((e) => (typeof e === "object" && e !== null && typeof (e as { message?: unknown }).message === "string" ? [(e as { message: string }).message] : []));
+
 /**
  * The flow log lines in one JSON object: `{"message": "..."}` as Firehose direct delivery writes
- * it, or a CloudWatch Logs subscription DATA_MESSAGE with its `logEvents` (a CONTROL_MESSAGE has none).
+ * it, a CloudWatch Logs subscription DATA_MESSAGE with its `logEvents` (a CONTROL_MESSAGE has none),
+ * or the `events` of what `aws logs filter-log-events` and `get-log-events` answer.
  */
 function messagesOf(value: unknown): string[] | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const v = value as Record<string, unknown>;
   if (typeof v.message === "string") return [v.message];
   if (v.messageType === "CONTROL_MESSAGE") return [];
-  if (v.messageType === "DATA_MESSAGE" && Array.isArray(v.logEvents)) {
-    return v.logEvents.flatMap((e) => (typeof e === "object" && e !== null && typeof (e as { message?: unknown }).message === "string" ? [(e as { message: string }).message] : []));
-  }
+  if (v.messageType === "DATA_MESSAGE" && Array.isArray(v.logEvents)) return eventMessages(v.logEvents);
+  if (Array.isArray(v.events)) return eventMessages(v.events);
   return undefined;
 }
 
@@ -185,12 +189,24 @@ function startsWithGzipBase64(bytes: Buffer, start: number, end: number): boolea
   return end - start > 4 && bytes[start] === 0x48 && bytes[start + 1] === 0x34 && bytes[start + 2] === 0x73 && bytes[start + 3] === 0x49;
 }
 
-const BYTE_ORDER_MARK_BYTES = 3;
+/** How an event's message begins in a JSON document printed one key to a line. */
+const MESSAGE_KEY = Buffer.from('"message":', "latin1");
 
-/** EF BB BF: the UTF-8 byte order mark that Windows tools (PowerShell's `Out-File`, Notepad) write first. */
-function startsWithByteOrderMark(bytes: Buffer, start: number, end: number): boolean {
-  return end - start >= BYTE_ORDER_MARK_BYTES && bytes[start] === 0xef && bytes[start + 1] === 0xbb && bytes[start + 2] === 0xbf;
+function startsWith(bytes: Buffer, start: number, end: number, prefix: Buffer): boolean {
+  return end - start >= prefix.length && bytes.compare(prefix, 0, prefix.length, start, start + prefix.length) === 0;
 }
+
+/** True when `bytes[start..end)` holds only JSON's brackets and commas: a line of a document's structure. */
+function isJsonStructure(bytes: Buffer, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) {
+    const c = bytes[i];
+    if (c !== 0x7b && c !== 0x7d && c !== 0x5b && c !== 0x5d && c !== 0x2c && !isBlank(c)) return false;
+  }
+  return true;
+}
+
+/** The UTF-8 byte order mark that Windows tools (PowerShell's `Out-File`, Notepad) write first. */
+const BYTE_ORDER_MARK = Buffer.from([0xef, 0xbb, 0xbf]);
 
 function isBlank(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
@@ -262,6 +278,8 @@ export class FlowLogReader {
   private carry: Buffer | undefined;
   private skippingLongLine = false;
   private lineNumber = 0;
+  /** Within a JSON document printed one key to a line. */
+  private inJsonDocument = false;
 
   /** True when this reader reports what is not a record (and so belongs to no flow). */
   private readonly reportsUnowned: boolean;
@@ -306,18 +324,29 @@ export class FlowLogReader {
     this.carry = bytes.subarray(position);
   }
 
-  /** Reads the last line, when the input does not end with a newline. */
+  /** Reads the last line, when the input does not end with a newline; a JSON document ends with its input. */
   end(): void {
     if (this.carry) this.line(this.carry, 0, this.carry.length);
     this.carry = undefined;
+    this.inJsonDocument = false;
   }
 
   private line(bytes: Buffer, start: number, end: number): void {
     this.lineNumber++;
-    if (this.lineNumber === 1 && startsWithByteOrderMark(bytes, start, end)) start += BYTE_ORDER_MARK_BYTES;
+    if (this.lineNumber === 1 && startsWith(bytes, start, end, BYTE_ORDER_MARK)) start += BYTE_ORDER_MARK.length;
+    const unindented = start;
     while (start < end && isBlank(bytes[start])) start++;
     while (end > start && isBlank(bytes[end - 1])) end--;
     if (start === end) return;
+    // A JSON document printed one key to a line begins with a line that is `{` and ends with one that is `}`, unindented.
+    if (end - start === 1 && bytes[start] === 0x7b /* { */ && !this.inJsonDocument) {
+      this.inJsonDocument = true;
+      return;
+    }
+    if (this.inJsonDocument) {
+      if (end - start === 1 && bytes[start] === 0x7d /* } */ && start === unindented) this.inJsonDocument = false;
+      if (this.jsonDocumentLine(bytes, start, end)) return;
+    }
     if (bytes[start] === 0x7b /* { */) return this.json(bytes.toString("utf8", start, end));
     // A CloudWatch Logs payload as Lambda receives it: base64 of gzip'd JSON.
     if (startsWithGzipBase64(bytes, start, end) && this.base64(bytes.toString("latin1", start, end))) return;
@@ -359,6 +388,25 @@ export class FlowLogReader {
       else if (status === "SKIPDATA") counts.skipdata++;
     }
     this.handlers.record(scanner, this.lineNumber);
+  }
+
+  /**
+   * Reads a line of a JSON document printed one key to a line, as the AWS CLI prints what
+   * `aws logs filter-log-events` and `get-log-events` answer: an event's `"message": "…",` as it
+   * comes (the document may be larger than memory), its other keys and brackets as structure. False
+   * when the line is neither (a record after a document cut short, say): it is read as any other.
+   */
+  private jsonDocumentLine(bytes: Buffer, start: number, end: number): boolean {
+    if (!startsWith(bytes, start, end, MESSAGE_KEY)) return bytes[start] === 0x22 /* " */ || isJsonStructure(bytes, start, end);
+    if (bytes[end - 1] === 0x2c /* , */) end--;
+    const message = (parsedJson(`{${bytes.toString("utf8", start, end)}}`) as { message?: unknown } | undefined)?.message;
+    if (typeof message === "string") this.messages([message]);
+    else if (this.reportsUnowned) {
+      this.counts.read++;
+      this.counts.malformed++;
+      this.handlers.malformed(this.lineNumber, "a JSON document's message that is not a JSON string", bytes.toString("utf8", start, Math.min(end, start + 200)));
+    }
+    return true;
   }
 
   private messages(messages: readonly string[]): void {
