@@ -9,7 +9,7 @@ import { sqlString, withDuckDb } from "../cli/duckdb";
 import { defaultThreads, inputBytes, runEnrich } from "../cli/enrich";
 import { loadInventory } from "../cli/inventory-files";
 import { ParquetFlowLogFiles } from "../cli/parquet-flow-logs";
-import { toAggregatedRecord, WindowAggregator, type AggregatedRecord } from "../functions/lib/flowlogs/aggregate";
+import { toAggregatedRecord, WindowAggregator, windowOf, type AggregatedRecord } from "../functions/lib/flowlogs/aggregate";
 import { enricherOf, enrichRecord, Flow, FlowMerger, toEnrichedRecord, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
@@ -310,6 +310,37 @@ describe("orientation, merging and windows", () => {
     aggregator.flush();
     expect(out).toEqual([expect.objectContaining({ Window: { Start: 1732204800, End: 1732205100, Seconds: 300 }, Flows: 3, Uploaded: 300 })]);
     expect(out[0].Client).not.toHaveProperty("Port");
+  });
+
+  it("aggregates each flow into the window whose key the tumbling-window function gives it, summing what that key sums", () => {
+    // Ends among the load balancer (two addresses, one resource), instances, S3 (two addresses) and the internet.
+    const ends = [ALB, "10.0.1.4", WEB_INSTANCE, APP_INSTANCE, "52.217.44.20", "52.217.44.21", "198.51.100.7"];
+    const flowArb = fc.record({
+      client: fc.constantFrom(...ends), server: fc.constantFrom(...ends), serverPort: fc.constantFrom(22, 443, 8080), clientPort: fc.integer({ min: 40000, max: 40010 }),
+      protocol: fc.constantFrom(6, 17), action: fc.constantFrom("ACCEPT", "REJECT"), minute: fc.integer({ min: 0, max: 30 }), bytes: fc.integer({ min: 1, max: 10_000 }),
+    });
+    fc.assert(
+      fc.property(fc.array(flowArb, { maxLength: 60 }), (unordered) => {
+        // In time order: a flow that comes after its window has closed is a window of its own, which grouping by key leaves out.
+        const specs = [...unordered].sort((a, b) => a.minute - b.minute);
+        const flows = specs.map((f) => flowOf(record(`2 ${ACCOUNT} ${eniOf(WEB_INSTANCE)} ${f.client} ${f.server} ${f.clientPort} ${f.serverPort} ${f.protocol} 1 ${f.bytes} ${1732204800 + f.minute * 60} ${1732204860 + f.minute * 60} ${f.action} OK`)));
+        const out: AggregatedRecord[] = [];
+        const aggregator = new WindowAggregator(300, (total) => out.push(toAggregatedRecord(total)));
+        for (const flow of flows) aggregator.push(flow);
+        aggregator.flush();
+        const expected = new Map<string, { bytes: number; flows: number }>();
+        for (const flow of flows) {
+          const { key } = windowOf(flow, 300)!;
+          const sum = expected.get(key) ?? { bytes: 0, flows: 0 };
+          expected.set(key, { bytes: sum.bytes + flow.uploaded + flow.downloaded, flows: sum.flows + 1 });
+        }
+        expect(out).toHaveLength(expected.size);
+        const aggregatedFlows = out.map((w) => flowOf(record(`2 ${ACCOUNT} ${eniOf(WEB_INSTANCE)} ${w.Client!.Addr} ${w.Server!.Addr} 40000 ${w.Server!.Port} ${w.Protocol === "tcp" ? 6 : 17} 1 1 ${w.Window.Start} ${w.Window.End} ${w.Action} OK`)));
+        const actual = new Map(out.map((w, i) => [windowOf(aggregatedFlows[i], 300)!.key, { bytes: w.Uploaded + w.Downloaded, flows: w.Flows }]));
+        expect(actual).toEqual(expected);
+      }),
+      { numRuns: 200 },
+    );
   });
 });
 
