@@ -5,6 +5,7 @@ import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { handler } from "../functions/flow-log-sg-enrichment/handler";
+import { FlowEnricher } from "../functions/lib/flowlogs/enrich";
 import { decodeFirehoseRecords, RESPONSE_LIMIT_BYTES, transformDecoded } from "../functions/lib/flowlogs/firehose";
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat, VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
@@ -146,7 +147,7 @@ describe("the Firehose transformation function", () => {
     const batch = decodeFirehoseRecords(input, FIELDS);
     const inventory = new LiveInventory(new EC2Client({}), { ttlSeconds: 300 });
     return inventory.inventoryFor(batch.addresses, batch.interfaceIds).then((known) => {
-      const { records, summary } = transformDecoded(batch, known);
+      const { records, summary } = transformDecoded(batch, new FlowEnricher(known));
       const response = Buffer.byteLength(JSON.stringify({ records }));
       expect(response).toBeLessThanOrEqual(6 * 1024 * 1024);
       expect(response).toBeGreaterThan(RESPONSE_LIMIT_BYTES - 100_000);
@@ -166,11 +167,11 @@ describe("the answer's size", () => {
     const lines = ENIS.slice(0, 60).map((eni, i) => JSON.stringify({ message: flow(eni, ip(eni), "52.217.44.20", 40000 + i, 443) }));
     const input = lines.map((line, i) => ({ recordId: `r-${i}-${"x".repeat(i % 7)}`, approximateArrivalTimestamp: 1, data: Buffer.from(i % 9 === 0 ? "garbage" : line).toString("base64") }));
     const batch = decodeFirehoseRecords(input, FIELDS);
-    const known = await new LiveInventory(new EC2Client({}), { ttlSeconds: 300 }).inventoryFor(batch.addresses, batch.interfaceIds);
+    const enricher = new FlowEnricher(await new LiveInventory(new EC2Client({}), { ttlSeconds: 300 }).inventoryFor(batch.addresses, batch.interfaceIds));
     const reservedForFailures = Buffer.byteLength(JSON.stringify({ records: input.map((r) => ({ recordId: r.recordId, result: "ProcessingFailed", data: r.data })) }));
     fc.assert(
       fc.property(fc.integer({ min: reservedForFailures, max: reservedForFailures + 120_000 }), (limit) => {
-        const { records } = transformDecoded(batch, known, limit);
+        const { records } = transformDecoded(batch, enricher, limit);
         // The limit leaves room for the {"records":[…]} around the answers.
         expect(Buffer.byteLength(JSON.stringify({ records }))).toBeLessThanOrEqual(limit + 64);
       }),
@@ -182,13 +183,13 @@ describe("the answer's size", () => {
     const lines = ENIS.slice(0, 30).map((eni, i) => JSON.stringify({ message: flow(eni, ip(eni), "52.217.44.20", 40000 + i, 443) }));
     const input = lines.map((line, i) => ({ recordId: `r-${i}-"é"`, approximateArrivalTimestamp: 1, data: Buffer.from(i % 4 === 0 ? "garbage" : line).toString("base64") }));
     const batch = decodeFirehoseRecords(input, FIELDS);
-    const known = await new LiveInventory(new EC2Client({}), { ttlSeconds: 300 }).inventoryFor(batch.addresses, batch.interfaceIds);
-    const unlimited = transformDecoded(batch, known).records;
+    const enricher = new FlowEnricher(await new LiveInventory(new EC2Client({}), { ttlSeconds: 300 }).inventoryFor(batch.addresses, batch.interfaceIds));
+    const unlimited = transformDecoded(batch, enricher).records;
     // {"records":[a,b,…]} is the answers, a comma after each but the last, and 13 bytes around them.
     const answersBytes = Buffer.byteLength(JSON.stringify({ records: unlimited })) - 13;
 
-    expect(transformDecoded(batch, known, answersBytes).summary.overLimit).toBe(0);
-    const tight = transformDecoded(batch, known, answersBytes - 1);
+    expect(transformDecoded(batch, enricher, answersBytes).summary.overLimit).toBe(0);
+    const tight = transformDecoded(batch, enricher, answersBytes - 1);
     expect(tight.summary.overLimit).toBe(1);
     expect(tight.records.at(-1)).toEqual({ recordId: input.at(-1)!.recordId, result: "ProcessingFailed", data: input.at(-1)!.data });
   });
@@ -216,6 +217,51 @@ describe("looking up what flows name", () => {
     now += 2_000;
     await inventory.inventoryFor([ip(INSTANCE)], []);
     expect(inventory.calls).toBeGreaterThan(calls);
+  });
+
+  it("keeps what it resolved across batches while EC2's answers stay the same, and resolves again once the TTL brings new ones", async () => {
+    let now = 0;
+    const inventory = new LiveInventory(new EC2Client({}), { ttlSeconds: 300, now: () => now });
+    let enricher: FlowEnricher | undefined;
+    const enrich = async () => {
+      const batch = decodeFirehoseRecords([delivered("r", flow(INSTANCE, ip(INSTANCE), ip(RDS), 40000, 5432))], FIELDS);
+      const known = await inventory.inventoryFor(batch.addresses, batch.interfaceIds);
+      if (enricher) enricher.use(known);
+      else enricher = new FlowEnricher(known);
+      return { line: linesOf(transformDecoded(batch, enricher).records[0].data)[0], client: enricher.endpoint(ip(INSTANCE)), server: enricher.endpoint(ip(RDS)) };
+    };
+    const first = await enrich();
+    expect(first.line.Client.Tags).toEqual({ app: "Storefront", Name: "node-0" });
+    expect(first.line.Client.SecurityGroupRules).toEqual(["sg-0a1b2c3d4e5f6app0 outbound all traffic to 0.0.0.0/0"]);
+
+    // EC2 now answers otherwise: the instance retagged, its group's outbound rule narrowed.
+    const instanceAt = sample.instances.findIndex((i) => i.InstanceId === INSTANCE.Attachment!.InstanceId);
+    const groupAt = sample.securityGroups.findIndex((g) => g.GroupId === "sg-0a1b2c3d4e5f6app0");
+    const [instance, group] = [sample.instances[instanceAt], sample.securityGroups[groupAt]];
+    try {
+      sample.instances[instanceAt] = { ...instance, Tags: [{ Key: "app", Value: "Checkout" }] };
+      sample.securityGroups[groupAt] = { ...group, IpPermissionsEgress: [{ IpProtocol: "tcp", FromPort: 5432, ToPort: 5432, IpRanges: [{ CidrIp: "10.1.0.0/16", Description: "databases" }] }] };
+      // Within the TTL the answers kept are used, and so is what was resolved from them.
+      now += 60_000;
+      const cached = await enrich();
+      expect(cached.line).toEqual(first.line);
+      expect(cached.client).toBe(first.client);
+      expect(cached.server).toBe(first.server);
+      // Past it, the new answers are looked up and what depended on them resolved again; what did not change is kept.
+      now += 300_000;
+      const fresh = await enrich();
+      expect(fresh.line.Client.Tags).toEqual({ app: "Checkout" });
+      expect(fresh.line.Client.SecurityGroupRules).toEqual(['sg-0a1b2c3d4e5f6app0 outbound tcp 5432 to 10.1.0.0/16 "databases"']);
+      expect(fresh.client).not.toBe(first.client);
+      expect(fresh.line.Server).toEqual(first.line.Server);
+      // A group's rules changed on their own (the ENI and instance answered the same) are seen too.
+      sample.securityGroups[groupAt] = { ...group, IpPermissionsEgress: [{ IpProtocol: "tcp", FromPort: 5432, ToPort: 5432, IpRanges: [{ CidrIp: "10.1.0.7/32", Description: "orders db" }] }] };
+      now += 301_000;
+      expect((await enrich()).line.Client.SecurityGroupRules).toEqual(['sg-0a1b2c3d4e5f6app0 outbound tcp 5432 to 10.1.0.7/32 "orders db"']);
+    } finally {
+      sample.instances[instanceAt] = instance;
+      sample.securityGroups[groupAt] = group;
+    }
   });
 
   it("makes API calls that grow with distinct ENIs, not with records", async () => {

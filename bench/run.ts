@@ -42,6 +42,7 @@ import { DescribeTasksCommand, ECSClient, ListTasksCommand, type Task } from "@a
 import { mockClient } from "aws-sdk-client-mock";
 import { FEATURES } from "../config/schema";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
+import { FlowEnricher } from "../functions/lib/flowlogs/enrich";
 import { decodeFirehoseRecords, transformDecoded } from "../functions/lib/flowlogs/firehose";
 import { parseLogFormat, VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
@@ -472,7 +473,7 @@ async function benchFirehoseFunction(): Promise<void> {
   const ok = full.result.records.filter((r) => r.result === "Ok").length;
   const unbounded = await timed(async () => {
     const batch = decodeFirehoseRecords(event.records, format.fields);
-    return transformDecoded(batch, await new LiveInventory(new EC2Client({}), { ttlSeconds: 300 }).inventoryFor(batch.addresses, batch.interfaceIds), Infinity);
+    return transformDecoded(batch, new FlowEnricher(await new LiveInventory(new EC2Client({}), { ttlSeconds: 300 }).inventoryFor(batch.addresses, batch.interfaceIds)), Infinity);
   });
   console.log("   a %s MB batch of %d records: handler %s ms (%d enriched, %d over the 6 MiB answer, failed back to Firehose); decoding alone %s ms (baseline)",
     (eventBytes / 1e6).toFixed(1), big.length, full.ms.toFixed(0), ok, big.length - ok, decodeOnly.ms.toFixed(0));

@@ -2,6 +2,7 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import type { FirehoseTransformationEvent, FirehoseTransformationResult } from "aws-lambda";
+import { FlowEnricher } from "../lib/flowlogs/enrich";
 import { decodeFirehoseRecords, transformDecoded } from "../lib/flowlogs/firehose";
 import type { FlowLogField } from "../lib/flowlogs/fields";
 import { parseLogFormat } from "../lib/flowlogs/format";
@@ -15,6 +16,8 @@ const metrics = new Metrics();
 interface Runtime {
   readonly fields: readonly FlowLogField[];
   readonly inventory: LiveInventory;
+  /** Kept across batches with the lookups: what it resolved is reused while EC2's answers behind it are. */
+  enricher?: FlowEnricher;
 }
 let runtime: Runtime | undefined;
 /** The flow logs' format and the lookups, from the environment on first use; the lookups' cache lives as long as the container. */
@@ -39,11 +42,14 @@ const FAILURES_LOGGED = 20;
  * gives up on land, untouched, under the stream's error prefix.
  */
 export const handler = async (event: FirehoseTransformationEvent): Promise<FirehoseTransformationResult> => {
-  const { fields, inventory } = runtimeOf(process.env);
+  const current = runtimeOf(process.env);
+  const { fields, inventory } = current;
   const callsBefore = inventory.calls;
   const batch = decodeFirehoseRecords(event.records, fields);
   const known = await inventory.inventoryFor(batch.addresses, batch.interfaceIds);
-  const { records, summary } = transformDecoded(batch, known);
+  if (current.enricher) current.enricher.use(known);
+  else current.enricher = new FlowEnricher(known);
+  const { records, summary } = transformDecoded(batch, current.enricher);
 
   for (const failure of summary.failures.slice(0, FAILURES_LOGGED)) logger.warn("record not enriched", failure);
   if (summary.failures.length > FAILURES_LOGGED) logger.warn("more records not enriched", { count: summary.failures.length - FAILURES_LOGGED });

@@ -1,3 +1,4 @@
+import type { SecurityGroup } from "@aws-sdk/client-ec2";
 import { FIELD as IMPORTED_FIELD } from "./fields";
 import { FNV_OFFSET, FNV_PRIME, INTERNED_VALUES as IMPORTED_INTERNED_VALUES } from "./interner";
 import { isPrivateAddress } from "./ip-ranges";
@@ -92,6 +93,8 @@ export class Endpoint implements Peer {
     readonly address: string,
     side: Side,
     rules: SecurityGroupRules | undefined,
+    /** What the inventory said held the address (undefined: nothing in it). */
+    readonly holder?: Holder,
   ) {
     this.side = side;
     const json = JSON.stringify(side);
@@ -161,10 +164,6 @@ function sideOfHolder(address: string, h: Holder, Rfc1918: boolean): Side {
 /** Endpoints held at once: a flood of distinct internet addresses must not grow memory without end. */
 const ENDPOINTS_HELD = 200_000;
 
-/**
- * Enriches records against one inventory. Addresses are resolved once and security group rule
- * sets compiled once; a record then costs a few map lookups and comparisons.
- */
 export interface FlowEnricherOptions {
   /**
    * What held an address when a record was captured, for inventories that know ownership over
@@ -173,7 +172,13 @@ export interface FlowEnricherOptions {
   readonly holderAt?: (address: string, record: RecordSlots) => Holder | undefined;
 }
 
+/**
+ * Enriches records against an inventory. Addresses are resolved once and security group rule
+ * sets compiled once; a record then costs a few map lookups and comparisons. An enricher may
+ * outlive its inventory (use()): what it resolved is kept while the next inventory says the same.
+ */
 export class FlowEnricher {
+  /** Endpoints by address, each valid while the inventory's holder of its address is the holder it was resolved from. */
   private readonly endpoints = new Map<string, Endpoint>();
   /**
    * Endpoints by the interner entry a scanner gave their address: an array index instead of a
@@ -182,18 +187,33 @@ export class FlowEnricher {
   private endpointsByEntry?: (Endpoint | undefined)[];
   /** With `holderAt`: endpoints per holder and address (a holder's endpoint is the same for every record it holds). */
   private readonly heldEndpoints = new WeakMap<Holder, Map<string, Endpoint>>();
-  private readonly ruleSets = new Map<string, SecurityGroupRules>();
+  /** Compiled rules by their groups' ids, with the groups they were compiled from. */
+  private readonly ruleSets = new Map<string, { groups: readonly SecurityGroup[]; rules: SecurityGroupRules }>();
 
   constructor(
-    private readonly inventory: Inventory,
+    private inventory: Inventory,
     private readonly options: FlowEnricherOptions = {},
   ) {}
 
+  /**
+   * Enriches against `inventory` from now on (the Firehose function's next batch), keeping what was
+   * resolved where it still holds: an address's endpoint while the inventory's holder of it is the
+   * same object (an inventory makes a new one when what it knows of the ENI changes), rules while
+   * their groups are the same objects.
+   */
+  use(inventory: Inventory): void {
+    // Addresses no ENI holds are told by AWS's ranges.
+    if (inventory.ipRanges !== this.inventory.ipRanges) this.endpoints.clear();
+    this.inventory = inventory;
+    this.endpointsByEntry = undefined;
+  }
+
   /** What held an address, from the inventory, else AWS's published ranges, else the internet. */
   endpoint(address: string): Endpoint {
+    const holder = this.inventory.byAddress.get(address);
     let endpoint = this.endpoints.get(address);
-    if (endpoint) return endpoint;
-    endpoint = this.resolve(address, this.inventory.byAddress.get(address));
+    if (endpoint && endpoint.holder === holder) return endpoint;
+    endpoint = this.resolve(address, holder);
     if (this.endpoints.size >= ENDPOINTS_HELD) this.endpoints.clear();
     this.endpoints.set(address, endpoint);
     return endpoint;
@@ -236,17 +256,16 @@ export class FlowEnricher {
         ? { Addr: address, Type: "aws:service", AwsService: aws.service, ...(aws.region !== "GLOBAL" ? { Region: aws.region } : {}), Rfc1918 }
         : { Addr: address, Type: "internet", Rfc1918 };
     } else side = { Addr: address, Type: "unknown", Rfc1918 };
-    return new Endpoint(address, side, holder && holder.securityGroupIds.length > 0 ? this.rulesOf(holder.securityGroupIds) : undefined);
+    return new Endpoint(address, side, holder && holder.securityGroupIds.length > 0 ? this.rulesOf(holder.securityGroupIds) : undefined, holder);
   }
 
   private rulesOf(groupIds: readonly string[]): SecurityGroupRules {
     const key = groupIds.join(",");
-    let rules = this.ruleSets.get(key);
-    if (!rules) {
-      const groups = groupIds.flatMap((id) => this.inventory.securityGroups.get(id) ?? []);
-      rules = new SecurityGroupRules(groups, this.inventory.prefixListNames);
-      this.ruleSets.set(key, rules);
-    }
+    const groups = groupIds.flatMap((id) => this.inventory.securityGroups.get(id) ?? []);
+    const compiled = this.ruleSets.get(key);
+    if (compiled && compiled.groups.length === groups.length && compiled.groups.every((group, i) => group === groups[i])) return compiled.rules;
+    const rules = new SecurityGroupRules(groups, this.inventory.prefixListNames);
+    this.ruleSets.set(key, { groups, rules });
     return rules;
   }
 

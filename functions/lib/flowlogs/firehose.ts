@@ -1,8 +1,7 @@
 import type { FirehoseTransformationEventRecord, FirehoseTransformationMetadata, FirehoseTransformationResultRecord } from "aws-lambda";
-import { FlowEnricher, type Flow } from "./enrich";
+import type { Flow, FlowEnricher } from "./enrich";
 import type { FlowLogField } from "./fields";
 import { emptyCounts, FlowLogReader, RecordCollector } from "./input";
-import type { Inventory } from "./inventory";
 import { emptySlots, slotsOf, type FlowLogRecord } from "./record";
 import { EnrichedJsonWriter } from "./serialize";
 
@@ -95,10 +94,9 @@ function utcDate(epochSeconds: number): string {
  */
 export function transformDecoded(
   batch: DecodedBatch,
-  inventory: Inventory,
+  enricher: FlowEnricher,
   limitBytes = RESPONSE_LIMIT_BYTES,
 ): { records: FirehoseTransformationResultRecord[]; summary: TransformSummary } {
-  const enricher = new FlowEnricher(inventory);
   const writer = new EnrichedJsonWriter();
   const scratch = emptySlots();
   const summary: TransformSummary = { ok: 0, dropped: 0, failed: 0, overLimit: 0, failures: [] };

@@ -143,7 +143,12 @@ export class Inventory {
   readonly prefixListNames = new Map<string, string>();
   readonly ipRanges?: AwsIpRanges;
 
-  constructor(docs: InventoryDocuments) {
+  /**
+   * `holders` makes each ENI's holder: an inventory built again from the same facts may hand back
+   * the holder it made before, so that an enricher that outlives it keeps what it resolved (see
+   * FlowEnricher.use). @default holderOf, a new holder each time
+   */
+  constructor(docs: InventoryDocuments, holders: (eni: NetworkInterface, context: HolderContext) => Holder | undefined = holderOf) {
     const resourceTags = new Map<string, Record<string, string>>();
     for (const mapping of docs.resources?.ResourceTagMappingList ?? []) {
       if (mapping.ResourceARN) resourceTags.set(mapping.ResourceARN, tags(mapping.Tags));
@@ -156,7 +161,7 @@ export class Inventory {
     if (docs.ipRanges) this.ipRanges = new AwsIpRanges(docs.ipRanges);
 
     for (const eni of docs.networkInterfaces.NetworkInterfaces ?? []) {
-      const holder = holderOf(eni, { instanceTags, resourceTags, subnetZones });
+      const holder = holders(eni, { instanceTags, resourceTags, subnetZones });
       if (!holder) continue;
       this.byInterface.set(holder.interfaceId, holder);
       for (const address of addressesOf(eni)) this.byAddress.set(address, holder);

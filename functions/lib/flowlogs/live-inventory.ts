@@ -11,7 +11,7 @@ import {
 import { isIPv4 } from "node:net";
 import { ExpiringMap } from "../expiring-map";
 import { withRetry, type RetryOptions } from "../retry";
-import { Inventory } from "./inventory";
+import { holderOf, Inventory, type Holder, type HolderContext } from "./inventory";
 import { isPrivateAddress } from "./ip-ranges";
 
 /** Ids or filter values per call: EC2 takes up to 200 values in one filter. */
@@ -41,6 +41,8 @@ export class LiveInventory {
   private readonly holders: ExpiringMap<string>;
   private readonly groups: ExpiringMap<SecurityGroup | undefined>;
   private readonly instances: ExpiringMap<Instance | undefined>;
+  /** Holders made, by the ENI answer they were made from, with the instance and groups they were made with. */
+  private readonly madeHolders = new WeakMap<NetworkInterface, { instance?: Instance; groups: (SecurityGroup | undefined)[]; holder?: Holder }>();
   private readonly now: () => number;
   /** API calls made: what the benchmark counts. */
   calls = 0;
@@ -78,11 +80,30 @@ export class LiveInventory {
     const missingInstances = instanceIds.filter((id) => !this.instances.get(id, now));
     if (missingInstances.length > 0) await this.lookUpInstances(missingInstances, now);
 
-    return new Inventory({
-      networkInterfaces: { NetworkInterfaces: enis },
-      securityGroups: { SecurityGroups: groupIds.flatMap((id) => this.groups.get(id, now)?.value ?? []) },
-      instances: { Reservations: [{ Instances: instanceIds.flatMap((id) => this.instances.get(id, now)?.value ?? []) }] },
-    });
+    return new Inventory(
+      {
+        networkInterfaces: { NetworkInterfaces: enis },
+        securityGroups: { SecurityGroups: groupIds.flatMap((id) => this.groups.get(id, now)?.value ?? []) },
+        instances: { Reservations: [{ Instances: instanceIds.flatMap((id) => this.instances.get(id, now)?.value ?? []) }] },
+      },
+      (eni, context) => this.holderOf(eni, context, now),
+    );
+  }
+
+  /**
+   * The holder of an ENI, the same object as long as EC2's answers behind it are (the ENI, its
+   * instance, its groups: a lookup after the TTL brings new ones), so that an enricher kept across
+   * batches keeps what it resolved for it (FlowEnricher.use) and resolves it again once they change.
+   */
+  private holderOf(eni: NetworkInterface, context: HolderContext, now: number): Holder | undefined {
+    const instanceId = eni.Attachment?.InstanceId;
+    const instance = instanceId ? this.instances.get(instanceId, now)?.value : undefined;
+    const groups = (eni.Groups ?? []).map((g) => (g.GroupId ? this.groups.get(g.GroupId, now)?.value : undefined));
+    const made = this.madeHolders.get(eni);
+    if (made && made.instance === instance && made.groups.length === groups.length && made.groups.every((group, i) => group === groups[i])) return made.holder;
+    const holder = holderOf(eni, context);
+    this.madeHolders.set(eni, { instance, groups, holder });
+    return holder;
   }
 
   /** Every page of a describe call, each attempt retried on throttling, each call counted. */
