@@ -14,6 +14,7 @@ import { enricherOf, enrichRecord, Flow, FlowMerger, toEnrichedRecord, type Enri
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { AwsIpRanges, isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
+import { Inventory } from "../functions/lib/flowlogs/inventory";
 import { parseRecord, slotsOf, type FlowLogRecord } from "../functions/lib/flowlogs/record";
 import { duckDbRecordType, ENRICHED_COLUMNS } from "../functions/lib/flowlogs/schema";
 import { writeParquetFlowLogs, writeSample } from "../samples/generate";
@@ -110,6 +111,14 @@ describe("resolving addresses to what holds them", () => {
     });
     expect(ranges.lookup("52.216.1.1")).toEqual({ service: "EC2", region: "us-east-1" });
     expect(ranges.lookup("53.0.0.1")).toBeUndefined();
+  });
+
+  it("indexes a ranges document once, however many inventories are built from it (as a function does per batch)", () => {
+    const document = { prefixes: [{ ip_prefix: "52.216.0.0/15", region: "us-east-1", service: "S3" }] };
+    const [first, second] = [0, 1].map(() => new Inventory({ networkInterfaces: {}, ipRanges: document }));
+    expect(second.ipRanges).toBe(first.ipRanges);
+    expect(second.ipRanges?.lookup("52.217.44.20")).toEqual({ service: "S3", region: "us-east-1" });
+    expect(new Inventory({ networkInterfaces: {}, ipRanges: { ...document } }).ipRanges).not.toBe(first.ipRanges);
   });
 
   it("flags RFC 1918 and IPv6 unique-local addresses as private", () => {

@@ -132,6 +132,22 @@ export function addressesOf(eni: NetworkInterface): string[] {
   return [...addresses];
 }
 
+const ipRangesIndexes = new WeakMap<IpRangesDocument, AwsIpRanges>();
+
+/**
+ * AWS's ranges indexed once per document: indexing the published file (some 12,000 prefixes) takes
+ * about 90 ms, so a function that keeps the document across invocations keeps its index too, and
+ * the answers the index has cached.
+ */
+function indexedIpRanges(document: IpRangesDocument): AwsIpRanges {
+  let index = ipRangesIndexes.get(document);
+  if (!index) {
+    index = new AwsIpRanges(document);
+    ipRangesIndexes.set(document, index);
+  }
+  return index;
+}
+
 /**
  * The inventory an enrichment runs against: every address an ENI holds (private, public/Elastic IP,
  * IPv6) to what holds it, security groups by id, and AWS's published ranges for the rest.
@@ -158,7 +174,7 @@ export class Inventory {
     const subnetZones = new Map((docs.subnets?.Subnets ?? []).flatMap((s) => (s.SubnetId ? [[s.SubnetId, s.AvailabilityZone]] : [])));
     for (const sg of docs.securityGroups?.SecurityGroups ?? []) if (sg.GroupId) this.securityGroups.set(sg.GroupId, sg);
     for (const pl of docs.managedPrefixLists?.PrefixLists ?? []) if (pl.PrefixListId) this.prefixListNames.set(pl.PrefixListId, pl.PrefixListName ?? pl.PrefixListId);
-    if (docs.ipRanges) this.ipRanges = new AwsIpRanges(docs.ipRanges);
+    if (docs.ipRanges) this.ipRanges = indexedIpRanges(docs.ipRanges);
 
     for (const eni of docs.networkInterfaces.NetworkInterfaces ?? []) {
       const holder = holders(eni, { instanceTags, resourceTags, subnetZones });
