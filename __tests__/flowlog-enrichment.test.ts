@@ -1,3 +1,4 @@
+import type { SecurityGroup } from "@aws-sdk/client-ec2";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,11 +11,11 @@ import { defaultThreads, inputBytes, runEnrich } from "../cli/enrich";
 import { loadInventory } from "../cli/inventory-files";
 import { ParquetFlowLogFiles } from "../cli/parquet-flow-logs";
 import { toAggregatedRecord, WindowAggregator, windowOf, type AggregatedRecord } from "../functions/lib/flowlogs/aggregate";
-import { enricherOf, enrichRecord, Flow, FlowMerger, toEnrichedRecord, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
+import { enricherOf, enrichRecord, Flow, FlowEnricher, FlowMerger, toEnrichedRecord, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { AwsIpRanges, isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
-import { Inventory } from "../functions/lib/flowlogs/inventory";
+import { Inventory, type Holder } from "../functions/lib/flowlogs/inventory";
 import { parseRecord, slotsOf, type FlowLogRecord } from "../functions/lib/flowlogs/record";
 import { duckDbRecordType, ENRICHED_COLUMNS } from "../functions/lib/flowlogs/schema";
 import { writeParquetFlowLogs, writeSample } from "../samples/generate";
@@ -119,6 +120,30 @@ describe("resolving addresses to what holds them", () => {
     expect(second.ipRanges).toBe(first.ipRanges);
     expect(second.ipRanges?.lookup("52.217.44.20")).toEqual({ service: "S3", region: "us-east-1" });
     expect(new Inventory({ networkInterfaces: {}, ipRanges: { ...document } }).ipRanges).not.toBe(first.ipRanges);
+  });
+
+  it("keeps what it resolved from one inventory to the next only while the holders and security groups behind it are the same", () => {
+    const group = (description: string): SecurityGroup => ({ GroupId: "sg-1", IpPermissionsEgress: [{ IpProtocol: "-1", IpRanges: [{ CidrIp: "0.0.0.0/0", Description: description }] }] });
+    const holder = (tags: Record<string, string>): Holder => ({ type: "ec2:instance", interfaceId: "eni-1", securityGroupIds: ["sg-1"], tags });
+    const inventoryOf = (g: SecurityGroup) => new Inventory({ networkInterfaces: {}, securityGroups: { SecurityGroups: [g] } });
+    let holders = new Map([["10.0.0.1", holder({ app: "a" })]]);
+    const firstGroup = group("first");
+    const enricher = new FlowEnricher(inventoryOf(firstGroup), { holderAt: (address) => holders.get(address) });
+    const client = () => enricher.enrich(slotsOf(record(`2 ${ACCOUNT} eni-1 10.0.0.1 198.51.100.7 40000 443 6 1 100 1732204800 1732204860 ACCEPT OK`))).client!;
+    const first = client();
+    expect(first.side.Tags).toEqual({ app: "a" });
+    expect(first.rules?.admitting("outbound", 6, 443, enricher.endpoint("198.51.100.7")).rules).toEqual(['sg-1 outbound all traffic to 0.0.0.0/0 "first"']);
+
+    // Another inventory of the same answers: the same endpoint.
+    enricher.use(inventoryOf(firstGroup));
+    expect(client()).toBe(first);
+    // A group answered anew (its rules changed), then a holder made anew (its tags changed): resolved again.
+    enricher.use(inventoryOf(group("second")));
+    const second = client();
+    expect(second).not.toBe(first);
+    expect(second.rules?.admitting("outbound", 6, 443, enricher.endpoint("198.51.100.7")).rules).toEqual(['sg-1 outbound all traffic to 0.0.0.0/0 "second"']);
+    holders = new Map([["10.0.0.1", holder({ app: "b" })]]);
+    expect(client().side.Tags).toEqual({ app: "b" });
   });
 
   it("flags RFC 1918 and IPv6 unique-local addresses as private", () => {

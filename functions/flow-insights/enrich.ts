@@ -7,6 +7,7 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { KinesisStreamStateResponse, KinesisStreamTumblingWindowEvent } from "aws-lambda";
 import pLimit from "p-limit";
 import type { FlowLogField } from "../lib/flowlogs/fields";
+import { FlowEnricher } from "../lib/flowlogs/enrich";
 import { putLines } from "../lib/flowlogs/firehose-delivery";
 import { parseLogFormat } from "../lib/flowlogs/format";
 import { Inventory } from "../lib/flowlogs/inventory";
@@ -14,7 +15,7 @@ import type { IpRangesDocument } from "../lib/flowlogs/ip-ranges";
 import { requiredSetting } from "../lib/environment";
 import { ExpiringMap } from "../lib/expiring-map";
 import { OwnershipStore, type Ownership } from "../lib/flowlogs/ownership";
-import { aggregateInto, decodeKinesisRecords, holdersFrom, STATE_LIMIT_BYTES, type WindowState } from "../lib/flowlogs/tumbling-window";
+import { aggregateInto, decodeKinesisRecords, holderAtRecordTime, STATE_LIMIT_BYTES, type WindowState } from "../lib/flowlogs/tumbling-window";
 import { awsErrorCode, withRetry } from "../lib/retry";
 
 // Created once per container. Retries are ours (withRetry), so the SDK makes one attempt.
@@ -60,6 +61,13 @@ function settingsOf(environment: NodeJS.ProcessEnv): Settings {
 }
 
 const ownershipCache = new ExpiringMap<Ownership[]>(OWNERSHIP_TTL_MS);
+/** The ownerships of the batch being enriched, by address: what the enricher resolves addresses by. */
+let batchOwnerships: ReadonlyMap<string, readonly Ownership[]> = new Map();
+/**
+ * Kept across invocations: what it resolved (each end's JSON, compiled rules) is reused while the
+ * cached ownerships and groups behind it are the same objects.
+ */
+let enricher: FlowEnricher | undefined;
 const groupCache = new ExpiringMap<SecurityGroup | undefined>(GROUP_TTL_MS);
 const ipRangesCache = new ExpiringMap<IpRangesDocument | undefined>(IP_RANGES_TTL_MS, 1);
 
@@ -105,7 +113,10 @@ export const handler = async (event: KinesisStreamTumblingWindowEvent): Promise<
       (group): SecurityGroup[] => (group ? [group] : []),
     );
     const inventory = new Inventory({ networkInterfaces: {}, securityGroups: { SecurityGroups: groups }, ipRanges: await ipRangesDocument(s) });
-    const { aggregated, unaggregated } = aggregateInto(incoming, batch.records, inventory, s.windowSeconds, { holderAt: holdersFrom(ownerships) });
+    batchOwnerships = ownerships;
+    if (enricher) enricher.use(inventory);
+    else enricher = new FlowEnricher(inventory, { holderAt: (address, r) => holderAtRecordTime(batchOwnerships, address, r) });
+    const { aggregated, unaggregated } = aggregateInto(incoming, batch.records, enricher, s.windowSeconds);
     metrics.addMetric("RecordsAggregated", MetricUnit.Count, aggregated);
     if (unaggregated > 0) metrics.addMetric("RecordsWithoutEnds", MetricUnit.Count, unaggregated);
 

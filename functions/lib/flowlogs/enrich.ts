@@ -186,26 +186,44 @@ export class FlowEnricher {
    */
   private endpointsByEntry?: (Endpoint | undefined)[];
   /** With `holderAt`: endpoints per holder and address (a holder's endpoint is the same for every record it holds). */
-  private readonly heldEndpoints = new WeakMap<Holder, Map<string, Endpoint>>();
+  private heldEndpoints = new WeakMap<Holder, Map<string, Endpoint>>();
   /** Compiled rules by their groups' ids, with the groups they were compiled from. */
   private readonly ruleSets = new Map<string, { groups: readonly SecurityGroup[]; rules: SecurityGroupRules }>();
+  /** The security group of each id in the inventories used so far, as last seen. */
+  private readonly groupsSeen = new Map<string, SecurityGroup>();
 
   constructor(
     private inventory: Inventory,
     private readonly options: FlowEnricherOptions = {},
-  ) {}
+  ) {
+    this.seeGroups(inventory);
+  }
 
   /**
-   * Enriches against `inventory` from now on (the Firehose function's next batch), keeping what was
-   * resolved where it still holds: an address's endpoint while the inventory's holder of it is the
-   * same object (an inventory makes a new one when what it knows of the ENI changes), rules while
-   * their groups are the same objects.
+   * Enriches against `inventory` from now on (a function's next batch), keeping what was resolved
+   * where it still holds: an address's endpoint while its holder is the same object (an inventory
+   * makes a new one when what it knows of the ENI changes), and every endpoint while the security
+   * groups are the same objects (an endpoint carries its groups' rules; a group answered anew may
+   * have other rules, so all are resolved again).
    */
   use(inventory: Inventory): void {
+    const groupsChanged = this.seeGroups(inventory);
     // Addresses no ENI holds are told by AWS's ranges.
-    if (inventory.ipRanges !== this.inventory.ipRanges) this.endpoints.clear();
+    if (groupsChanged || inventory.ipRanges !== this.inventory.ipRanges) this.endpoints.clear();
+    if (groupsChanged) this.heldEndpoints = new WeakMap();
     this.inventory = inventory;
     this.endpointsByEntry = undefined;
+  }
+
+  /** Notes the inventory's security groups; true when one of them is another object than the one seen before under its id. */
+  private seeGroups(inventory: Inventory): boolean {
+    let changed = false;
+    for (const [id, group] of inventory.securityGroups) {
+      const seen = this.groupsSeen.get(id);
+      if (seen !== undefined && seen !== group) changed = true;
+      this.groupsSeen.set(id, group);
+    }
+    return changed;
   }
 
   /** What held an address, from the inventory, else AWS's published ranges, else the internet. */

@@ -41,8 +41,8 @@ export class LiveInventory {
   private readonly holders: ExpiringMap<string>;
   private readonly groups: ExpiringMap<SecurityGroup | undefined>;
   private readonly instances: ExpiringMap<Instance | undefined>;
-  /** Holders made, by the ENI answer they were made from, with the instance and groups they were made with. */
-  private readonly madeHolders = new WeakMap<NetworkInterface, { instance?: Instance; groups: (SecurityGroup | undefined)[]; holder?: Holder }>();
+  /** Holders made, by the ENI answer they were made from, with the instance answer they were made with. */
+  private readonly madeHolders = new WeakMap<NetworkInterface, { instance?: Instance; holder?: Holder }>();
   private readonly now: () => number;
   /** API calls made: what the benchmark counts. */
   calls = 0;
@@ -91,18 +91,17 @@ export class LiveInventory {
   }
 
   /**
-   * The holder of an ENI, the same object as long as EC2's answers behind it are (the ENI, its
-   * instance, its groups: a lookup after the TTL brings new ones), so that an enricher kept across
-   * batches keeps what it resolved for it (FlowEnricher.use) and resolves it again once they change.
+   * The holder of an ENI, the same object as long as EC2's answers behind it are (the ENI and its
+   * instance: a lookup after the TTL brings new ones), so that an enricher kept across batches
+   * keeps what it resolved for it (FlowEnricher.use) and resolves it again once they change.
    */
   private holderOf(eni: NetworkInterface, context: HolderContext, now: number): Holder | undefined {
     const instanceId = eni.Attachment?.InstanceId;
     const instance = instanceId ? this.instances.get(instanceId, now)?.value : undefined;
-    const groups = (eni.Groups ?? []).map((g) => (g.GroupId ? this.groups.get(g.GroupId, now)?.value : undefined));
     const made = this.madeHolders.get(eni);
-    if (made && made.instance === instance && made.groups.length === groups.length && made.groups.every((group, i) => group === groups[i])) return made.holder;
+    if (made && made.instance === instance) return made.holder;
     const holder = holderOf(eni, context);
-    this.madeHolders.set(eni, { instance, groups, holder });
+    this.madeHolders.set(eni, { instance, holder });
     return holder;
   }
 

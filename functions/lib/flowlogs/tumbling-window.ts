@@ -1,12 +1,12 @@
 import type { KinesisStreamRecord } from "aws-lambda";
 import { gunzipSync } from "node:zlib";
 import { addToWindow, windowOf, windowRecordOf, type AggregatedRecord } from "./aggregate";
-import { FlowEnricher, type FlowEnricherOptions } from "./enrich";
+import type { FlowEnricher } from "./enrich";
 import { FIELD, type FlowLogField } from "./fields";
 import { emptyCounts, FlowLogReader, isGzip, RecordCollector, type ReadCounts } from "./input";
-import type { Inventory } from "./inventory";
+import type { Holder } from "./inventory";
 import { holderAt, type Ownership } from "./ownership";
-import { emptySlots, slotsOf, type FlowLogRecord } from "./record";
+import { emptySlots, slotsOf, type FlowLogRecord, type RecordSlots } from "./record";
 
 /**
  * What a Kinesis tumbling window carries between invocations (Lambda keeps it, as JSON, up to
@@ -58,8 +58,7 @@ export function decodeKinesisRecords(records: readonly KinesisStreamRecord[], fo
  * and (client, server, server port, protocol, action): a flow's two directions land in the same
  * aggregate, so merging comes with it. Records without both ends are counted, not aggregated.
  */
-export function aggregateInto(state: WindowState, records: readonly FlowLogRecord[], inventory: Inventory, windowSeconds: number, options: FlowEnricherOptions = {}): { aggregated: number; unaggregated: number } {
-  const enricher = new FlowEnricher(inventory, options);
+export function aggregateInto(state: WindowState, records: readonly FlowLogRecord[], enricher: FlowEnricher, windowSeconds: number): { aggregated: number; unaggregated: number } {
   const scratch = emptySlots();
   let aggregated = 0;
   for (const record of records) {
@@ -75,13 +74,11 @@ export function aggregateInto(state: WindowState, records: readonly FlowLogRecor
 }
 
 /**
- * Resolves addresses from their ownerships at the record's capture time, preferring the VPC, then
- * the account, of the ENI that logged it; a record without a start time resolves nothing.
+ * What held an address at a record's capture time, from the address's ownerships, preferring the
+ * VPC, then the account, of the ENI that logged it; a record without a start time resolves nothing.
  */
-export function holdersFrom(ownerships: ReadonlyMap<string, readonly Ownership[]>): NonNullable<FlowEnricherOptions["holderAt"]> {
-  return (address, r) => {
-    if (!r.present[FIELD.start]) return undefined;
-    const logged = { vpcId: r.present[FIELD["vpc-id"]] ? r.texts[FIELD["vpc-id"]] : undefined, accountId: r.present[FIELD["account-id"]] ? r.texts[FIELD["account-id"]] : undefined };
-    return holderAt(ownerships.get(address) ?? [], r.ints[FIELD.start] * 1000, logged);
-  };
+export function holderAtRecordTime(ownerships: ReadonlyMap<string, readonly Ownership[]>, address: string, r: RecordSlots): Holder | undefined {
+  if (!r.present[FIELD.start]) return undefined;
+  const logged = { vpcId: r.present[FIELD["vpc-id"]] ? r.texts[FIELD["vpc-id"]] : undefined, accountId: r.present[FIELD["account-id"]] ? r.texts[FIELD["account-id"]] : undefined };
+  return holderAt(ownerships.get(address) ?? [], r.ints[FIELD.start] * 1000, logged);
 }
