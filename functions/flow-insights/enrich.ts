@@ -61,6 +61,8 @@ function settingsOf(environment: NodeJS.ProcessEnv): Settings {
 }
 
 const ownershipCache = new ExpiringMap<Ownership[]>(OWNERSHIP_TTL_MS);
+const groupCache = new ExpiringMap<SecurityGroup | undefined>(GROUP_TTL_MS);
+const ipRangesCache = new ExpiringMap<IpRangesDocument | undefined>(IP_RANGES_TTL_MS, 1);
 /** The ownerships of the batch being enriched, by address: what the enricher resolves addresses by. */
 let batchOwnerships: ReadonlyMap<string, readonly Ownership[]> = new Map();
 /**
@@ -68,8 +70,6 @@ let batchOwnerships: ReadonlyMap<string, readonly Ownership[]> = new Map();
  * cached ownerships and groups behind it are the same objects.
  */
 let enricher: FlowEnricher | undefined;
-const groupCache = new ExpiringMap<SecurityGroup | undefined>(GROUP_TTL_MS);
-const ipRangesCache = new ExpiringMap<IpRangesDocument | undefined>(IP_RANGES_TTL_MS, 1);
 
 /** AWS's ip-ranges.json, as the refresh function last copied it; none until it has. */
 function ipRangesDocument(s: Settings): Promise<IpRangesDocument | undefined> {

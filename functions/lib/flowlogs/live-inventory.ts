@@ -86,7 +86,7 @@ export class LiveInventory {
         securityGroups: { SecurityGroups: groupIds.flatMap((id) => this.groups.get(id, now)?.value ?? []) },
         instances: { Reservations: [{ Instances: instanceIds.flatMap((id) => this.instances.get(id, now)?.value ?? []) }] },
       },
-      (eni, context) => this.holderOf(eni, context, now),
+      (eni, context) => this.keptHolderOf(eni, context, now),
     );
   }
 
@@ -95,7 +95,7 @@ export class LiveInventory {
    * instance: a lookup after the TTL brings new ones), so that an enricher kept across batches
    * keeps what it resolved for it (FlowEnricher.use) and resolves it again once they change.
    */
-  private holderOf(eni: NetworkInterface, context: HolderContext, now: number): Holder | undefined {
+  private keptHolderOf(eni: NetworkInterface, context: HolderContext, now: number): Holder | undefined {
     const instanceId = eni.Attachment?.InstanceId;
     const instance = instanceId ? this.instances.get(instanceId, now)?.value : undefined;
     const made = this.madeHolders.get(eni);
