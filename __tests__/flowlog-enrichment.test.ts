@@ -417,7 +417,7 @@ describe("flowtap enrich", () => {
 
   it("aggregates windows on worker threads as on one thread: each window's key in one thread, whichever addresses its flows name", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "flowtap-window-threads-"));
-    const generated = writeSample(dir, 300, 40_000, true);
+    const generated = writeSample(dir, 300, 20_000, true);
     // Every minute of a later day, one instance's flows to eight addresses of S3 (one resource in a window's key), both directions each.
     const day = 1732204800 + 86_400;
     const toS3 = path.join(dir, "s3.log");
