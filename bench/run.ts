@@ -20,6 +20,8 @@
  *  8. The Firehose enrichment function: EC2 API calls for 100,000 records over 1,000 distinct
  *     ENIs, against ceil(distinct values / 200) per lookup kind; its time per 0.2 MB batch once
  *     lookups are warm; and its time on a 6 MB batch, against only decoding the same batch.
+ *  9. The flow-insights enrichment function per Kinesis batch of 5,000 records on warm caches
+ *     (ownerships in dynalite, a full-size ip-ranges.json), against only decoding the same batches.
  */
 import { spawnSync } from "node:child_process";
 import { unzipSync } from "fflate";
@@ -37,8 +39,13 @@ import {
   DescribeTrafficMirrorTargetsCommand,
   EC2Client,
   type CreateTrafficMirrorSessionCommandInput,
+  type NetworkInterface,
+  type SecurityGroup,
 } from "@aws-sdk/client-ec2";
 import { DescribeTasksCommand, ECSClient, ListTasksCommand, type Task } from "@aws-sdk/client-ecs";
+import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import type { KinesisStreamRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { FEATURES } from "../config/schema";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
@@ -46,9 +53,13 @@ import { FlowEnricher } from "../functions/lib/flowlogs/enrich";
 import { decodeFirehoseRecords, transformDecoded } from "../functions/lib/flowlogs/firehose";
 import { parseLogFormat, VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
+import { addressesOf, holderOf } from "../functions/lib/flowlogs/inventory";
 import { LiveInventory } from "../functions/lib/flowlogs/live-inventory";
+import { OwnershipStore } from "../functions/lib/flowlogs/ownership";
+import { decodeKinesisRecords } from "../functions/lib/flowlogs/tumbling-window";
 import { sampleEc2 } from "../samples/ec2-responder";
-import { sampleFlowLogLines, writeParquetFlowLogs } from "../samples/generate";
+import { sampleFlowLogLines, sampleInventory, writeParquetFlowLogs } from "../samples/generate";
+import { createInventoryTable, startDynalite } from "../__tests__/helpers/dynalite";
 
 const ROOT = path.join(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
@@ -482,6 +493,86 @@ async function benchFirehoseFunction(): Promise<void> {
   ec2.restore();
 }
 
+/**
+ * The flow-insights enrichment function (Kinesis tumbling window) on warm caches: ownerships of
+ * 300 ENIs' addresses in DynamoDB (dynalite), an ip-ranges.json of the published file's size (some
+ * 12,000 prefixes, generated) from S3, batches of 100 CloudWatch Logs payloads of 50 flow log
+ * records each, the window's state carried from one invocation to the next; against decoding alone.
+ */
+async function benchFlowInsightsFunction(): Promise<void> {
+  const db = await startDynalite();
+  const s3 = mockClient(S3Client);
+  const firehose = mockClient(FirehoseClient);
+  try {
+    const tableName = "flowtap-bench-inventory";
+    await createInventoryTable(db.client, tableName);
+    const store = new OwnershipStore(db.client, { tableName, retentionDays: 30 });
+    const inventory = sampleInventory(300) as { "describe-network-interfaces.json": { NetworkInterfaces: NetworkInterface[] }; "describe-security-groups.json": { SecurityGroups: SecurityGroup[] } };
+    const firstStart = 1732204800;
+    for (const eni of inventory["describe-network-interfaces.json"].NetworkInterfaces) {
+      const holder = holderOf(eni);
+      if (holder) await store.observe(holder, addressesOf(eni), { accountId: eni.OwnerId!, region: "us-east-1" }, (firstStart - 3600) * 1000);
+    }
+    for (const group of inventory["describe-security-groups.json"].SecurityGroups) await store.putSecurityGroup(group);
+    const ipRanges = JSON.stringify({
+      prefixes: Array.from({ length: 9000 }, (_, i) => ({ ip_prefix: `${3 + (i >> 12)}.${(i >> 4) & 255}.${(i & 15) * 16}.0/${20 + (i % 8)}`, region: "us-east-1", service: i % 2 ? "AMAZON" : "EC2" })),
+      ipv6_prefixes: Array.from({ length: 3000 }, (_, i) => ({ ipv6_prefix: `2600:1f${(i % 256).toString(16).padStart(2, "0")}:${i.toString(16)}::/${40 + (i % 16)}`, region: "us-east-1", service: i % 2 ? "AMAZON" : "S3" })),
+    });
+    s3.on(GetObjectCommand).callsFake(() => ({ Body: { transformToString: async () => ipRanges } }));
+    firehose.on(PutRecordBatchCommand).callsFake((input) => ({ FailedPutCount: 0, RequestResponses: input.Records.map(() => ({ RecordId: "r" })) }));
+    Object.assign(process.env, {
+      AWS_ENDPOINT_URL_DYNAMODB: db.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: "bench",
+      FLOW_LOG_FORMAT: VPC_FLOW_LOG_FORMAT, TABLE_NAME: tableName, RETENTION_DAYS: "30", DELIVERY_STREAM: "flowtap-flow-insights", WINDOW_SECONDS: "300",
+      IP_RANGES_BUCKET: "flowtap-bench", IP_RANGES_KEY: "ip-ranges/ip-ranges.json", POWERTOOLS_METRICS_DISABLED: "true", POWERTOOLS_LOG_LEVEL: "SILENT",
+    });
+    const format = parseLogFormat(VPC_FLOW_LOG_FORMAT);
+    if (!format.ok) throw new Error(format.reason);
+    const positions = DEFAULT_FORMAT.map((f) => format.fields.indexOf(f));
+    const toVpcFormat = (line: string) => {
+      const values = format.fields.map(() => "-");
+      line.split(" ").forEach((v, i) => (values[positions[i]] = v));
+      return values.join(" ");
+    };
+    const EVENTS = 50;
+    const PAYLOADS = 100;
+    const BATCHES = 20;
+    const lines = sampleFlowLogLines(BATCHES * PAYLOADS * EVENTS, 300).map(toVpcFormat);
+    const payload = (events: string[], n: number): KinesisStreamRecord => ({
+      kinesis: {
+        kinesisSchemaVersion: "1.0", partitionKey: "p", sequenceNumber: String(n), approximateArrivalTimestamp: firstStart,
+        data: gzipSync(JSON.stringify({ messageType: "DATA_MESSAGE", owner: "123456789010", logGroup: "/flowtap/flow-insights/flow-logs", logStream: "eni-all", subscriptionFilters: ["flowtap"], logEvents: events.map((message, i) => ({ id: String(i), timestamp: firstStart * 1000, message })) })).toString("base64"),
+      },
+      eventSource: "aws:kinesis", eventVersion: "1.0", eventID: `shardId-000000000000:${n}`, eventName: "aws:kinesis:record",
+      invokeIdentityArn: "arn:aws:iam::111111111111:role/flowtap-flow-insights-enrich", awsRegion: "us-east-1", eventSourceARN: "arn:aws:kinesis:us-east-1:111111111111:stream/flowtap-flow-insights",
+    });
+    const batches = Array.from({ length: BATCHES }, (_, b) => Array.from({ length: PAYLOADS }, (_, p) => payload(lines.slice((b * PAYLOADS + p) * EVENTS, (b * PAYLOADS + p + 1) * EVENTS), b * PAYLOADS + p)));
+    const { handler } = await import("../functions/flow-insights/enrich");
+    let state: Record<string, unknown> | undefined;
+    const handlerMs: number[] = [];
+    for (const records of batches) {
+      const started = process.hrtime.bigint();
+      const response = await handler({ Records: records, window: { start: "2024-11-21T16:00:00Z", end: "2024-11-21T16:05:00Z" }, state, isFinalInvokeForWindow: false, isWindowTerminatedEarly: false });
+      handlerMs.push(Number(process.hrtime.bigint() - started) / 1e6);
+      state = response.state as Record<string, unknown>;
+    }
+    const decodeMs = batches.map((records) => {
+      const started = process.hrtime.bigint();
+      decodeKinesisRecords(records, format.fields);
+      return Number(process.hrtime.bigint() - started) / 1e6;
+    });
+    // The first batches look every address up; the rest find them cached, as a warm function does.
+    const warm = handlerMs.slice(5);
+    console.log("\n9. flow-insights enrichment function (Kinesis tumbling window), warm caches");
+    console.log("   handler per batch of %d payloads (%d records, 300 ENIs' ownerships, a 12,000-prefix ip-ranges.json): median %s ms (%s-%s) over %d batches",
+      PAYLOADS, PAYLOADS * EVENTS, median(warm).toFixed(1), Math.min(...warm).toFixed(1), Math.max(...warm).toFixed(1), warm.length);
+    console.log("   baseline, decoding the same batches alone: median %s ms", median(decodeMs).toFixed(1));
+  } finally {
+    s3.restore();
+    firehose.restore();
+    await db.stop();
+  }
+}
+
 /** Each function with the numbers of the sections it prints. */
 const SECTIONS: readonly [readonly number[], () => unknown][] = [
   [[1], benchSynth],
@@ -491,6 +582,7 @@ const SECTIONS: readonly [readonly number[], () => unknown][] = [
   [[6], benchScale],
   [[7], benchEnrichment],
   [[8], benchFirehoseFunction],
+  [[9], benchFlowInsightsFunction],
 ];
 
 /** `npm run bench` runs every section; `npm run bench -- 7 8` runs those only. */
