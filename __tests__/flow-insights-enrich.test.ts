@@ -2,6 +2,7 @@ import { FirehoseClient, PutRecordBatchCommand } from "@aws-sdk/client-firehose"
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { KinesisStreamRecord, KinesisStreamStateResponse, KinesisStreamTumblingWindowEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
+import fc from "fast-check";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { gzipSync } from "node:zlib";
@@ -9,6 +10,7 @@ import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { VPC_FLOW_LOG_FORMAT, parseLogFormat } from "../functions/lib/flowlogs/format";
 import type { Holder } from "../functions/lib/flowlogs/inventory";
 import { OwnershipStore } from "../functions/lib/flowlogs/ownership";
+import { serializedState, type WindowState } from "../functions/lib/flowlogs/tumbling-window";
 import { captureOutput, metricValues } from "./helpers/capture-output";
 import { createInventoryTable, startDynalite } from "./helpers/dynalite";
 
@@ -119,5 +121,24 @@ describe("the flow-insights enrichment function", () => {
     // One refused record, sent again.
     expect(delivered().length).toBe(3001);
     expect(new Set(delivered().map((a) => a.Server.Port)).size).toBe(3000);
+  });
+});
+
+describe("the window's state", () => {
+  it("weighs as its JSON does, to the byte, whatever its keys and tags hold, and serializes each aggregate as a line", () => {
+    const aggregateArb = fc.record({
+      Protocol: fc.constantFrom("tcp", "udp"), Uploaded: fc.nat(), Downloaded: fc.nat(), Packets: fc.nat(), Flows: fc.nat(),
+      Client: fc.record({ Addr: fc.ipV4(), Type: fc.constant("ec2:instance" as const), Rfc1918: fc.boolean(), Tags: fc.dictionary(fc.string(), fc.string({ unit: "binary" })) }),
+      Window: fc.record({ Start: fc.nat(), End: fc.nat(), Seconds: fc.constant(300) }),
+    });
+    fc.assert(
+      fc.property(fc.dictionary(fc.string({ unit: "binary" }), aggregateArb), (aggregates) => {
+        const state = { aggregates: aggregates as unknown as WindowState["aggregates"] };
+        const { lines, bytes } = serializedState(state);
+        expect(bytes).toBe(Buffer.byteLength(JSON.stringify(state)));
+        expect(lines).toEqual(Object.values(state.aggregates).map((a) => JSON.stringify(a)));
+      }),
+      { numRuns: 200 },
+    );
   });
 });

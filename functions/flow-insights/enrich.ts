@@ -15,7 +15,7 @@ import type { IpRangesDocument } from "../lib/flowlogs/ip-ranges";
 import { requiredSetting } from "../lib/environment";
 import { ExpiringMap } from "../lib/expiring-map";
 import { OwnershipStore, type Ownership } from "../lib/flowlogs/ownership";
-import { aggregateInto, decodeKinesisRecords, holderAtRecordTime, STATE_LIMIT_BYTES, type WindowState } from "../lib/flowlogs/tumbling-window";
+import { aggregateInto, decodeKinesisRecords, holderAtRecordTime, serializedState, STATE_LIMIT_BYTES, type WindowState } from "../lib/flowlogs/tumbling-window";
 import { awsErrorCode, withRetry } from "../lib/retry";
 
 // Created once per container. Retries are ours (withRetry), so the SDK makes one attempt.
@@ -120,9 +120,8 @@ export const handler = async (event: KinesisStreamTumblingWindowEvent): Promise<
     metrics.addMetric("RecordsAggregated", MetricUnit.Count, aggregated);
     if (unaggregated > 0) metrics.addMetric("RecordsWithoutEnds", MetricUnit.Count, unaggregated);
 
-    const stateBytes = Buffer.byteLength(JSON.stringify(incoming));
-    if (event.isFinalInvokeForWindow || stateBytes > STATE_LIMIT_BYTES) {
-      const lines = Object.values(incoming.aggregates).map((a) => JSON.stringify(a));
+    const { lines, bytes } = serializedState(incoming);
+    if (event.isFinalInvokeForWindow || bytes > STATE_LIMIT_BYTES) {
       await putLines(firehose, s.streamName, lines);
       logger.info("window delivered", { window: event.window, aggregates: lines.length, final: event.isFinalInvokeForWindow, early: !event.isFinalInvokeForWindow });
       metrics.addMetric("AggregatesDelivered", MetricUnit.Count, lines.length);

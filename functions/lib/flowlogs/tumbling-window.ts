@@ -19,6 +19,27 @@ export interface WindowState {
 /** Aggregates kept in the state before they are delivered early: Lambda refuses a state over 1 MB. */
 export const STATE_LIMIT_BYTES = 800_000;
 
+/** `{"aggregates":{` and `}}`: what a state weighs as JSON but for its aggregates. */
+const STATE_FRAME_BYTES = Buffer.byteLength(JSON.stringify({ aggregates: {} }));
+
+/**
+ * The state's aggregates as JSON lines (what Firehose is sent) and what the state weighs as JSON
+ * (what Lambda's limit counts), from one serialization of each aggregate: the state is weighed in
+ * every invocation and delivered in some, and serializing it whole for its weight alone cost as
+ * much again.
+ */
+export function serializedState(state: WindowState): { lines: string[]; bytes: number } {
+  const lines: string[] = [];
+  let bytes = STATE_FRAME_BYTES;
+  for (const [key, aggregate] of Object.entries(state.aggregates)) {
+    const line = JSON.stringify(aggregate);
+    lines.push(line);
+    // `"key":line`, and a comma before every member but the first.
+    bytes += Buffer.byteLength(JSON.stringify(key)) + 1 + Buffer.byteLength(line) + (lines.length > 1 ? 1 : 0);
+  }
+  return { lines, bytes };
+}
+
 /** A batch read: its flow log records, what malformed, and the addresses to resolve. */
 export interface DecodedKinesisBatch {
   readonly records: FlowLogRecord[];
