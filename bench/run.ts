@@ -48,7 +48,7 @@ import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import type { KinesisStreamRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { FEATURES } from "../config/schema";
-import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
+import { DEFAULT_FORMAT, type FlowLogField } from "../functions/lib/flowlogs/fields";
 import { FlowEnricher } from "../functions/lib/flowlogs/enrich";
 import { decodeFirehoseRecords, transformDecoded } from "../functions/lib/flowlogs/firehose";
 import { parseLogFormat, VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
@@ -400,6 +400,24 @@ async function benchEnrichment(): Promise<void> {
   );
 }
 
+/** The all-fields format the stacks' flow logs use. */
+function vpcFlowLogFormat(): readonly FlowLogField[] {
+  const format = parseLogFormat(VPC_FLOW_LOG_FORMAT);
+  if (!format.ok) throw new Error(format.reason);
+  return format.fields;
+}
+
+/** The sample's default-format records, rewritten in that format, `-` for what they do not hold. */
+function sampleLinesInVpcFormat(count: number, enis: number): string[] {
+  const format = vpcFlowLogFormat();
+  const positions = DEFAULT_FORMAT.map((f) => format.indexOf(f));
+  return sampleFlowLogLines(count, enis).map((line) => {
+    const values = format.map(() => "-");
+    line.split(" ").forEach((v, i) => (values[positions[i]] = v));
+    return values.join(" ");
+  });
+}
+
 async function benchFirehoseFunction(): Promise<void> {
   Object.assign(process.env, { FLOW_LOG_FORMAT: VPC_FLOW_LOG_FORMAT, LOOKUP_TTL_SECONDS: "300", POWERTOOLS_METRICS_DISABLED: "true", POWERTOOLS_LOG_LEVEL: "SILENT", AWS_REGION: "us-east-1" });
   const sample = sampleEc2(1000);
@@ -407,16 +425,9 @@ async function benchFirehoseFunction(): Promise<void> {
   ec2.on(DescribeNetworkInterfacesCommand).callsFake((input) => sample.describeNetworkInterfaces(input.Filters ?? []));
   ec2.on(DescribeSecurityGroupsCommand).callsFake((input) => sample.describeSecurityGroups(input.Filters ?? []));
   ec2.on(DescribeInstancesCommand).callsFake((input) => sample.describeInstances(input.Filters ?? []));
-  const format = parseLogFormat(VPC_FLOW_LOG_FORMAT);
-  if (!format.ok) throw new Error(format.reason);
-  // The sample's default-format records, rewritten in the all-fields format the stack's flow logs use.
-  const positions = DEFAULT_FORMAT.map((f) => format.fields.indexOf(f));
-  const toVpcFormat = (line: string) => {
-    const values = format.fields.map(() => "-");
-    line.split(" ").forEach((v, i) => (values[positions[i]] = v));
-    return JSON.stringify({ message: values.join(" ") });
-  };
-  const lines = sampleFlowLogLines(100_000, 1000).map(toVpcFormat);
+  const format = vpcFlowLogFormat();
+  const positions = DEFAULT_FORMAT.map((f) => format.indexOf(f));
+  const lines = sampleLinesInVpcFormat(100_000, 1000).map((line) => JSON.stringify({ message: line }));
   // Firehose's processor buffer is 0.2 MB: batches of that much input.
   const batches: string[][] = [[]];
   let size = 0;
@@ -479,11 +490,11 @@ async function benchFirehoseFunction(): Promise<void> {
     }
     return { ms: median(times), result };
   };
-  const decodeOnly = await timed(() => decodeFirehoseRecords(event.records, format.fields));
+  const decodeOnly = await timed(() => decodeFirehoseRecords(event.records, format));
   const full = await timed(() => handler(event));
   const ok = full.result.records.filter((r) => r.result === "Ok").length;
   const unbounded = await timed(async () => {
-    const batch = decodeFirehoseRecords(event.records, format.fields);
+    const batch = decodeFirehoseRecords(event.records, format);
     return transformDecoded(batch, new FlowEnricher(await new LiveInventory(new EC2Client({}), { ttlSeconds: 300 }).inventoryFor(batch.addresses, batch.interfaceIds)), Infinity);
   });
   console.log("   a %s MB batch of %d records: handler %s ms (%d enriched, %d over the 6 MiB answer, failed back to Firehose); decoding alone %s ms (baseline)",
@@ -525,18 +536,10 @@ async function benchFlowInsightsFunction(): Promise<void> {
       FLOW_LOG_FORMAT: VPC_FLOW_LOG_FORMAT, TABLE_NAME: tableName, RETENTION_DAYS: "30", DELIVERY_STREAM: "flowtap-flow-insights", WINDOW_SECONDS: "300",
       IP_RANGES_BUCKET: "flowtap-bench", IP_RANGES_KEY: "ip-ranges/ip-ranges.json", POWERTOOLS_METRICS_DISABLED: "true", POWERTOOLS_LOG_LEVEL: "SILENT",
     });
-    const format = parseLogFormat(VPC_FLOW_LOG_FORMAT);
-    if (!format.ok) throw new Error(format.reason);
-    const positions = DEFAULT_FORMAT.map((f) => format.fields.indexOf(f));
-    const toVpcFormat = (line: string) => {
-      const values = format.fields.map(() => "-");
-      line.split(" ").forEach((v, i) => (values[positions[i]] = v));
-      return values.join(" ");
-    };
     const EVENTS = 50;
     const PAYLOADS = 100;
     const BATCHES = 20;
-    const lines = sampleFlowLogLines(BATCHES * PAYLOADS * EVENTS, 300).map(toVpcFormat);
+    const lines = sampleLinesInVpcFormat(BATCHES * PAYLOADS * EVENTS, 300);
     const payload = (events: string[], n: number): KinesisStreamRecord => ({
       kinesis: {
         kinesisSchemaVersion: "1.0", partitionKey: "p", sequenceNumber: String(n), approximateArrivalTimestamp: firstStart,
@@ -557,7 +560,7 @@ async function benchFlowInsightsFunction(): Promise<void> {
     }
     const decodeMs = batches.map((records) => {
       const started = process.hrtime.bigint();
-      decodeKinesisRecords(records, format.fields);
+      decodeKinesisRecords(records, vpcFlowLogFormat());
       return Number(process.hrtime.bigint() - started) / 1e6;
     });
     // The first batches look every address up; the rest find them cached, as a warm function does.
