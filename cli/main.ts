@@ -107,7 +107,7 @@ export function flowtapProgram(): Command {
     .addOption(new Option("--window <seconds>", "aggregate into windows of this many seconds").choices(["60", "300", "3600"]))
     .addOption(new Option("--output <kind>", "jsonl or parquet").choices(["jsonl", "parquet"]).default("jsonl"))
     .option("--out <file>", "write here instead of standard output (required for parquet)")
-    .option("--threads <n>", "threads for files (the main one and workers), each enriching the records of its share of the flows (default: one, and one more per 64 MiB of input (gzip'd files by their size unzipped, Parquet rows as lines of text), up to the available CPUs; standard input and --window use one)", positiveInt)
+    .option("--threads <n>", "threads for files (the main one and workers), each enriching the records of its share of the flows (default: one, and one more per 64 MiB of input (gzip'd files by their size unzipped, Parquet rows as lines of text), up to the available CPUs; standard input uses one; with --window, records are shared by the pair of resources at their ends)", positiveInt)
     .action(async (files: string[], opts) => {
       const { runEnrich } = require("./enrich") as typeof import("./enrich");
       process.exitCode = await runEnrich(
