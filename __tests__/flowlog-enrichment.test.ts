@@ -395,6 +395,27 @@ describe("flowtap enrich", () => {
     expect(t.err()).toMatch(/^flowtap enrich: 400 records read, 400 enriched, 0 without traffic \(NODATA\/SKIPDATA\), 0 malformed, 0 with an unknown private address; \d+ written\n$/);
   });
 
+  it("loads DuckDB (80-200 ms of native library) only to read or write Parquet", async () => {
+    let duckDbLoads = 0;
+    const runWith = async (options: Omit<Parameters<typeof runEnrich>[0], "inventoryDir" | "files">) => {
+      let status = -1;
+      await jest.isolateModulesAsync(async () => {
+        jest.doMock("@duckdb/node-api", () => {
+          duckDbLoads++;
+          return jest.requireActual("@duckdb/node-api");
+        });
+        const isolated = jest.requireActual<typeof import("../cli/enrich")>("../cli/enrich");
+        status = await isolated.runEnrich({ ...options, inventoryDir: path.join(SAMPLES, "inventory"), files: [path.join(SAMPLES, "flow-logs.log.gz")] }, io().io);
+      });
+      return status;
+    };
+    expect(await runWith({ output: "jsonl" })).toBe(0);
+    expect(duckDbLoads).toBe(0);
+    const out = path.join(mkdtempSync(path.join(tmpdir(), "flowtap-parquet-out-")), "enriched.parquet");
+    expect(await runWith({ output: "parquet", outFile: out })).toBe(0);
+    expect(duckDbLoads).toBe(1);
+  });
+
   it("writes the same lines with worker threads as with one thread, and reports each malformed line once", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "flowtap-threads-"));
     // Enough for each worker to post more chunks than it may have in flight.

@@ -9,12 +9,10 @@ import { Worker } from "node:worker_threads";
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { emptyCounts, headOf } from "../functions/lib/flowlogs/input";
-import { copyJsonlToParquet } from "./duckdb";
 import { fileSources, runEnrichPass, type EnrichPassOutput, type EnrichSource, type EnrichTally } from "./enrich-pass";
 import type { EnrichWorkerData, EnrichWorkerMessage } from "./enrich-worker";
 import { fileBytes, fileKind, inputFiles, KIND_BYTES, kindOf } from "./input-paths";
 import { loadInventory } from "./inventory-files";
-import { parquetRows } from "./parquet-flow-logs";
 
 export interface EnrichOptions {
   /** The log format string as given to CreateFlowLogs; the header line of S3 files overrides it. */
@@ -74,7 +72,11 @@ export async function inputBytes(files: readonly string[]): Promise<number> {
     // The smallest gzip member: a 10-byte header, an empty deflate block and an 8-byte trailer.
     bytes += kind === "gzip" && size >= 20 ? Math.max(size, fileBytes(file, size - 4, 4).readUInt32LE(0)) : size;
   }
-  return parquet.length > 0 ? bytes + (await parquetRows(parquet)) * TEXT_BYTES_PER_PARQUET_ROW : bytes;
+  if (parquet.length === 0) return bytes;
+  // DuckDB is loaded only when Parquet is read or written: its native library takes 80-200 ms to load.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parquetRows } = require("./parquet-flow-logs") as typeof import("./parquet-flow-logs");
+  return bytes + (await parquetRows(parquet)) * TEXT_BYTES_PER_PARQUET_ROW;
 }
 
 /**
@@ -156,7 +158,11 @@ export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<num
       if (jsonlPath) await finished((sink as WriteStream).end()).catch((err: Error) => (sinkError ??= err));
     }
     if (sinkError) throw sinkError;
-    if (options.output === "parquet" && jsonlPath && options.outFile) await copyJsonlToParquet(jsonlPath, options.outFile);
+    if (options.output === "parquet" && jsonlPath && options.outFile) {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { copyJsonlToParquet } = require("./duckdb") as typeof import("./duckdb");
+      await copyJsonlToParquet(jsonlPath, options.outFile);
+    }
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
