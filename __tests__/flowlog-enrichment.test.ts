@@ -823,6 +823,35 @@ describe("flowtap enrich", () => {
     expect(t.err()).toMatch(/^stdin:1443: skipped: expected 14 fields, found 3\nflowtap enrich: 1441 records read, 1440 enriched, .* 1 malformed/);
   });
 
+  it("reads aws logs get-log-events answers for one log stream after another, each merging and aggregating though it goes back in time", async () => {
+    // CloudWatch Logs keeps a stream per ENI, and get-log-events reads one stream: a loop over them prints one document each.
+    const document = (address: string) => ({
+      events: Array.from({ length: 360 }, (_, i) => {
+        const start = 1732204800 + i * 10;
+        return [
+          `2 ${ACCOUNT} ${eniOf(address)} ${address} 52.217.44.20 ${30000 + i} 443 6 10 1000 ${start} ${start + 10} ACCEPT OK`,
+          `2 ${ACCOUNT} ${eniOf(address)} 52.217.44.20 ${address} 443 ${30000 + i} 6 10 5000 ${start} ${start + 10} ACCEPT OK`,
+        ].map((message) => ({ timestamp: start * 1000, message, ingestionTime: (start + 300) * 1000 }));
+      }).flat(),
+      nextForwardToken: "f/1",
+      nextBackwardToken: "b/1",
+    });
+    const documents = [WEB_INSTANCE, APP_INSTANCE].map(document);
+    // As the AWS CLI prints them, and one to a line (jq -c).
+    for (const stdin of [documents.map((d) => JSON.stringify(d, null, 4)).join("\n"), documents.map((d) => JSON.stringify(d)).join("\n")]) {
+      const flows = io();
+      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [] }, { ...flows.io, stdin: Readable.from([`${stdin}\n`]) })).toBe(0);
+      const lines = flows.out().trim().split("\n").map((line) => JSON.parse(line) as EnrichedRecord);
+      expect(lines).toHaveLength(720);
+      expect(lines.every((f) => f.Uploaded === 1000 && f.Downloaded === 5000)).toBe(true);
+      const windows = io();
+      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, files: [] }, { ...windows.io, stdin: Readable.from([`${stdin}\n`]) })).toBe(0);
+      const aggregates = windows.out().trim().split("\n").map((line) => JSON.parse(line) as AggregatedRecord);
+      expect(aggregates).toHaveLength(120);
+      expect(aggregates.every((w) => w.Flows === 6)).toBe(true);
+    }
+  });
+
   it("aggregates the windows of a bucket's flow logs as one stream in time, their files read in the order of the time in their names", async () => {
     // Two flow logs (a VPC's and a subnet's, say) that both log one ENI: an hour each, a file per 5 minutes, a flow every 10 s.
     const root = mkdtempSync(path.join(tmpdir(), "flowtap-s3-tree-"));

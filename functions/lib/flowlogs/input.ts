@@ -67,6 +67,11 @@ function parsedJsonObjects(text: string): { json: string; value: unknown }[] {
 const eventMessages = (events: unknown[]) =>
   events.flatMap((e) => (typeof e === "object" && e !== null && typeof (e as { message?: unknown }).message === "string" ? [(e as { message: string }).message] : []));
 
+/** True for what `aws logs get-log-events` and `filter-log-events` answer: `{"events": [...], ...}`. */
+function isLogEventsDocument(value: unknown): boolean {
+  return typeof value === "object" && value !== null && Array.isArray((value as { events?: unknown }).events);
+}
+
 /**
  * The flow log lines in one JSON object: `{"message": "..."}` as Firehose direct delivery writes
  * it, a CloudWatch Logs subscription DATA_MESSAGE with its `logEvents` (a CONTROL_MESSAGE has none),
@@ -78,7 +83,7 @@ function messagesOf(value: unknown): string[] | undefined {
   if (typeof v.message === "string") return [v.message];
   if (v.messageType === "CONTROL_MESSAGE") return [];
   if (v.messageType === "DATA_MESSAGE" && Array.isArray(v.logEvents)) return eventMessages(v.logEvents);
-  if (Array.isArray(v.events)) return eventMessages(v.events);
+  if (isLogEventsDocument(v)) return eventMessages(v.events as unknown[]);
   return undefined;
 }
 
@@ -147,7 +152,10 @@ export interface ReaderHandlers {
   /** A record, in the scanner's slots until the next record is read. */
   record(slots: RecordScanner, line: number): void;
   malformed(line: number, reason: string, text: string): void;
-  /** A header line below the first: another file's records follow (they may go back in time). */
+  /**
+   * A header line below the first, or another document of log events: another file's or log
+   * stream's records follow (they may go back in time).
+   */
   seriesBegins?(): void;
 }
 
@@ -341,6 +349,8 @@ export class FlowLogReader {
     // A JSON document printed one key to a line begins with a line that is `{` and ends with one that is `}`, unindented.
     if (end - start === 1 && bytes[start] === 0x7b /* { */ && !this.inJsonDocument) {
       this.inJsonDocument = true;
+      // get-log-events reads one log stream (one ENI's): the next document may go back in time.
+      if (this.lineNumber > 1) this.handlers.seriesBegins?.();
       return;
     }
     if (this.inJsonDocument) {
@@ -417,7 +427,11 @@ export class FlowLogReader {
   }
 
   private json(text: string): void {
+    let first = this.lineNumber === 1;
     for (const { json, value } of parsedJsonObjects(text)) {
+      // A document of log events (one to a line, as `jq -c` prints them) is a log stream's, as above.
+      if (!first && isLogEventsDocument(value)) this.handlers.seriesBegins?.();
+      first = false;
       const messages = messagesOf(value);
       if (messages === undefined) {
         if (!this.reportsUnowned) continue;
