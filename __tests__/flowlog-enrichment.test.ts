@@ -11,7 +11,7 @@ import { defaultThreads, inputBytes, runEnrich } from "../cli/enrich";
 import { loadInventory } from "../cli/inventory-files";
 import { ParquetFlowLogFiles } from "../cli/parquet-flow-logs";
 import { toAggregatedRecord, WindowAggregator, windowOf, type AggregatedRecord } from "../functions/lib/flowlogs/aggregate";
-import { enricherOf, enrichRecord, Flow, FlowEnricher, FlowMerger, toEnrichedRecord, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
+import { enricherOf, enrichRecord, Flow, FlowEnricher, FlowMerger, LATE_RUN_BEGINS_SERIES, toEnrichedRecord, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { AwsIpRanges, isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
@@ -230,34 +230,67 @@ describe("orientation, merging and windows", () => {
     // Half an hour later the first flow has no reverse coming: it goes out.
     merger.push(at(1732206600, 40001));
     expect(take()).toEqual([expect.objectContaining({ Start: 1732204800 })]);
-    // A record from long before the horizon (a re-read file, say) comes out at once.
+    // A record from long before the horizon does not wait for its reverse: it goes out as soon as a record in time follows.
     merger.push(at(1732200000, 40002));
+    merger.push(at(1732206610, 40003));
     expect(take()).toEqual([expect.objectContaining({ Start: 1732200000 })]);
     merger.flush();
-    expect(take()).toEqual([expect.objectContaining({ Start: 1732206600 })]);
+    expect(take()).toEqual([expect.objectContaining({ Start: 1732206600 }), expect.objectContaining({ Start: 1732206610 })]);
   });
 
   it("starts its time again for input that goes back to begin another series, letting go of what waited", () => {
-    const { merger, take } = mergerCollecting(900);
+    let rewound = 0;
+    const out: EnrichedRecord[] = [];
+    const merger = new FlowMerger((flow) => out.push(toEnrichedRecord(flow)), 900, () => rewound++);
+    const take = () => out.splice(0);
     const at = (start: number, port: number, outbound = true) =>
       flowOf(outbound ? v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", port, 443, 6, 100, start) : v2(eniOf(WEB_INSTANCE), "52.217.44.20", WEB_INSTANCE, 443, port, 6, 200, start));
     merger.push(at(1732208400, 40000));
     // Within the horizon: nothing to do.
-    expect(merger.rewindIfBehind(1732207600)).toBe(false);
-    expect(take()).toEqual([]);
+    merger.rewindIfBehind(1732207600);
+    expect({ rewound, out: take() }).toEqual({ rewound: 0, out: [] });
     // An hour back: what waited goes out, and the new series merges rather than pass for late.
-    expect(merger.rewindIfBehind(1732204800)).toBe(true);
-    expect(take()).toEqual([expect.objectContaining({ Start: 1732208400, Downloaded: 0 })]);
+    merger.rewindIfBehind(1732204800);
+    expect({ rewound, out: take() }).toEqual({ rewound: 1, out: [expect.objectContaining({ Start: 1732208400, Downloaded: 0 })] });
     merger.push(at(1732204800, 40001));
     merger.push(at(1732204800, 40001, false));
     expect(take()).toEqual([expect.objectContaining({ Start: 1732204800, Uploaded: 100, Downloaded: 200 })]);
   });
 
-  it("merges as a model of its rules does, for any order of records, reverses, repeats and late arrivals", () => {
+  it("takes a run of records older than its horizon for another series, in input that says nowhere where one begins, and a shorter run for late records", () => {
+    const restarts: number[] = [];
+    const out: EnrichedRecord[] = [];
+    const merger = new FlowMerger((flow) => out.push(toEnrichedRecord(flow)), 900, () => restarts.push(out.length));
+    const at = (start: number, port: number, outbound = true) =>
+      flowOf(outbound ? v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "52.217.44.20", port, 443, 6, 100, start) : v2(eniOf(WEB_INSTANCE), "52.217.44.20", WEB_INSTANCE, 443, port, 6, 200, start));
+    const now = 1732208400;
+    const hourBack = 1732204800;
+    // A flow waits for its reverse; late records, fewer than a run, go by alone and let it wait on.
+    merger.push(at(now, 40000));
+    for (let i = 0; i < LATE_RUN_BEGINS_SERIES - 1; i++) merger.push(at(hourBack, 41000 + i));
+    merger.push(at(now, 40000, false));
+    expect(out).toHaveLength(LATE_RUN_BEGINS_SERIES);
+    expect(out.filter((f) => f.Uploaded === 100 && f.Downloaded === 200)).toEqual([expect.objectContaining({ Start: now, Client: expect.objectContaining({ Port: 40000 }) })]);
+    expect(restarts).toEqual([]);
+    // A run as long as LATE_RUN_BEGINS_SERIES: what waited goes out, time starts again, and the run's flows merge.
+    out.length = 0;
+    merger.push(at(now, 40001));
+    for (let i = 0; i < LATE_RUN_BEGINS_SERIES; i++) merger.push(at(hourBack, 42000 + (i >> 1), i % 2 === 0));
+    expect(restarts).toEqual([1]);
+    expect(out[0]).toMatchObject({ Start: now, Downloaded: 0 });
+    merger.flush();
+    expect(out.slice(1)).toHaveLength(LATE_RUN_BEGINS_SERIES / 2);
+    expect(out.slice(1).every((f) => f.Start === hourBack && f.Uploaded === 100 && f.Downloaded === 200)).toBe(true);
+  });
+
+  it("merges as a model of its rules does, for any order of records, reverses, repeats, late arrivals and series going back", () => {
     // One ENI's flows to a few ports over a few capture windows; each record goes out or the way in.
     const recordArb = fc.record({ port: fc.integer({ min: 40000, max: 40003 }), window: fc.integer({ min: 0, max: 40 }), outbound: fc.boolean(), bytes: fc.integer({ min: 1, max: 1000 }) });
+    // Stretches of input, each at its own time: one that goes back hours is late, record after record.
+    const segmentArb = fc.record({ offset: fc.constantFrom(0, 200, 400), records: fc.array(recordArb, { maxLength: LATE_RUN_BEGINS_SERIES + 30, size: "max" }) });
+    const inputArb = fc.array(segmentArb, { minLength: 1, maxLength: 3 }).map((segments) => segments.flatMap((s) => s.records.map((r) => ({ ...r, window: r.window + s.offset }))));
     fc.assert(
-      fc.property(fc.array(recordArb, { maxLength: 60 }), fc.constantFrom(0, 300, 900), (records, horizon) => {
+      fc.property(inputArb, fc.constantFrom(0, 300, 900), (records, horizon) => {
         const { merger, out } = mergerCollecting(horizon);
         const start = (window: number) => 1732204800 + window * 60;
         for (const r of records) {
@@ -275,7 +308,7 @@ describe("orientation, merging and windows", () => {
           expected.push({ Start: start(w.window), Uploaded: w.uploaded, Downloaded: w.downloaded, Port: w.port });
         };
         let latest = -Infinity;
-        for (const r of records) {
+        const place = (r: (typeof records)[number]) => {
           const reverse = waiting.find((w) => !w.done && w.port === r.port && w.window === r.window && w.outbound !== r.outbound);
           const up = r.outbound ? r.bytes : 0;
           const down = r.outbound ? 0 : r.bytes;
@@ -294,7 +327,23 @@ describe("orientation, merging and windows", () => {
               emit(w);
             }
           }
+        };
+        // Records older than the horizon are held; as many as LATE_RUN_BEGINS_SERIES in a row begin a series.
+        const run: (typeof records)[number][] = [];
+        const placeRun = () => run.splice(0).forEach(place);
+        for (const r of records) {
+          if (start(r.window) >= latest - horizon) {
+            placeRun();
+            place(r);
+            continue;
+          }
+          run.push(r);
+          if (run.length < LATE_RUN_BEGINS_SERIES) continue;
+          for (const w of waiting) if (!w.done) emit(w);
+          latest = start(run[0].window);
+          placeRun();
         }
+        placeRun();
         for (const w of waiting) if (!w.done) emit(w);
         expect(out.map((f) => ({ Start: f.Start, Uploaded: f.Uploaded, Downloaded: f.Downloaded, Port: f.Client!.Port }))).toEqual(expected);
       }),
@@ -846,6 +895,33 @@ describe("flowtap enrich", () => {
       expect(lines.every((f) => f.Uploaded === 1000 && f.Downloaded === 5000)).toBe(true);
       const windows = io();
       expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, files: [] }, { ...windows.io, stdin: Readable.from([`${stdin}\n`]) })).toBe(0);
+      const aggregates = windows.out().trim().split("\n").map((line) => JSON.parse(line) as AggregatedRecord);
+      expect(aggregates).toHaveLength(120);
+      expect(aggregates.every((w) => w.Flows === 6)).toBe(true);
+    }
+  });
+
+  it("merges and aggregates log streams put together with nothing between them (zcat of an export's objects), each though it goes back in time", async () => {
+    // A CloudWatch Logs export writes an object per log stream, one ENI's each, every event after its timestamp.
+    const stream = (address: string) =>
+      Array.from({ length: 360 }, (_, i) => {
+        const start = 1732204800 + i * 10;
+        const timestamp = new Date(start * 1000).toISOString();
+        return [
+          `${timestamp} 2 ${ACCOUNT} ${eniOf(address)} ${address} 52.217.44.20 ${30000 + i} 443 6 10 1000 ${start} ${start + 10} ACCEPT OK`,
+          `${timestamp} 2 ${ACCOUNT} ${eniOf(address)} 52.217.44.20 ${address} 443 ${30000 + i} 6 10 5000 ${start} ${start + 10} ACCEPT OK`,
+        ].join("\n");
+      }).join("\n");
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "flowtap-streams-")), "streams.log.gz");
+    writeFileSync(file, gzipSync(`${stream(WEB_INSTANCE)}\n${stream(APP_INSTANCE)}\n`));
+    for (const threads of [1, 2]) {
+      const flows = io();
+      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [file], threads }, flows.io)).toBe(0);
+      const lines = flows.out().trim().split("\n").map((line) => JSON.parse(line) as EnrichedRecord);
+      expect(lines).toHaveLength(720);
+      expect(lines.every((f) => f.Uploaded === 1000 && f.Downloaded === 5000)).toBe(true);
+      const windows = io();
+      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, files: [file], threads }, windows.io)).toBe(0);
       const aggregates = windows.out().trim().split("\n").map((line) => JSON.parse(line) as AggregatedRecord);
       expect(aggregates).toHaveLength(120);
       expect(aggregates.every((w) => w.Flows === 6)).toBe(true);

@@ -156,21 +156,27 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
         MERGE_HORIZON_SECONDS,
       )
     : undefined;
-  const merger = new FlowMerger((flow) => {
-    if (aggregator) {
-      if (!aggregator.push(flow)) tally.outsideWindows++;
-    } else {
-      tally.written++;
-      writer.write(flow);
-    }
-  });
+  const merger = new FlowMerger(
+    (flow) => {
+      if (aggregator) {
+        if (!aggregator.push(flow)) tally.outsideWindows++;
+      } else {
+        tally.written++;
+        writer.write(flow);
+      }
+    },
+    MERGE_HORIZON_SECONDS,
+    // A series of its own has windows of its own.
+    () => aggregator?.restart(),
+  );
   const enricher = new FlowEnricher(settings.inventory);
   // A window's key names resources, not addresses: its flows are shared out by those, once resolved.
   const byResources = aggregator && settings.partition ? (addresses: RecordSlots) => enricher.resourcesHash(addresses) : undefined;
 
   for (const source of sources) {
     // A file (or, in a stream of concatenated files, a header) whose first record goes back in time
-    // begins a series of its own: another flow log's files, another log stream's export.
+    // begins a series of its own: another flow log's files, another log stream's export. (Where
+    // nothing says so, the merger tells a series by a run of records older than its horizon.)
     let beginsSeries = true;
     const opened = source.open(output.progress ? (bytes) => output.progress!(bytes, tally.counts.records) : undefined, byResources ? undefined : settings.partition);
     // Piped, so that the progress listener on the source and the reader's iteration do not compete for chunks.
@@ -187,7 +193,7 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
           if (flow.client) tally.enriched++;
           if (beginsSeries && flow.start !== undefined) {
             beginsSeries = false;
-            if (merger.rewindIfBehind(flow.start)) aggregator?.restart();
+            merger.rewindIfBehind(flow.start);
           }
           merger.push(flow);
         },

@@ -462,12 +462,23 @@ function isReverse(a: Flow, b: Flow): boolean {
 export const MERGE_HORIZON_SECONDS = 900;
 
 /**
+ * Records in a row older than the horizon that are taken for another series (input that goes back
+ * in time without saying so: log streams put together) rather than for late ones. Late records
+ * come alone or a few at a time; a series brings its whole length.
+ */
+export const LATE_RUN_BEGINS_SERIES = 64;
+
+/**
  * Merges the two directions of flows as they stream by: two records are one flow when the same
  * ENI logged them in the same capture window, with the same protocol and mirrored ends (a
  * record repeated, as a file read twice repeats them, is not its own reverse). A flow
  * waits for its reverse until the input moves `horizonSeconds` past its window, then comes out
  * alone (Downloaded or Uploaded 0). Memory holds only the flows that wait: a flow is let go of
  * as soon as it is merged or its horizon passes.
+ *
+ * Input that goes back in time begins another series (rewindIfBehind, when the caller knows where
+ * one begins; else a run of LATE_RUN_BEGINS_SERIES records older than the horizon): what waited
+ * goes out, `rewound` is called, and time starts again from the new series.
  */
 export class FlowMerger {
   private readonly buckets = new Map<number, Flow>();
@@ -477,11 +488,17 @@ export class FlowMerger {
   private arrivalBase = 0;
   private head = 0;
   private latestStart = 0;
+  /** Flows older than the horizon, in a row: held until they make a series or a flow in time ends the run. */
+  private lateRun: Flow[] = [];
 
-  /** `emit` receives each flow once it is complete. */
+  /**
+   * `emit` receives each flow once it is complete; `rewound`, when a series begins, after what
+   * waited went out and before any flow of the new series (so that windows downstream start again too).
+   */
   constructor(
     private readonly emit: (flow: Flow) => void,
     private readonly horizonSeconds = MERGE_HORIZON_SECONDS,
+    private readonly rewound?: () => void,
   ) {}
 
   push(flow: Flow): void {
@@ -489,6 +506,29 @@ export class FlowMerger {
       this.emit(flow);
       return;
     }
+    if (flow.start < this.latestStart - this.horizonSeconds) {
+      this.lateRun.push(flow);
+      if (this.lateRun.length === LATE_RUN_BEGINS_SERIES) {
+        const run = this.lateRun;
+        this.lateRun = [];
+        this.rewind(run[0].start!);
+        for (const held of run) this.place(held);
+      }
+      return;
+    }
+    this.endLateRun();
+    this.place(flow);
+  }
+
+  /** Lets the late flows held go: each merges with what waits, or goes out alone. */
+  private endLateRun(): void {
+    if (this.lateRun.length === 0) return;
+    const run = this.lateRun;
+    this.lateRun = [];
+    for (const held of run) this.place(held);
+  }
+
+  private place(flow: Flow): void {
     const hash = mergeHash(flow);
     let waiting = this.buckets.get(hash);
     let previous: Flow | undefined;
@@ -500,7 +540,7 @@ export class FlowMerger {
       this.unlink(hash, waiting, previous);
       merge(waiting, flow);
       this.emit(waiting);
-    } else if (flow.start < this.latestStart - this.horizonSeconds) {
+    } else if (flow.start! < this.latestStart - this.horizonSeconds) {
       // Late (older than the horizon): its reverse has gone by already, so it does not wait.
       this.emit(flow);
     } else {
@@ -510,7 +550,7 @@ export class FlowMerger {
       flow.arrival = this.arrivalBase + this.arrivals.length;
       this.arrivals.push(flow);
     }
-    if (flow.start > this.latestStart) this.advance(flow.start);
+    if (flow.start! > this.latestStart) this.advance(flow.start!);
   }
 
   private advance(latestStart: number): void {
@@ -558,17 +598,21 @@ export class FlowMerger {
    * When `start` is older than the horizon behind the input's time (a file that begins a series of
    * its own: another flow log's, the next log stream of a CloudWatch Logs export), lets go of every
    * waiting flow (their reverses were in the series that ended) and lets time start again from
-   * `start`, so that the new series merges rather than pass for late; true when it did.
+   * `start`, so that the new series merges rather than pass for late.
    */
-  rewindIfBehind(start: number): boolean {
-    if (start >= this.latestStart - this.horizonSeconds) return false;
+  rewindIfBehind(start: number): void {
+    if (start < this.latestStart - this.horizonSeconds) this.rewind(start);
+  }
+
+  private rewind(start: number): void {
     this.flush();
     this.latestStart = start;
-    return true;
+    this.rewound?.();
   }
 
   /** Emits what still waits, at the end of the input. */
   flush(): void {
+    this.endLateRun();
     for (let i = this.head; i < this.arrivals.length; i++) {
       const flow = this.arrivals[i];
       if (flow === undefined) continue;
