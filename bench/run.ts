@@ -16,7 +16,8 @@
  *     threads and on the main thread only (each also in 60-second windows), plain, gzip'd and as Parquet, against
  *     a baseline that only reads the same input and splits its lines and fields (medians of three
  *     interleaved rounds); peak RSS for 1 and 10 million records (memory must stay flat); 300 small
- *     files, text, gzip'd and Parquet, against the same records in one file.
+ *     files, text, gzip'd and Parquet, against the same records in one file; the README's sample,
+ *     against the CLI's start alone.
  *  8. The Firehose enrichment function: EC2 API calls for 100,000 records over 1,000 distinct
  *     ENIs, against ceil(distinct values / 200) per lookup kind; its time per 0.2 MB batch once
  *     lookups are warm; and its time on a 6 MB batch, against only decoding the same batch.
@@ -375,6 +376,12 @@ async function benchEnrichment(): Promise<void> {
     parquet: run("enrich", [smallFiles.parquet]).seconds,
   }));
   const smallSeconds = (kind: keyof (typeof smallRounds)[number]) => median(smallRounds.map((round) => round[kind]));
+  // What a run costs before and after its records: the README's sample, against the CLI starting and doing nothing.
+  const flowtap = path.join(ROOT, "bin", "flowtap.cjs");
+  const startRounds = Array.from({ length: RUNS }, () => ({
+    sample: timeCommand([flowtap, "enrich", "--inventory", path.join(ROOT, "samples", "inventory"), "--out", path.join(dir, "sample.jsonl"), path.join(ROOT, "samples", "flow-logs.log.gz")]),
+    help: timeCommand([flowtap, "--help"]),
+  }));
   const perFile = (kind: keyof typeof smallFiles) => `${smallSeconds(kind).toFixed(2)} s (${(((smallSeconds(kind) - smallSeconds("one")) / SMALL_FILES) * 1000).toFixed(1)} ms a file)`;
   const rate = (r: { records: number; seconds: number }) => r.records / r.seconds;
   const rates = (mode: keyof typeof modes) => rounds.map((round) => rate(round[mode]));
@@ -397,6 +404,10 @@ async function benchEnrichment(): Promise<void> {
   console.log(
     "   flowtap enrich, %d files of %d records: text %s, gzip'd %s, Parquet %s; baseline, the same records in one text file: %s s",
     SMALL_FILES, SMALL_FILE_RECORDS, perFile("text"), perFile("gzip"), perFile("parquet"), smallSeconds("one").toFixed(2),
+  );
+  console.log(
+    "   flowtap enrich of the README's sample (400 records, its inventory): median %s ms; baseline, flowtap --help (the CLI's start): %s ms (%d runs each, taking turns)",
+    median(startRounds.map((round) => round.sample)).toFixed(0), median(startRounds.map((round) => round.help)).toFixed(0), RUNS,
   );
 }
 
