@@ -9,7 +9,7 @@ import {
 } from "@aws-sdk/client-ec2";
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { mockClient } from "aws-sdk-client-mock";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { collect } from "./helpers/streams";
@@ -41,8 +41,22 @@ beforeEach(() => {
 async function inventory(region: string | undefined, fetchIpRanges = async () => sample("ip-ranges.json")) {
   const outDir = mkdtempSync(path.join(tmpdir(), "flowtap-inventory-"));
   const stderr = collect();
-  const status = await runInventory({ outDir, region }, { stderr: stderr.stream }, { ec2: () => new EC2Client({ region: "us-east-1" }), tagging: () => new ResourceGroupsTaggingAPIClient({ region: "us-east-1" }), fetchIpRanges });
+  const status = await runInventory({ outDir, region }, { stderr: stderr.stream }, { ec2: (r) => new EC2Client({ region: r }), tagging: (r) => new ResourceGroupsTaggingAPIClient({ region: r }), fetchIpRanges });
   return { status, outDir, err: stderr.text() };
+}
+
+/** A service control policy that denies every region but those given, as landing zones commonly attach. */
+function denyRegionsBut(...allowed: string[]) {
+  const refuse = async (denial: Error, answer: () => unknown, getClient: () => { config: { region: () => Promise<string> } }) => {
+    if (!allowed.includes(await getClient().config.region())) throw denial;
+    return answer();
+  };
+  const denied = (action: string) =>
+    awsError("UnauthorizedOperation", `You are not authorized to perform this operation. User: arn:aws:sts::123456789010:assumed-role/ReadOnly/me is not authorized to perform: ${action} with an explicit deny in a service control policy.`);
+  ec2.on(DescribeSubnetsCommand).callsFake((_input, getClient) => refuse(denied("ec2:DescribeSubnets"), () => sample("describe-subnets.json"), getClient as never));
+  tagging
+    .on(GetResourcesCommand)
+    .callsFake((_input, getClient) => refuse(awsError("AccessDeniedException", "User is not authorized to perform: tag:GetResources with an explicit deny in a service control policy"), () => sample("get-resources.json"), getClient as never));
 }
 
 describe("flowtap inventory", () => {
@@ -61,6 +75,43 @@ describe("flowtap inventory", () => {
     expect(err).toContain("us-east-1: 24 network interfaces");
     expect(err).toContain("eu-west-1: 24 network interfaces");
     expect(err).toContain("for 2 region(s)");
+  });
+
+  it("leaves out the regions a policy refuses (a service control policy's region deny), naming each, and writes the others", async () => {
+    ec2.on(DescribeRegionsCommand).resolves({ Regions: [{ RegionName: "us-east-1" }, { RegionName: "ap-south-1" }, { RegionName: "eu-west-1" }] });
+    denyRegionsBut("us-east-1", "eu-west-1");
+    const { status, outDir, err } = await inventory(undefined);
+    expect(status).toBe(0);
+    expect(err).toContain("ap-south-1: left out: ec2:DescribeSubnets refused (UnauthorizedOperation: You are not authorized to perform this operation.");
+    expect(err).toMatch(/flowtap inventory: wrote .* for 2 region\(s\) \(us-east-1, eu-west-1\); 1 left out, refused: ap-south-1\n$/);
+    // The two regions' ENIs, in the order the regions were listed.
+    const enis = JSON.parse(readFileSync(path.join(outDir, "describe-network-interfaces.json"), "utf8")).NetworkInterfaces;
+    expect(enis).toHaveLength(48);
+  });
+
+  it("fails when every region refuses, and when a region it was given refuses", async () => {
+    denyRegionsBut();
+    const all = await inventory(undefined);
+    expect(all.status).toBe(1);
+    expect(all.err).toMatch(/flowtap inventory: every region refused \(us-east-1, eu-west-1\); nothing written\n$/);
+    expect(readdirSync(all.outDir)).toEqual([]);
+    await expect(inventory("eu-west-1")).rejects.toThrow("eu-west-1: ec2:DescribeSubnets refused (UnauthorizedOperation: You are not authorized");
+  });
+
+  it("reads four regions at once (each has its own rate limits)", async () => {
+    const names = ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1"];
+    ec2.on(DescribeRegionsCommand).resolves({ Regions: names.map((RegionName) => ({ RegionName })) });
+    let reading = 0;
+    let most = 0;
+    ec2.on(DescribeSubnetsCommand).callsFake(async () => {
+      most = Math.max(most, ++reading);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      reading--;
+      return sample("describe-subnets.json");
+    });
+    const { status, err } = await inventory(undefined);
+    expect({ status, most }).toEqual({ status: 0, most: 4 });
+    expect(err).toContain(`for 6 region(s) (${names.join(", ")})`);
   });
 
   it("retries throttling", async () => {
