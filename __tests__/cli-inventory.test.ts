@@ -9,12 +9,12 @@ import {
 } from "@aws-sdk/client-ec2";
 import { GetResourcesCommand, ResourceGroupsTaggingAPIClient } from "@aws-sdk/client-resource-groups-tagging-api";
 import { mockClient } from "aws-sdk-client-mock";
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { collect } from "./helpers/streams";
 import { loadInventory } from "../cli/inventory-files";
-import { runInventory } from "../cli/inventory";
+import { defaultClients, runInventory } from "../cli/inventory";
 import { awsError } from "./helpers/ec2-fixtures";
 
 const SAMPLE = path.join(__dirname, "..", "samples", "inventory");
@@ -38,10 +38,11 @@ beforeEach(() => {
   tagging.on(GetResourcesCommand, { PaginationToken: "t2" }).resolves({ ResourceTagMappingList: sample("get-resources.json").ResourceTagMappingList.slice(1), PaginationToken: "" });
 });
 
-async function inventory(region: string | undefined, fetchIpRanges = async () => sample("ip-ranges.json")) {
+async function inventory(region: string | undefined, fetchIpRanges = async () => sample("ip-ranges.json"), configuredRegion = async (): Promise<string | undefined> => undefined) {
   const outDir = mkdtempSync(path.join(tmpdir(), "flowtap-inventory-"));
   const stderr = collect();
-  const status = await runInventory({ outDir, region }, { stderr: stderr.stream }, { ec2: (r) => new EC2Client({ region: r }), tagging: (r) => new ResourceGroupsTaggingAPIClient({ region: r }), fetchIpRanges });
+  const clients = { ec2: (r: string) => new EC2Client({ region: r }), tagging: (r: string) => new ResourceGroupsTaggingAPIClient({ region: r }), fetchIpRanges, configuredRegion };
+  const status = await runInventory({ outDir, region }, { stderr: stderr.stream }, clients);
   return { status, outDir, err: stderr.text() };
 }
 
@@ -96,6 +97,38 @@ describe("flowtap inventory", () => {
     expect(all.err).toMatch(/flowtap inventory: every region refused \(us-east-1, eu-west-1\); nothing written\n$/);
     expect(readdirSync(all.outDir)).toEqual([]);
     await expect(inventory("eu-west-1")).rejects.toThrow("eu-west-1: ec2:DescribeSubnets refused (UnauthorizedOperation: You are not authorized");
+  });
+
+  it("lists the enabled regions in the configured region, which a data-residency policy may leave as the only one open", async () => {
+    ec2.on(DescribeRegionsCommand).callsFake(async (_input, getClient) => {
+      if ((await getClient().config.region()) !== "eu-west-1") throw awsError("UnauthorizedOperation", "You are not authorized to perform this operation. … with an explicit deny in a service control policy.");
+      return { Regions: [{ RegionName: "eu-west-1" }] };
+    });
+    const configured = await inventory(undefined, undefined, async () => "eu-west-1");
+    expect(configured.status).toBe(0);
+    expect(configured.err).toContain("for 1 region(s) (eu-west-1)");
+    await expect(inventory(undefined)).rejects.toThrow(
+      "us-east-1: ec2:DescribeRegions refused (UnauthorizedOperation: You are not authorized to perform this operation. … with an explicit deny in a service control policy.); name a region the account may use with --region, AWS_REGION or the profile's region",
+    );
+  });
+
+  it("takes the configured region from AWS_REGION or the profile's region", async () => {
+    const config = path.join(mkdtempSync(path.join(tmpdir(), "flowtap-aws-config-")), "config");
+    writeFileSync(config, "[profile eu]\nregion = eu-central-1\n");
+    const saved = { AWS_CONFIG_FILE: process.env.AWS_CONFIG_FILE, AWS_REGION: process.env.AWS_REGION, AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION, AWS_PROFILE: process.env.AWS_PROFILE };
+    try {
+      Object.assign(process.env, { AWS_CONFIG_FILE: config });
+      for (const name of ["AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE"] as const) delete process.env[name];
+      expect(await defaultClients({ outDir: "unused", profile: "eu" }).configuredRegion()).toBe("eu-central-1");
+      expect(await defaultClients({ outDir: "unused" }).configuredRegion()).toBeUndefined();
+      process.env.AWS_REGION = "ap-south-1";
+      expect(await defaultClients({ outDir: "unused" }).configuredRegion()).toBe("ap-south-1");
+    } finally {
+      for (const [name, value] of Object.entries(saved)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    }
   });
 
   it("reads four regions at once (each has its own rate limits)", async () => {

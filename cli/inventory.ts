@@ -26,6 +26,8 @@ export interface InventoryClients {
   readonly tagging: (region: string) => ResourceGroupsTaggingAPIClient;
   /** Fetches AWS's published ip-ranges.json. */
   readonly fetchIpRanges: () => Promise<unknown>;
+  /** The region the configuration names (AWS_REGION, the profile's `region`), if any. */
+  readonly configuredRegion: () => Promise<string | undefined>;
 }
 
 export const IP_RANGES_URL = "https://ip-ranges.amazonaws.com/ip-ranges.json";
@@ -39,6 +41,7 @@ export function defaultClients(options: InventoryOptions): InventoryClients {
       if (!response.ok) throw new Error(`${IP_RANGES_URL} answered ${response.status}`);
       return response.json();
     },
+    configuredRegion: () => new EC2Client({ profile: options.profile }).config.region().catch(() => undefined),
   };
 }
 
@@ -118,16 +121,28 @@ const LIST_KEYS: Record<keyof RegionInventory, string> = {
 };
 
 /**
+ * The regions enabled for the account, listed in the configured region (a policy that denies every
+ * region but a few, as data-residency rules do, may deny us-east-1), else in us-east-1.
+ */
+async function enabledRegions(clients: InventoryClients): Promise<string[]> {
+  const home = (await clients.configuredRegion()) ?? "us-east-1";
+  try {
+    const answer = await withRetry(() => clients.ec2(home).send(new DescribeRegionsCommand({ AllRegions: false })));
+    return (answer.Regions ?? []).flatMap((r) => (r.RegionName ? [r.RegionName] : []));
+  } catch (err) {
+    if (!REFUSED.has(awsErrorCode(err) ?? "")) throw err;
+    throw new Error(`${home}: ec2:DescribeRegions refused (${(err as Error).name}: ${(err as Error).message}); name a region the account may use with --region, AWS_REGION or the profile's region`, { cause: err });
+  }
+}
+
+/**
  * `flowtap inventory`: writes the inventory files `flowtap enrich` reads, from a live account,
  * every page of every call, for one region or all enabled ones (merged, in the order EC2 lists
  * them; a region a policy refuses is left out and named, unless it was the one asked for).
  * Returns the exit status.
  */
 export async function runInventory(options: InventoryOptions, io: { stderr: NodeJS.WritableStream }, clients = defaultClients(options)): Promise<number> {
-  const home = options.region ?? process.env.AWS_REGION ?? "us-east-1";
-  const regions = options.region
-    ? [options.region]
-    : ((await withRetry(() => clients.ec2(home).send(new DescribeRegionsCommand({ AllRegions: false })))).Regions ?? []).flatMap((r) => (r.RegionName ? [r.RegionName] : []));
+  const regions = options.region ? [options.region] : await enabledRegions(clients);
   const limit = pLimit(REGIONS_AT_ONCE);
   const read = await Promise.all(
     regions.map((region) =>
