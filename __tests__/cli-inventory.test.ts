@@ -66,7 +66,7 @@ describe("flowtap inventory", () => {
     expect(status).toBe(0);
     expect(JSON.parse(readFileSync(path.join(outDir, "describe-network-interfaces.json"), "utf8")).NetworkInterfaces).toHaveLength(24);
     expect(JSON.parse(readFileSync(path.join(outDir, "get-resources.json"), "utf8")).ResourceTagMappingList).toHaveLength(3);
-    const loaded = loadInventory(outDir);
+    const loaded = loadInventory([outDir]);
     expect(loaded.byAddress.get("10.0.0.6")?.arn).toBe("arn:aws:lambda:us-east-1:123456789010:function:orders-api");
     expect(loaded.ipRanges?.lookup("52.217.1.1")?.service).toBe("S3");
   });

@@ -29,7 +29,7 @@ async function query(options: Partial<QueryOptions>) {
 }
 
 beforeAll(async () => {
-  const common = { inventoryDir: path.join(SAMPLES, "inventory"), files: [path.join(SAMPLES, "flow-logs.log.gz")] };
+  const common = { inventoryDirs: [path.join(SAMPLES, "inventory")], files: [path.join(SAMPLES, "flow-logs.log.gz")] };
   const io = { stdin: Readable.from([]), stdout: collect().stream, stderr: collect().stream };
   await runEnrich({ ...common, output: "jsonl", outFile: jsonl }, io);
   await runEnrich({ ...common, output: "parquet", outFile: parquet }, io);

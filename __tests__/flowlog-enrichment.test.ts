@@ -23,7 +23,7 @@ import { ACCEPTED } from "./helpers/documented-flow-logs";
 import { collect } from "./helpers/streams";
 
 const SAMPLES = path.join(__dirname, "..", "samples");
-const inventory = loadInventory(path.join(SAMPLES, "inventory"));
+const inventory = loadInventory([path.join(SAMPLES, "inventory")]);
 const ACCOUNT = "123456789010";
 // Addresses of the sample inventory (samples/generate.ts): one ENI of each kind, then instances.
 const ALB = "10.0.0.4";
@@ -436,7 +436,7 @@ describe("flowtap enrich", () => {
 
   it("enriches the sample flow logs with the sample inventory and sums up on stderr (on one thread: the input is small)", async () => {
     const t = io();
-    const status = await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")] }, t.io);
+    const status = await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")] }, t.io);
     expect(status).toBe(0);
     const lines = t.out().trim().split("\n").map((l) => JSON.parse(l));
     expect(lines.length).toBeGreaterThan(100);
@@ -446,7 +446,7 @@ describe("flowtap enrich", () => {
 
   it("loads DuckDB (80-200 ms of native library) only to read or write Parquet", async () => {
     let duckDbLoads = 0;
-    const runWith = async (options: Omit<Parameters<typeof runEnrich>[0], "inventoryDir" | "files">) => {
+    const runWith = async (options: Omit<Parameters<typeof runEnrich>[0], "inventoryDirs" | "files">) => {
       let status = -1;
       await jest.isolateModulesAsync(async () => {
         jest.doMock("@duckdb/node-api", () => {
@@ -454,7 +454,7 @@ describe("flowtap enrich", () => {
           return jest.requireActual("@duckdb/node-api");
         });
         const isolated = jest.requireActual<typeof import("../cli/enrich")>("../cli/enrich");
-        status = await isolated.runEnrich({ ...options, inventoryDir: path.join(SAMPLES, "inventory"), files: [path.join(SAMPLES, "flow-logs.log.gz")] }, io().io);
+        status = await isolated.runEnrich({ ...options, inventoryDirs: [path.join(SAMPLES, "inventory")], files: [path.join(SAMPLES, "flow-logs.log.gz")] }, io().io);
       });
       return status;
     };
@@ -474,7 +474,7 @@ describe("flowtap enrich", () => {
     const run = async (threads: number) => {
       const t = io();
       const files = [generated, path.join(SAMPLES, "flow-logs.log.gz"), extra];
-      expect(await runEnrich({ inventoryDir: path.join(dir, "inventory"), output: "jsonl", files, threads }, t.io)).toBe(0);
+      expect(await runEnrich({ inventoryDirs: [path.join(dir, "inventory")], output: "jsonl", files, threads }, t.io)).toBe(0);
       return { lines: t.out().trim().split("\n").sort(), err: t.err() };
     };
     const one = await run(1);
@@ -502,7 +502,7 @@ describe("flowtap enrich", () => {
     writeFileSync(toS3, `garbage line\n${lines.join("\n")}\n`);
     const run = async (threads: number) => {
       const t = io();
-      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, files: [generated, toS3], threads }, t.io)).toBe(0);
+      expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", windowSeconds: 60, files: [generated, toS3], threads }, t.io)).toBe(0);
       return { lines: t.out().trim().split("\n").sort(), err: t.err() };
     };
     const one = await run(1);
@@ -530,7 +530,7 @@ describe("flowtap enrich", () => {
     writeFileSync(path.join(root, "AWSLogs", ".DS_Store"), randomBytes(64));
     const run = async (files: string[]) => {
       const t = io();
-      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files }, t.io)).toBe(0);
+      expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", files }, t.io)).toBe(0);
       return { out: t.out(), err: t.err() };
     };
     const fromTree = await run([root]);
@@ -552,7 +552,7 @@ describe("flowtap enrich", () => {
     /** The sorted lines and the stderr of enriching `files` with the sample inventory. */
     const run = async (files: string[], threads: number) => {
       const t = io();
-      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files, threads }, t.io)).toBe(0);
+      expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", files, threads }, t.io)).toBe(0);
       return { lines: t.out().trim().split("\n").sort(), err: t.err() };
     };
     /** The same for one file, its name in stderr as FILE. */
@@ -572,7 +572,7 @@ describe("flowtap enrich", () => {
       const scratchDirs = () => readdirSync(tmpdir()).filter((name) => name.startsWith("flowtap-enrich-"));
       const before = scratchDirs();
       const t = io();
-      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [] }, { ...t.io, stdin: createReadStream(parquet, { highWaterMark: 1000 }) })).toBe(0);
+      expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", files: [] }, { ...t.io, stdin: createReadStream(parquet, { highWaterMark: 1000 }) })).toBe(0);
       const fromFile = await runFile(parquet, 1);
       expect({ lines: t.out().trim().split("\n").sort(), err: t.err().replaceAll("stdin", "FILE") }).toEqual(fromFile);
       expect(scratchDirs()).toEqual(before);
@@ -758,7 +758,7 @@ describe("flowtap enrich", () => {
     writeFileSync(large, zipped.subarray(0, zipped.length - 1000));
     for (const file of [small, large]) {
       for (const threads of [1, 2]) {
-        await expect(runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [file], threads }, io().io)).rejects.toThrow(`${file}: unexpected end of file (gzip data)`);
+        await expect(runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", files: [file], threads }, io().io)).rejects.toThrow(`${file}: unexpected end of file (gzip data)`);
       }
     }
   });
@@ -790,7 +790,7 @@ describe("flowtap enrich", () => {
       ].join("\n");
     });
     const t = io();
-    expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, files: [] }, { ...t.io, stdin: Readable.from([`${lines.join("\n")}\n`]) })).toBe(0);
+    expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", windowSeconds: 60, files: [] }, { ...t.io, stdin: Readable.from([`${lines.join("\n")}\n`]) })).toBe(0);
     const records = t.out().trim().split("\n").map((line) => JSON.parse(line) as AggregatedRecord);
     for (const action of ["ACCEPT", "REJECT"]) {
       const windows = records.filter((r) => r.Action === action);
@@ -804,7 +804,7 @@ describe("flowtap enrich", () => {
     const lines = [`${WEB_INSTANCE} 52.217.44.20 40000 443 6 1000`, `52.217.44.20 ${WEB_INSTANCE} 443 40000 6 5000`];
     const t = io();
     const stdin = Readable.from([`${lines.join("\n")}\n`]);
-    expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, format: "${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${bytes}", files: [] }, { ...t.io, stdin })).toBe(0);
+    expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", windowSeconds: 60, format: "${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${bytes}", files: [] }, { ...t.io, stdin })).toBe(0);
     expect(t.out()).toBe("");
     expect(t.err()).toMatch(/2 records read, 2 enriched, .*; 0 written \(60-second windows; 2 without a start time or both addresses, which no window holds\)\n$/);
 
@@ -812,7 +812,7 @@ describe("flowtap enrich", () => {
     const withNodata = io();
     const nodata = `2 ${ACCOUNT} ${eniOf(WEB_INSTANCE)} - - - - - - - 1732204800 1732204860 - NODATA`;
     const flow = `2 ${ACCOUNT} ${eniOf(WEB_INSTANCE)} ${WEB_INSTANCE} 52.217.44.20 40000 443 6 10 1000 1732204800 1732204860 ACCEPT OK`;
-    expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, files: [] }, { ...withNodata.io, stdin: Readable.from([`${nodata}\n${flow}\n`]) })).toBe(0);
+    expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", windowSeconds: 60, files: [] }, { ...withNodata.io, stdin: Readable.from([`${nodata}\n${flow}\n`]) })).toBe(0);
     expect(withNodata.out().trim().split("\n")).toHaveLength(1);
     expect(withNodata.err()).toMatch(/1 without traffic \(NODATA\/SKIPDATA\), .*; 1 written \(60-second windows; 1 without a start time or both addresses, which no window holds\)\n$/);
   });
@@ -834,7 +834,7 @@ describe("flowtap enrich", () => {
     });
     const run = async (threads: number, windowSeconds?: number) => {
       const t = io();
-      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files, threads, windowSeconds }, t.io)).toBe(0);
+      expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", files, threads, windowSeconds }, t.io)).toBe(0);
       return t.out().trim().split("\n").map((line) => JSON.parse(line) as AggregatedRecord);
     };
     for (const threads of [1, 2]) {
@@ -865,7 +865,7 @@ describe("flowtap enrich", () => {
       });
     const stream = [header, ...file(WEB_INSTANCE, "default"), swapped, ...file(APP_INSTANCE, "swapped"), `2 ${ACCOUNT} bad`].join("\n");
     const t = io();
-    expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [] }, { ...t.io, stdin: Readable.from([gzipSync(`${stream}\n`)]) })).toBe(0);
+    expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", files: [] }, { ...t.io, stdin: Readable.from([gzipSync(`${stream}\n`)]) })).toBe(0);
     const flows = t.out().trim().split("\n").map((line) => JSON.parse(line) as EnrichedRecord);
     expect(flows).toHaveLength(720);
     expect(flows.every((f) => f.Action === "ACCEPT" && f.LogStatus === "OK" && f.Uploaded === 1000 && f.Downloaded === 5000)).toBe(true);
@@ -889,12 +889,12 @@ describe("flowtap enrich", () => {
     // As the AWS CLI prints them, and one to a line (jq -c).
     for (const stdin of [documents.map((d) => JSON.stringify(d, null, 4)).join("\n"), documents.map((d) => JSON.stringify(d)).join("\n")]) {
       const flows = io();
-      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [] }, { ...flows.io, stdin: Readable.from([`${stdin}\n`]) })).toBe(0);
+      expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", files: [] }, { ...flows.io, stdin: Readable.from([`${stdin}\n`]) })).toBe(0);
       const lines = flows.out().trim().split("\n").map((line) => JSON.parse(line) as EnrichedRecord);
       expect(lines).toHaveLength(720);
       expect(lines.every((f) => f.Uploaded === 1000 && f.Downloaded === 5000)).toBe(true);
       const windows = io();
-      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, files: [] }, { ...windows.io, stdin: Readable.from([`${stdin}\n`]) })).toBe(0);
+      expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", windowSeconds: 60, files: [] }, { ...windows.io, stdin: Readable.from([`${stdin}\n`]) })).toBe(0);
       const aggregates = windows.out().trim().split("\n").map((line) => JSON.parse(line) as AggregatedRecord);
       expect(aggregates).toHaveLength(120);
       expect(aggregates.every((w) => w.Flows === 6)).toBe(true);
@@ -916,12 +916,12 @@ describe("flowtap enrich", () => {
     writeFileSync(file, gzipSync(`${stream(WEB_INSTANCE)}\n${stream(APP_INSTANCE)}\n`));
     for (const threads of [1, 2]) {
       const flows = io();
-      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [file], threads }, flows.io)).toBe(0);
+      expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", files: [file], threads }, flows.io)).toBe(0);
       const lines = flows.out().trim().split("\n").map((line) => JSON.parse(line) as EnrichedRecord);
       expect(lines).toHaveLength(720);
       expect(lines.every((f) => f.Uploaded === 1000 && f.Downloaded === 5000)).toBe(true);
       const windows = io();
-      expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, files: [file], threads }, windows.io)).toBe(0);
+      expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", windowSeconds: 60, files: [file], threads }, windows.io)).toBe(0);
       const aggregates = windows.out().trim().split("\n").map((line) => JSON.parse(line) as AggregatedRecord);
       expect(aggregates).toHaveLength(120);
       expect(aggregates.every((w) => w.Flows === 6)).toBe(true);
@@ -944,7 +944,7 @@ describe("flowtap enrich", () => {
       }
     }
     const t = io();
-    expect(await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", windowSeconds: 60, files: [root] }, t.io)).toBe(0);
+    expect(await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", windowSeconds: 60, files: [root] }, t.io)).toBe(0);
     const windows = t.out().trim().split("\n").map((line) => JSON.parse(line) as AggregatedRecord);
     // Each minute once, with both flow logs' six flows.
     expect(windows).toHaveLength(60);
@@ -998,18 +998,51 @@ describe("flowtap enrich", () => {
     expect(await inputBytes([parquet, plain, parquet])).toBe(2 * 10_000 * 110 + Buffer.byteLength(text));
   });
 
-  it("fails with the inventory's error, whatever the number of threads", async () => {
+  it("names an inventory path with no inventory before reading anything, and fails with a broken inventory's error whatever the number of threads", async () => {
     const empty = mkdtempSync(path.join(tmpdir(), "flowtap-no-inventory-"));
-    for (const threads of [1, 2]) {
-      await expect(runEnrich({ inventoryDir: empty, output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")], threads }, io().io)).rejects.toThrow("describe-network-interfaces.json is missing");
+    for (const dir of [empty, path.join(empty, "missing")]) {
+      const t = io();
+      const status = await runEnrich({ inventoryDirs: [dir], output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")] }, t.io);
+      const reason = dir === empty ? `no describe-network-interfaces.json in it or in a directory beneath it (write one with flowtap inventory --out ${dir})` : "no such directory";
+      expect({ status, err: t.err(), out: t.out() }).toEqual({ status: 2, err: `flowtap enrich: --inventory: ${dir}: ${reason}\n`, out: "" });
     }
+    writeFileSync(path.join(empty, "describe-network-interfaces.json"), '{"NetworkInterfaces": [');
+    for (const threads of [1, 2]) {
+      await expect(runEnrich({ inventoryDirs: [empty], output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")], threads }, io().io)).rejects.toThrow(
+        `${path.join(empty, "describe-network-interfaces.json")} is not JSON as the AWS CLI writes it`,
+      );
+    }
+  });
+
+  it("merges inventories, one per account, given one by one or as a directory of them, so that flows between accounts resolve both ends", async () => {
+    // The sample's ENIs shared out between two accounts' inventories, each with every other file.
+    const root = mkdtempSync(path.join(tmpdir(), "flowtap-accounts-"));
+    const all = JSON.parse(readFileSync(path.join(SAMPLES, "inventory", "describe-network-interfaces.json"), "utf8")).NetworkInterfaces as unknown[];
+    const accounts = ["111111111111", "222222222222"].map((account, i) => {
+      const dir = path.join(root, account);
+      mkdirSync(dir);
+      for (const file of readdirSync(path.join(SAMPLES, "inventory"))) copyFileSync(path.join(SAMPLES, "inventory", file), path.join(dir, file));
+      writeFileSync(path.join(dir, "describe-network-interfaces.json"), JSON.stringify({ NetworkInterfaces: all.filter((_, n) => n % 2 === i) }));
+      return dir;
+    });
+    const run = async (inventoryDirs: string[]) => {
+      const t = io();
+      expect(await runEnrich({ inventoryDirs, output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")] }, t.io)).toBe(0);
+      return { out: t.out(), err: t.err() };
+    };
+    const whole = await run([path.join(SAMPLES, "inventory")]);
+    expect(whole.err).toContain("0 with an unknown private address");
+    expect(await run(accounts)).toEqual(whole);
+    expect(await run([root])).toEqual(whole);
+    // One account's alone leaves the other's addresses unknown.
+    expect((await run(accounts.slice(0, 1))).err).not.toContain("0 with an unknown private address");
   });
 
   it("fails when its output fails, and stops every thread", async () => {
     for (const threads of [1, 2]) {
       const failing = new Writable({ write: (_chunk, _encoding, done) => done(new Error("no space left on device")) });
       const t = io();
-      await expect(runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")], threads }, { ...t.io, stdout: failing })).rejects.toThrow("no space left on device");
+      await expect(runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")], threads }, { ...t.io, stdout: failing })).rejects.toThrow("no space left on device");
     }
   });
 
@@ -1034,7 +1067,7 @@ describe("flowtap enrich", () => {
       const recordType = await one(`SELECT typeof(NULL::${duckDbRecordType()}) AS value`);
       for (const { name, files, windowSeconds, rows } of cases) {
         const out = path.join(dir, `${name}.parquet`);
-        await runEnrich({ inventoryDir: path.join(SAMPLES, "inventory"), output: "parquet", outFile: out, files, windowSeconds }, io().io);
+        await runEnrich({ inventoryDirs: [path.join(SAMPLES, "inventory")], output: "parquet", outFile: out, files, windowSeconds }, io().io);
         expect(readFileSync(out).subarray(0, 4).toString()).toBe("PAR1");
         expect({ name, rows: Number(await one(`SELECT count(*) AS value FROM read_parquet(${sqlString(out)})`)) }).toEqual({ name, rows });
         if (rows !== 0) expect(await one(`SELECT typeof(p) AS value FROM read_parquet(${sqlString(out)}) p LIMIT 1`)).toBe(recordType);

@@ -13,7 +13,8 @@ import { loadInventory } from "./inventory-files";
 export interface EnrichWorkerData {
   readonly files: readonly string[];
   readonly fields: readonly FlowLogField[];
-  readonly inventoryDir?: string;
+  /** Inventory directories that hold the files (found by the main thread). */
+  readonly inventoryDirs: readonly string[];
   readonly partition: ReaderPartition;
   /** Aggregate into windows of this many seconds. @default - every flow is written */
   readonly windowSeconds?: number;
@@ -44,7 +45,7 @@ async function main(port: NonNullable<typeof parentPort>, data: EnrichWorkerData
   let malformed = 0;
   const tally = await runEnrichPass(
     fileSources(data.files),
-    { fields: data.fields, inventory: loadInventory(data.inventoryDir), windowSeconds: data.windowSeconds, partition: data.partition },
+    { fields: data.fields, inventory: loadInventory(data.inventoryDirs), windowSeconds: data.windowSeconds, partition: data.partition },
     {
       lines: async (chunk) => {
         while (credits === 0) await new Promise<void>((resolve) => (creditArrived = resolve));

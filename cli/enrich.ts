@@ -12,12 +12,16 @@ import { emptyCounts, headOf } from "../functions/lib/flowlogs/input";
 import { fileSources, runEnrichPass, type EnrichPassOutput, type EnrichSource, type EnrichTally } from "./enrich-pass";
 import type { EnrichWorkerData, EnrichWorkerMessage } from "./enrich-worker";
 import { fileBytes, fileKind, inputFiles, KIND_BYTES, kindOf } from "./input-paths";
-import { loadInventory } from "./inventory-files";
+import { inventoryDirectories, loadInventory } from "./inventory-files";
 
 export interface EnrichOptions {
   /** The log format string as given to CreateFlowLogs; the header line of S3 files overrides it. */
   readonly format?: string;
-  readonly inventoryDir?: string;
+  /**
+   * Inventory directories, merged: each holds the files, or holds directories that do, one per
+   * account. @default - none: only AWS's ranges (none) and private addresses are told apart
+   */
+  readonly inventoryDirs?: readonly string[];
   readonly windowSeconds?: number;
   readonly output: "jsonl" | "parquet";
   readonly outFile?: string;
@@ -108,7 +112,12 @@ export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<num
     io.stderr.write(`flowtap enrich: ${files.reason}\n`);
     return 2;
   }
-  const options: EnrichOptions = { ...given, files: files.files };
+  const inventories = inventoryDirectories(given.inventoryDirs ?? []);
+  if (!inventories.ok) {
+    io.stderr.write(`flowtap enrich: --inventory: ${inventories.reason}\n`);
+    return 2;
+  }
+  const options: EnrichOptions = { ...given, files: files.files, inventoryDirs: inventories.dirs };
   const format = parseLogFormat(options.format);
   if (!format.ok) {
     io.stderr.write(`flowtap enrich: --format: ${format.reason}\n`);
@@ -152,7 +161,7 @@ export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<num
       tally =
         threads > 1
           ? await enrichInThreads(options, format.fields, threads, output)
-          : await runEnrichPass(options.files.length === 0 ? await stdinSources(io.stdin, scratch!) : fileSources(options.files), { fields: format.fields, inventory: loadInventory(options.inventoryDir), windowSeconds: options.windowSeconds }, output);
+          : await runEnrichPass(options.files.length === 0 ? await stdinSources(io.stdin, scratch!) : fileSources(options.files), { fields: format.fields, inventory: loadInventory(options.inventoryDirs ?? []), windowSeconds: options.windowSeconds }, output);
     } finally {
       bar?.stop();
       if (jsonlPath) await finished((sink as WriteStream).end()).catch((err: Error) => (sinkError ??= err));
@@ -202,7 +211,7 @@ async function enrichInThreads(options: EnrichOptions, fields: readonly FlowLogF
     const data: EnrichWorkerData = {
       files: options.files,
       fields,
-      inventoryDir: options.inventoryDir,
+      inventoryDirs: options.inventoryDirs ?? [],
       partition: { index: i + 1, count: threads },
       windowSeconds: options.windowSeconds,
       progress: output.progress !== undefined,
@@ -247,7 +256,7 @@ async function enrichInThreads(options: EnrichOptions, fields: readonly FlowLogF
   try {
     const here = runEnrichPass(
       fileSources(options.files),
-      { fields, inventory: loadInventory(options.inventoryDir), windowSeconds: options.windowSeconds, partition: { index: 0, count: threads } },
+      { fields, inventory: loadInventory(options.inventoryDirs ?? []), windowSeconds: options.windowSeconds, partition: { index: 0, count: threads } },
       {
         // Once a worker has failed, the main thread's pass stops at its next chunk.
         lines: (chunk) => (failure ? Promise.reject(failure) : output.lines(chunk)),

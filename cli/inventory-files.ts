@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { Inventory, type InventoryDocuments } from "../functions/lib/flowlogs/inventory";
 
@@ -13,9 +13,36 @@ export const INVENTORY_FILES = {
   ipRanges: "ip-ranges.json",
 } as const satisfies Record<keyof InventoryDocuments, string>;
 
-/** Reads an inventory directory; only describe-network-interfaces.json is required. */
-export function loadInventory(dir: string | undefined): Inventory {
-  if (!dir) return new Inventory({ networkInterfaces: {} });
+export type InventoryDirectories = { readonly ok: true; readonly dirs: readonly string[] } | { readonly ok: false; readonly reason: string };
+
+const holdsInventory = (dir: string) => existsSync(path.join(dir, INVENTORY_FILES.networkInterfaces));
+
+/**
+ * The inventory directories that command-line paths name: a directory that holds the files, or
+ * one whose directories do, one per account (as `flowtap inventory --profile P --out DIR/P` writes
+ * them), in name order. A path that is neither is an error, told before any input is read.
+ */
+export function inventoryDirectories(paths: readonly string[]): InventoryDirectories {
+  const dirs: string[] = [];
+  for (const given of paths) {
+    if (!statSync(given, { throwIfNoEntry: false })?.isDirectory()) return { ok: false, reason: `${given}: no such directory` };
+    if (holdsInventory(given)) {
+      dirs.push(given);
+      continue;
+    }
+    const accounts = readdirSync(given, { withFileTypes: true })
+      .filter((entry) => !entry.name.startsWith(".") && (entry.isDirectory() || entry.isSymbolicLink()))
+      .map((entry) => path.join(given, entry.name))
+      .filter(holdsInventory)
+      .sort();
+    if (accounts.length === 0) return { ok: false, reason: `${given}: no ${INVENTORY_FILES.networkInterfaces} in it or in a directory beneath it (write one with flowtap inventory --out ${given})` };
+    dirs.push(...accounts);
+  }
+  return { ok: true, dirs };
+}
+
+/** The documents of one inventory directory; only describe-network-interfaces.json is required. */
+function readDocuments(dir: string): Partial<Record<keyof InventoryDocuments, unknown>> {
   const read = (file: string, required: boolean): unknown => {
     const full = path.join(dir, file);
     if (!existsSync(full)) {
@@ -28,8 +55,30 @@ export function loadInventory(dir: string | undefined): Inventory {
       throw new Error(`${full} is not JSON as the AWS CLI writes it: ${(err as Error).message}`, { cause: err });
     }
   };
-  const docs = Object.fromEntries(
-    Object.entries(INVENTORY_FILES).map(([key, file]) => [key, read(file, key === "networkInterfaces")]),
-  ) as unknown as InventoryDocuments;
-  return new Inventory(docs);
+  return Object.fromEntries(Object.entries(INVENTORY_FILES).map(([key, file]) => [key, read(file, key === "networkInterfaces")]));
+}
+
+/** The key each document (but ip-ranges.json) holds its list under, as the AWS CLI prints it. */
+export const INVENTORY_LISTS = {
+  networkInterfaces: "NetworkInterfaces",
+  securityGroups: "SecurityGroups",
+  subnets: "Subnets",
+  instances: "Reservations",
+  managedPrefixLists: "PrefixLists",
+  resources: "ResourceTagMappingList",
+} as const satisfies Record<Exclude<keyof InventoryDocuments, "ipRanges">, string>;
+
+/**
+ * The inventory of `dirs` (directories that hold the files), merged: each list is every
+ * directory's, in turn, so flows between accounts resolve both ends; AWS's ranges are the first
+ * directory's that has them. No directory: an inventory of nothing, which tells only AWS's ranges
+ * (none) and private addresses apart.
+ */
+export function loadInventory(dirs: readonly string[]): Inventory {
+  const read = dirs.map(readDocuments);
+  const merged: Record<string, unknown> = { ipRanges: read.find((docs) => docs.ipRanges !== undefined)?.ipRanges };
+  for (const [key, list] of Object.entries(INVENTORY_LISTS)) {
+    merged[key] = { [list]: read.flatMap((docs) => (docs[key as keyof typeof INVENTORY_LISTS] as Record<string, unknown[] | undefined> | undefined)?.[list] ?? []) };
+  }
+  return new Inventory(merged as unknown as InventoryDocuments);
 }

@@ -12,7 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import pLimit from "p-limit";
 import { awsErrorCode, withRetry } from "../functions/lib/retry";
-import { INVENTORY_FILES } from "./inventory-files";
+import { INVENTORY_FILES, INVENTORY_LISTS } from "./inventory-files";
 
 export interface InventoryOptions {
   readonly outDir: string;
@@ -83,7 +83,7 @@ async function allPages<T>(key: string, call: (token: string | undefined) => Pro
 }
 
 /** What one region holds, each list as the AWS CLI prints it under its key. */
-type RegionInventory = Record<"networkInterfaces" | "securityGroups" | "subnets" | "instances" | "managedPrefixLists" | "resources", unknown[]>;
+type RegionInventory = Record<keyof typeof INVENTORY_LISTS, unknown[]>;
 
 /** Every page of every call `flowtap inventory` makes in `region`; a call refused by policy throws RegionRefused. */
 async function readRegion(region: string, clients: InventoryClients): Promise<RegionInventory> {
@@ -109,16 +109,6 @@ async function readRegion(region: string, clients: InventoryClients): Promise<Re
   ]);
   return { networkInterfaces, securityGroups, subnets, instances, managedPrefixLists, resources };
 }
-
-/** The key each list is printed under in its file. */
-const LIST_KEYS: Record<keyof RegionInventory, string> = {
-  networkInterfaces: "NetworkInterfaces",
-  securityGroups: "SecurityGroups",
-  subnets: "Subnets",
-  instances: "Reservations",
-  managedPrefixLists: "PrefixLists",
-  resources: "ResourceTagMappingList",
-};
 
 /**
  * The regions enabled for the account, listed in the configured region (a policy that denies every
@@ -167,7 +157,7 @@ export async function runInventory(options: InventoryOptions, io: { stderr: Node
     return 1;
   }
   mkdirSync(options.outDir, { recursive: true });
-  for (const [key, listKey] of Object.entries(LIST_KEYS) as [keyof RegionInventory, string][]) {
+  for (const [key, listKey] of Object.entries(INVENTORY_LISTS) as [keyof RegionInventory, string][]) {
     const content = { [listKey]: read.flatMap((held) => held?.[key] ?? []) };
     writeFileSync(path.join(options.outDir, INVENTORY_FILES[key]), `${JSON.stringify(content, null, 4)}\n`);
   }
