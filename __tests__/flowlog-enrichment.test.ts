@@ -8,14 +8,14 @@ import { gunzipSync, gzipSync } from "node:zlib";
 import fc from "fast-check";
 import { sqlString, withDuckDb } from "../cli/duckdb";
 import { defaultThreads, inputBytes, runEnrich } from "../cli/enrich";
-import { loadInventory } from "../cli/inventory-files";
+import { INVENTORY_FILES as INVENTORY_FILE_NAMES, loadInventory } from "../cli/inventory-files";
 import { ParquetFlowLogFiles } from "../cli/parquet-flow-logs";
 import { toAggregatedRecord, WindowAggregator, windowOf, type AggregatedRecord } from "../functions/lib/flowlogs/aggregate";
 import { enricherOf, enrichRecord, Flow, FlowEnricher, FlowMerger, LATE_RUN_BEGINS_SERIES, toEnrichedRecord, type EnrichedRecord } from "../functions/lib/flowlogs/enrich";
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { AwsIpRanges, isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
-import { Inventory, type Holder } from "../functions/lib/flowlogs/inventory";
+import { Inventory, type Holder, type InventoryDocuments } from "../functions/lib/flowlogs/inventory";
 import { parseRecord, slotsOf, type FlowLogRecord } from "../functions/lib/flowlogs/record";
 import { duckDbRecordType, ENRICHED_COLUMNS } from "../functions/lib/flowlogs/schema";
 import { writeParquetFlowLogs, writeSample } from "../samples/generate";
@@ -55,6 +55,13 @@ async function textOf(stream: Readable): Promise<string> {
   for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
   return Buffer.concat(chunks).toString("utf8");
 }
+
+/** Standard streams for runEnrich: nothing on stdin, stdout and stderr collected. */
+const io = () => {
+  const stdout = collect();
+  const stderr = collect();
+  return { io: { stdin: Readable.from([]), stdout: stdout.stream, stderr: stderr.stream }, out: stdout.text, err: stderr.text };
+};
 
 /** A merger whose output is collected, as enriched records. */
 function mergerCollecting(horizonSeconds?: number) {
@@ -149,6 +156,69 @@ describe("resolving addresses to what holds them", () => {
   it("flags RFC 1918 and IPv6 unique-local addresses as private", () => {
     expect(["10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.0.1", "fd00::1"].map(isPrivateAddress)).toEqual([true, true, true, true, true]);
     expect(["172.32.0.1", "8.8.8.8", "2600:1f18::1"].map(isPrivateAddress)).toEqual([false, false, false]);
+  });
+});
+
+describe("addresses that ENIs of several VPCs hold (overlapping ranges)", () => {
+  // The sample's web instance, and an ENI of another account's VPC in another region that holds the same address.
+  const docs = Object.fromEntries(
+    Object.entries(INVENTORY_FILE_NAMES).map(([key, file]) => [key, JSON.parse(readFileSync(path.join(SAMPLES, "inventory", file), "utf8"))]),
+  ) as unknown as InventoryDocuments;
+  const web = docs.networkInterfaces.NetworkInterfaces!.find((eni) => eni.PrivateIpAddress === WEB_INSTANCE)!;
+  const OTHER_ACCOUNT = "210987654321";
+  const elsewhere = { ...web, NetworkInterfaceId: "eni-0ffffffffffffffff", OwnerId: OTHER_ACCOUNT, VpcId: "vpc-0bbbbbbbbbbbbbbbb", SubnetId: "subnet-0bbbbbbbbbbbbbbbb", AvailabilityZone: "eu-west-1a", Attachment: undefined, TagSet: [{ Key: "Name", Value: "elsewhere" }] };
+  // The web ENI listed twice (the same inventory given twice) shares nothing with itself.
+  const overlapping = new Inventory({ ...docs, networkInterfaces: { NetworkInterfaces: [...docs.networkInterfaces.NetworkInterfaces!, web, elsewhere] } });
+  const clientOf = (line: string, format = DEFAULT_FORMAT) => new FlowEnricher(overlapping).enrich(slotsOf(record(line, format))).client!;
+
+  it("holds them apart from the addresses one ENI holds", () => {
+    expect(overlapping.byAddress.has(WEB_INSTANCE)).toBe(false);
+    expect(overlapping.sharedAddresses.get(WEB_INSTANCE)?.map((h) => h.interfaceId)).toEqual([web.NetworkInterfaceId, "eni-0ffffffffffffffff"]);
+    expect(overlapping.byAddress.get(APP_INSTANCE)?.interfaceId).toBe(eniOf(APP_INSTANCE));
+  });
+
+  it("resolves one to the holder where the flow was logged: its VPC, else its account and region, else its account, else its region", () => {
+    const line = (account: string, eni: string) => `2 ${account} ${eni} ${WEB_INSTANCE} 52.217.44.20 40000 443 6 10 1000 1732204800 1732204860 ACCEPT OK`;
+    // Logged by either ENI: its own VPC's.
+    expect(clientOf(line(ACCOUNT, web.NetworkInterfaceId!))).toMatchObject({ interfaceId: web.NetworkInterfaceId, type: "ec2:instance" });
+    expect(clientOf(line(OTHER_ACCOUNT, "eni-0ffffffffffffffff"))).toMatchObject({ interfaceId: "eni-0ffffffffffffffff", availabilityZone: "eu-west-1a" });
+    // Logged by an ENI the inventory does not have: the account's.
+    expect(clientOf(line(OTHER_ACCOUNT, "eni-0123456789abcdef0")).interfaceId).toBe("eni-0ffffffffffffffff");
+    // By the record's own vpc-id and region (v3, v4), whatever its account says.
+    const v4 = parseLogFormat("${account-id} ${interface-id} ${vpc-id} ${region} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${start}");
+    if (!v4.ok) throw new Error(v4.reason);
+    expect(clientOf(`${ACCOUNT} eni-0123456789abcdef0 vpc-0bbbbbbbbbbbbbbbb - ${WEB_INSTANCE} 52.217.44.20 40000 443 6 1732204800`, v4.fields).interfaceId).toBe("eni-0ffffffffffffffff");
+    expect(clientOf(`- eni-0123456789abcdef0 - eu-west-1 ${WEB_INSTANCE} 52.217.44.20 40000 443 6 1732204800`, v4.fields).interfaceId).toBe("eni-0ffffffffffffffff");
+    // Nowhere either holder is: unknown, as an address no ENI holds.
+    expect(clientOf(line("999999999999", "eni-0123456789abcdef0"))).toMatchObject({ type: "unknown", interfaceId: undefined });
+  });
+
+  it("resolves one by where each record was logged, on one thread or two, merging and windowing as any other", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), "flowtap-overlap-"));
+    const inventoryDir = path.join(dir, "inventory");
+    mkdirSync(inventoryDir);
+    for (const [key, file] of Object.entries(INVENTORY_FILE_NAMES)) writeFileSync(path.join(inventoryDir, file), JSON.stringify(key === "networkInterfaces" ? { NetworkInterfaces: [...docs.networkInterfaces.NetworkInterfaces!, elsewhere] } : docs[key as keyof InventoryDocuments]));
+    const lines = Array.from({ length: 200 }, (_, i) => {
+      const [account, eni] = i % 2 === 0 ? [ACCOUNT, web.NetworkInterfaceId!] : [OTHER_ACCOUNT, "eni-0ffffffffffffffff"];
+      const start = 1732204800 + Math.floor(i / 2) * 10;
+      return [
+        `2 ${account} ${eni} ${WEB_INSTANCE} 52.217.44.20 ${40000 + i} 443 6 10 1000 ${start} ${start + 10} ACCEPT OK`,
+        `2 ${account} ${eni} 52.217.44.20 ${WEB_INSTANCE} 443 ${40000 + i} 6 10 5000 ${start} ${start + 10} ACCEPT OK`,
+      ].join("\n");
+    });
+    const file = path.join(dir, "flow-logs.log");
+    writeFileSync(file, `${lines.join("\n")}\n`);
+    for (const threads of [1, 2]) {
+      const flows = io();
+      expect(await runEnrich({ inventoryDirs: [inventoryDir], output: "jsonl", files: [file], threads }, flows.io)).toBe(0);
+      const records = flows.out().trim().split("\n").map((l) => JSON.parse(l) as EnrichedRecord);
+      expect(records).toHaveLength(200);
+      expect(records.every((r) => r.Downloaded === 5000 && r.Client!.InterfaceId === r.InterfaceId)).toBe(true);
+      const windows = io();
+      expect(await runEnrich({ inventoryDirs: [inventoryDir], output: "jsonl", files: [file], threads, windowSeconds: 3600 }, windows.io)).toBe(0);
+      const byClient = windows.out().trim().split("\n").map((l) => JSON.parse(l) as AggregatedRecord).map((w) => [w.Client!.InterfaceId, w.Flows]);
+      expect(byClient.sort()).toEqual([[web.NetworkInterfaceId, 100], ["eni-0ffffffffffffffff", 100]].sort());
+    }
   });
 });
 
@@ -428,11 +498,6 @@ describe("orientation, merging and windows", () => {
 });
 
 describe("flowtap enrich", () => {
-  const io = () => {
-    const stdout = collect();
-    const stderr = collect();
-    return { io: { stdin: Readable.from([]), stdout: stdout.stream, stderr: stderr.stream }, out: stdout.text, err: stderr.text };
-  };
 
   it("enriches the sample flow logs with the sample inventory and sums up on stderr (on one thread: the input is small)", async () => {
     const t = io();

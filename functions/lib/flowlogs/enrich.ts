@@ -2,7 +2,7 @@ import type { SecurityGroup } from "@aws-sdk/client-ec2";
 import { FIELD as IMPORTED_FIELD } from "./fields";
 import { FNV_OFFSET, FNV_PRIME, INTERNED_VALUES as IMPORTED_INTERNED_VALUES } from "./interner";
 import { isPrivateAddress } from "./ip-ranges";
-import type { EndpointType, Holder, Inventory } from "./inventory";
+import type { EndpointType, Holder, Inventory, LoggedAt } from "./inventory";
 import { slotsOf, type FlowLogRecord, type RecordSlots } from "./record";
 import { parsedAddress, SecurityGroupRules, type Peer, type RuleMatch } from "./security-groups";
 
@@ -95,6 +95,11 @@ export class Endpoint implements Peer {
     rules: SecurityGroupRules | undefined,
     /** What the inventory said held the address (undefined: nothing in it). */
     readonly holder?: Holder,
+    /**
+     * True for an address ENIs of several VPCs hold, before it is told which: each record's is
+     * resolved by where it was logged (Inventory.holderFor); this one stands for none of them.
+     */
+    readonly shared = false,
   ) {
     this.side = side;
     const json = JSON.stringify(side);
@@ -226,12 +231,16 @@ export class FlowEnricher {
     return changed;
   }
 
-  /** What held an address, from the inventory, else AWS's published ranges, else the internet. */
+  /**
+   * What held an address, from the inventory, else AWS's published ranges, else the internet; for
+   * an address ENIs of several VPCs hold, a shared endpoint (endpointAt resolves it per record).
+   */
   endpoint(address: string): Endpoint {
     const holder = this.inventory.byAddress.get(address);
+    const shared = holder === undefined && this.inventory.sharedAddresses.size > 0 && this.inventory.sharedAddresses.has(address);
     let endpoint = this.endpoints.get(address);
-    if (endpoint && endpoint.holder === holder) return endpoint;
-    endpoint = this.resolve(address, holder);
+    if (endpoint && endpoint.holder === holder && endpoint.shared === shared) return endpoint;
+    endpoint = shared ? new Endpoint(address, { Addr: address, Type: "unknown", Rfc1918: isPrivateAddress(address) }, undefined, undefined, true) : this.resolve(address, holder);
     if (this.endpoints.size >= ENDPOINTS_HELD) this.endpoints.clear();
     this.endpoints.set(address, endpoint);
     return endpoint;
@@ -289,21 +298,39 @@ export class FlowEnricher {
 
   /** The endpoint of the address in a record's `field`. */
   private endpointAt(r: RecordSlots, field: number): Endpoint {
+    const endpoint = this.endpointOfAddress(r, field);
+    return endpoint.shared ? this.heldEndpoint(endpoint.address, this.inventory.holderFor(endpoint.address, this.loggedAt(r))) : endpoint;
+  }
+
+  /** The endpoint of the address in a record's `field`, shared when ENIs of several VPCs hold it. */
+  private endpointOfAddress(r: RecordSlots, field: number): Endpoint {
     const address = r.texts[field]!;
     const holderAt = this.options.holderAt;
     return holderAt ? this.heldEndpoint(address, holderAt(address, r)) : r.entries ? this.endpointOfEntry(address, r.entries[field]) : this.endpoint(address);
   }
 
+  /** Where a record was logged: its own VPC, account and region fields, else those of the ENI that logged it. */
+  private loggedAt(r: RecordSlots): LoggedAt {
+    const { present, texts } = r;
+    const logger = present[FIELD["interface-id"]] ? this.inventory.byInterface.get(texts[FIELD["interface-id"]]!) : undefined;
+    return {
+      vpcId: present[FIELD["vpc-id"]] ? texts[FIELD["vpc-id"]] : logger?.vpcId,
+      accountId: present[FIELD["account-id"]] ? texts[FIELD["account-id"]] : logger?.accountId,
+      region: present[FIELD.region] ? texts[FIELD.region] : logger?.region,
+    };
+  }
+
   /**
    * A hash of the resources at a record's two ends, the same in either order (0 without both):
    * equal for a flow's two directions and for every flow of a window's key, whatever addresses
-   * of those resources each names.
+   * of those resources each names (but an address ENIs of several VPCs hold counts as itself).
    */
   resourcesHash(r: RecordSlots): number {
     const srcField = sourceField(r.present);
     const dstField = destinationField(r.present);
     if (srcField === -1 || dstField === -1) return 0;
-    return (this.endpointAt(r, srcField).identityHash + this.endpointAt(r, dstField).identityHash) | 0;
+    // A shared address is hashed as itself: the slots of a record scanned for its addresses alone do not say where it was logged.
+    return (this.endpointOfAddress(r, srcField).identityHash + this.endpointOfAddress(r, dstField).identityHash) | 0;
   }
 
   /** Enriches one record: both ends resolved, oriented, security group rules of the side it reached. */

@@ -148,12 +148,35 @@ function indexedIpRanges(document: IpRangesDocument): AwsIpRanges {
   return index;
 }
 
+/** Where a flow was logged: what picks the holder of an address ENIs in several places hold. */
+export interface LoggedAt {
+  readonly vpcId?: string;
+  readonly accountId?: string;
+  readonly region?: string;
+}
+
+/**
+ * The one holder of `holders` that `pick` keeps, else, when `pick` keeps none, undefined to go on
+ * to a looser test; `null` when it keeps more than one (which one held the address cannot be told).
+ */
+function onlyOne(holders: readonly Holder[], pick: (holder: Holder) => boolean): Holder | null | undefined {
+  const kept = holders.filter(pick);
+  return kept.length === 1 ? kept[0] : kept.length > 1 ? null : undefined;
+}
+
 /**
  * The inventory an enrichment runs against: every address an ENI holds (private, public/Elastic IP,
  * IPv6) to what holds it, security groups by id, and AWS's published ranges for the rest.
  */
 export class Inventory {
+  /** Addresses one ENI of the inventory holds, to what holds it. */
   readonly byAddress = new Map<string, Holder>();
+  /**
+   * Addresses ENIs of more than one VPC hold, with every holder: ranges overlap across VPCs (every
+   * region's default VPC is 172.31.0.0/16, and accounts reuse ranges). Which one held such an
+   * address depends on where the flow was logged (holderFor); they are not in byAddress.
+   */
+  readonly sharedAddresses = new Map<string, Holder[]>();
   readonly byInterface = new Map<string, Holder>();
   readonly securityGroups = new Map<string, SecurityGroup>();
   readonly prefixListNames = new Map<string, string>();
@@ -180,7 +203,44 @@ export class Inventory {
       const holder = holders(eni, { instanceTags, resourceTags, subnetZones });
       if (!holder) continue;
       this.byInterface.set(holder.interfaceId, holder);
-      for (const address of addressesOf(eni)) this.byAddress.set(address, holder);
+      for (const address of addressesOf(eni)) this.hold(address, holder);
     }
+  }
+
+  /** Notes that `holder` holds `address`; an ENI listed again (inventories merged) replaces itself. */
+  private hold(address: string, holder: Holder): void {
+    const shared = this.sharedAddresses.get(address);
+    if (shared) {
+      const again = shared.findIndex((h) => h.interfaceId === holder.interfaceId);
+      if (again === -1) shared.push(holder);
+      else shared[again] = holder;
+      return;
+    }
+    const held = this.byAddress.get(address);
+    if (held && held.interfaceId !== holder.interfaceId) {
+      this.byAddress.delete(address);
+      this.sharedAddresses.set(address, [held, holder]);
+    } else this.byAddress.set(address, holder);
+  }
+
+  /**
+   * The holder of an address that ENIs of several VPCs hold, for a flow logged at `at`: the one in
+   * its VPC, else the only one in its account and region, else in its account, else in its region;
+   * undefined when none is, or more than one is (the address is then as unknown as one no ENI holds).
+   */
+  holderFor(address: string, at: LoggedAt): Holder | undefined {
+    const holders = this.sharedAddresses.get(address);
+    if (!holders) return this.byAddress.get(address);
+    const tests: ((holder: Holder) => boolean)[] = [
+      (h) => at.vpcId !== undefined && h.vpcId === at.vpcId,
+      (h) => at.accountId !== undefined && at.region !== undefined && h.accountId === at.accountId && h.region === at.region,
+      (h) => at.accountId !== undefined && h.accountId === at.accountId,
+      (h) => at.region !== undefined && h.region === at.region,
+    ];
+    for (const test of tests) {
+      const found = onlyOne(holders, test);
+      if (found !== undefined) return found ?? undefined;
+    }
+    return undefined;
   }
 }
