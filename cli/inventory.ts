@@ -121,7 +121,8 @@ async function enabledRegions(clients: InventoryClients): Promise<string[]> {
     return (answer.Regions ?? []).flatMap((r) => (r.RegionName ? [r.RegionName] : []));
   } catch (err) {
     if (!REFUSED.has(awsErrorCode(err) ?? "")) throw err;
-    throw new Error(`${home}: ec2:DescribeRegions refused (${(err as Error).name}: ${(err as Error).message}); name a region the account may use with --region, AWS_REGION or the profile's region`, { cause: err });
+    const refused = new RegionRefused(home, "ec2:DescribeRegions", err as Error);
+    throw new Error(`${refused.message}; name a region the account may use with --region, AWS_REGION or the profile's region`, { cause: err });
   }
 }
 
