@@ -219,6 +219,23 @@ describe("looking up what flows name", () => {
     expect(inventory.calls).toBeGreaterThan(calls);
   });
 
+  it("puts an address that ENIs of two VPCs hold (overlapping ranges) on the one in the VPC that logged each record", async () => {
+    const elsewhere: NetworkInterface = { ...INSTANCE, NetworkInterfaceId: "eni-0ffffffffffffffff", VpcId: "vpc-0bbbbbbbbbbbbbbbb", SubnetId: "subnet-0bbbbbbbbbbbbbbbb", Attachment: undefined, TagSet: [{ Key: "Name", Value: "elsewhere" }] };
+    sample.networkInterfaces.push(elsewhere);
+    try {
+      const inventory = new LiveInventory(new EC2Client({}), { ttlSeconds: 300, now: () => 0 });
+      const batch = decodeFirehoseRecords([delivered("here", flow(INSTANCE, ip(INSTANCE), ip(RDS), 40000, 5432)), delivered("there", flow(elsewhere, ip(INSTANCE), "52.217.44.20", 40001, 443))], FIELDS);
+      const records = transformDecoded(batch, new FlowEnricher(await inventory.inventoryFor(batch.addresses, batch.interfaceIds))).records;
+      const clients = records.map((r) => linesOf(r.data)[0].Client);
+      expect(clients.map((c) => [c.InterfaceId, c.VpcId, c.Type])).toEqual([
+        [INSTANCE.NetworkInterfaceId, INSTANCE.VpcId, "ec2:instance"],
+        ["eni-0ffffffffffffffff", "vpc-0bbbbbbbbbbbbbbbb", "ec2:network-interface"],
+      ]);
+    } finally {
+      sample.networkInterfaces.pop();
+    }
+  });
+
   it("keeps what it resolved across batches while EC2's answers stay the same, and resolves again once the TTL brings new ones", async () => {
     let now = 0;
     const inventory = new LiveInventory(new EC2Client({}), { ttlSeconds: 300, now: () => now });
