@@ -219,6 +219,11 @@ describe("addresses that ENIs of several VPCs hold (overlapping ranges)", () => 
       const byClient = windows.out().trim().split("\n").map((l) => JSON.parse(l) as AggregatedRecord).map((w) => [w.Client!.InterfaceId, w.Flows]);
       expect(byClient.sort()).toEqual([[web.NetworkInterfaceId, 100], ["eni-0ffffffffffffffff", 100]].sort());
     }
+    // Logged where neither holder is: unknown, and the summary says why.
+    const nowhere = io();
+    const stdin = Readable.from([`2 999999999999 eni-0123456789abcdef0 ${WEB_INSTANCE} 52.217.44.20 40000 443 6 10 1000 1732204800 1732204860 ACCEPT OK\n`]);
+    expect(await runEnrich({ inventoryDirs: [inventoryDir], output: "jsonl", files: [] }, { ...nowhere.io, stdin })).toBe(0);
+    expect(nowhere.err()).toContain("1 with an unknown private address (1 held by ENIs of several VPCs, none where the record was logged); 1 written");
   });
 });
 

@@ -128,6 +128,8 @@ export interface EnrichTally {
   enriched: number;
   /** Records with a private address no inventory entry held. */
   unknown: number;
+  /** Of those, records with an address ENIs of several VPCs hold, none where the record was logged. */
+  unplaced: number;
   /** Lines written. */
   written: number;
   /** With a window, flows no window holds (no start time, or not both ends): not written. */
@@ -140,7 +142,7 @@ export interface EnrichTally {
  * by the main thread alone, or by it and each worker thread on its partition.
  */
 export async function runEnrichPass(sources: readonly EnrichSource[], settings: EnrichPassSettings, output: EnrichPassOutput): Promise<EnrichTally> {
-  const tally: EnrichTally = { counts: emptyCounts(), enriched: 0, unknown: 0, written: 0, outsideWindows: 0 };
+  const tally: EnrichTally = { counts: emptyCounts(), enriched: 0, unknown: 0, unplaced: 0, written: 0, outsideWindows: 0 };
   const writer = new EnrichedJsonWriter();
   const flush = async () => {
     if (writer.length > 0) await output.lines(writer.take());
@@ -189,7 +191,10 @@ export async function runEnrichPass(sources: readonly EnrichSource[], settings: 
       {
         record: (slots) => {
           const flow = enricher.enrich(slots);
-          if (flow.client?.type === "unknown" || flow.server?.type === "unknown") tally.unknown++;
+          if (flow.client?.type === "unknown" || flow.server?.type === "unknown") {
+            tally.unknown++;
+            if (flow.client?.shared || flow.server?.shared) tally.unplaced++;
+          }
           if (flow.client) tally.enriched++;
           if (beginsSeries && flow.start !== undefined) {
             beginsSeries = false;

@@ -175,10 +175,10 @@ export async function runEnrich(given: EnrichOptions, io: EnrichIo): Promise<num
   } finally {
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   }
-  const { counts, enriched, unknown, written, outsideWindows } = tally;
+  const { counts, enriched, unknown, unplaced, written, outsideWindows } = tally;
   if (counts.malformed > MALFORMED_REPORTED) io.stderr.write(`… and ${counts.malformed - MALFORMED_REPORTED} more malformed lines\n`);
   io.stderr.write(
-    `flowtap enrich: ${counts.read} records read, ${enriched} enriched, ${counts.nodata + counts.skipdata} without traffic (NODATA/SKIPDATA), ${counts.malformed} malformed, ${unknown} with an unknown private address; ${written} written${options.windowSeconds ? ` (${options.windowSeconds}-second windows${outsideWindows > 0 ? `; ${outsideWindows} without a start time or both addresses, which no window holds` : ""})` : ""}${threads > 1 ? ` by ${threads} threads` : ""}\n`,
+    `flowtap enrich: ${counts.read} records read, ${enriched} enriched, ${counts.nodata + counts.skipdata} without traffic (NODATA/SKIPDATA), ${counts.malformed} malformed, ${unknown} with an unknown private address${unplaced > 0 ? ` (${unplaced} held by ENIs of several VPCs, none where the record was logged)` : ""}; ${written} written${options.windowSeconds ? ` (${options.windowSeconds}-second windows${outsideWindows > 0 ? `; ${outsideWindows} without a start time or both addresses, which no window holds` : ""})` : ""}${threads > 1 ? ` by ${threads} threads` : ""}\n`,
   );
   return counts.records === 0 ? 1 : 0;
 }
@@ -279,11 +279,12 @@ async function enrichInThreads(options: EnrichOptions, fields: readonly FlowLogF
 }
 
 function sum(tallies: readonly EnrichTally[]): EnrichTally {
-  const total: EnrichTally = { counts: emptyCounts(), enriched: 0, unknown: 0, written: 0, outsideWindows: 0 };
+  const total: EnrichTally = { counts: emptyCounts(), enriched: 0, unknown: 0, unplaced: 0, written: 0, outsideWindows: 0 };
   for (const t of tallies) {
     for (const key of Object.keys(total.counts) as (keyof EnrichTally["counts"])[]) total.counts[key] += t.counts[key];
     total.enriched += t.enriched;
     total.unknown += t.unknown;
+    total.unplaced += t.unplaced;
     total.written += t.written;
     total.outsideWindows += t.outsideWindows;
   }
