@@ -38,6 +38,12 @@ describe("the flowtap command, by its bin script", () => {
     expect(rows.length).toBeGreaterThan(0);
   });
 
+  it("takes --inventory more than once (the same one twice holds every address once)", async () => {
+    const twice = await flowtap("enrich", "--inventory", "samples/inventory", "--inventory", "samples/inventory", "--out", path.join(dir, "twice.jsonl"), "samples/flow-logs.log.gz");
+    expect(twice.code).toBe(0);
+    expect(twice.stderr).toMatch(/^flowtap enrich: 400 records read, 400 enriched, .*, 0 with an unknown private address; /m);
+  });
+
   it("reports a command's bad input as a failure with the reason", async () => {
     const rollout = await flowtap("rollout", "plan", "--manifest", path.join(dir, "missing.json"));
     expect(rollout.code).not.toBe(0);

@@ -21,8 +21,8 @@ function collectPairs(value: string, previous: Record<string, string>): Record<s
 }
 
 /** A repeatable option's values, in the order given. */
-function collectValues(value: string, previous: readonly string[]): string[] {
-  return [...previous, value];
+function collectValues(value: string, previous: readonly string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** The flag each mirroring setting comes from, to name it in errors. */
@@ -108,7 +108,7 @@ export function flowtapProgram(): Command {
     .description("Enrich VPC flow log records (plain, gzip, Parquet, Firehose JSON lines, CloudWatch Logs payloads, exports or filter-log-events output) with what is on both ends; one JSON object per line")
     .argument("[files...]", "flow log files, or directories (every file beneath them); standard input when none")
     .option("--format <format>", "the log format string as given to CreateFlowLogs, e.g. '${version} ${srcaddr} ...' (default: the v2 format; an S3 header line overrides it)")
-    .option("--inventory <dir>", "inventory directory (see flowtap inventory), or a directory of them, one per account; repeatable, merged. Without one, only AWS ranges and private addresses are told apart", collectValues, [])
+    .option("--inventory <dir>", "inventory directory (see flowtap inventory), or a directory of them, one per account; repeatable, merged. Without one, only AWS ranges and private addresses are told apart", collectValues)
     .addOption(new Option("--window <seconds>", "aggregate into windows of this many seconds").choices(["60", "300", "3600"]))
     .addOption(new Option("--output <kind>", "jsonl or parquet").choices(["jsonl", "parquet"]).default("jsonl"))
     .option("--out <file>", "write here instead of standard output (required for parquet)")
@@ -116,7 +116,7 @@ export function flowtapProgram(): Command {
     .action(async (files: string[], opts) => {
       const { runEnrich } = require("./enrich") as typeof import("./enrich");
       process.exitCode = await runEnrich(
-        { format: opts.format, inventoryDirs: opts.inventory, windowSeconds: opts.window ? Number(opts.window) : undefined, output: opts.output, outFile: opts.out, files, threads: opts.threads },
+        { format: opts.format, inventoryDirs: opts.inventory ?? [], windowSeconds: opts.window ? Number(opts.window) : undefined, output: opts.output, outFile: opts.out, files, threads: opts.threads },
         { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
       );
     });
