@@ -1,6 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { mkdtempSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -38,10 +38,20 @@ describe("the flowtap command, by its bin script", () => {
     expect(rows.length).toBeGreaterThan(0);
   });
 
-  it("takes --inventory more than once (the same one twice holds every address once)", async () => {
-    const twice = await flowtap("enrich", "--inventory", "samples/inventory", "--inventory", "samples/inventory", "--out", path.join(dir, "twice.jsonl"), "samples/flow-logs.log.gz");
-    expect(twice.code).toBe(0);
-    expect(twice.stderr).toMatch(/^flowtap enrich: 400 records read, 400 enriched, .*, 0 with an unknown private address; /m);
+  it("takes --inventory more than once, merging them", async () => {
+    // The sample's ENIs in two halves, each with every other file.
+    const sample = path.join(ROOT, "samples", "inventory");
+    const enis = JSON.parse(readFileSync(path.join(sample, "describe-network-interfaces.json"), "utf8")).NetworkInterfaces as unknown[];
+    const halves = [0, 1].map((half) => {
+      const halfDir = path.join(dir, `half-${half}`);
+      mkdirSync(halfDir);
+      for (const file of readdirSync(sample)) copyFileSync(path.join(sample, file), path.join(halfDir, file));
+      writeFileSync(path.join(halfDir, "describe-network-interfaces.json"), JSON.stringify({ NetworkInterfaces: enis.filter((_, i) => i % 2 === half) }));
+      return halfDir;
+    });
+    const enrich = (...inventories: string[]) => flowtap("enrich", ...inventories.flatMap((d) => ["--inventory", d]), "--out", path.join(dir, "halves.jsonl"), "samples/flow-logs.log.gz");
+    expect((await enrich(...halves)).stderr).toMatch(/^flowtap enrich: 400 records read, 400 enriched, .*, 0 with an unknown private address; /m);
+    expect((await enrich(halves[0])).stderr).not.toMatch(/, 0 with an unknown private address; /);
   });
 
   it("reports a command's bad input as a failure with the reason", async () => {
