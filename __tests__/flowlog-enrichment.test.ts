@@ -1,4 +1,4 @@
-import type { SecurityGroup } from "@aws-sdk/client-ec2";
+import type { NetworkInterface, SecurityGroup } from "@aws-sdk/client-ec2";
 import { randomBytes } from "node:crypto";
 import { copyFileSync, createReadStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -15,7 +15,7 @@ import { enricherOf, enrichRecord, Flow, FlowEnricher, FlowMerger, LATE_RUN_BEGI
 import { DEFAULT_FORMAT } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { AwsIpRanges, isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
-import { Inventory, type Holder, type InventoryDocuments } from "../functions/lib/flowlogs/inventory";
+import { classifyInterface, Inventory, type Holder, type InventoryDocuments } from "../functions/lib/flowlogs/inventory";
 import { parseRecord, slotsOf, type FlowLogRecord } from "../functions/lib/flowlogs/record";
 import { duckDbRecordType, ENRICHED_COLUMNS } from "../functions/lib/flowlogs/schema";
 import { writeParquetFlowLogs, writeSample } from "../samples/generate";
@@ -156,6 +156,18 @@ describe("resolving addresses to what holds them", () => {
   it("flags RFC 1918 and IPv6 unique-local addresses as private", () => {
     expect(["10.1.2.3", "172.16.0.1", "172.31.255.255", "192.168.0.1", "fd00::1"].map(isPrivateAddress)).toEqual([true, true, true, true, true]);
     expect(["172.32.0.1", "8.8.8.8", "2600:1f18::1"].map(isPrivateAddress)).toEqual([false, false, false]);
+  });
+});
+
+describe("telling what an ENI belongs to", () => {
+  const eni = (fields: Partial<NetworkInterface>): NetworkInterface => ({ NetworkInterfaceId: "eni-0a1b2c3d4e5f60001", OwnerId: ACCOUNT, AvailabilityZone: "us-east-1a", InterfaceType: "interface", ...fields });
+  it.each([
+    ["a Fargate task's", "ecs:task", { Description: "arn:aws:ecs:us-east-1:123456789010:attachment/6f4c9c2e-1a11-4bb3-8e0a-b7f5b5c29d1e", RequesterManaged: true }],
+    ["an ECS task's on a trunked instance (a branch)", "ecs:task", { InterfaceType: "branch", Description: "arn:aws:ecs:us-east-1:123456789010:attachment/6f4c9c2e-1a11-4bb3-8e0a-b7f5b5c29d1e" }],
+    ["an EKS pod's, with security groups for pods (a branch)", "ec2:network-interface", { InterfaceType: "branch", Description: "aws-k8s-branch-eni" }],
+    ["an EKS node's trunk", "ec2:instance", { InterfaceType: "trunk", Description: "aws-k8s-trunk-eni", Attachment: { InstanceId: "i-0a1b2c3d4e5f60001" } }],
+  ] as const)("takes %s ENI for %s", (_name, type, fields) => {
+    expect(classifyInterface(eni(fields as Partial<NetworkInterface>)).type).toBe(type);
   });
 });
 

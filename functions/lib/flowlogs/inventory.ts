@@ -81,7 +81,9 @@ export function classifyInterface(eni: NetworkInterface): { type: EndpointType; 
   if ((match = /^EFS mount target for (fs-[0-9a-f]+)/.exec(description))) {
     return { type: "elasticfilesystem:file-system", resource: `file-system/${match[1]}`, service: "elasticfilesystem" };
   }
-  if (/^arn:aws[a-z-]*:ecs:/.test(description) || eni.RequesterId === "578734482556" || type === "branch") return { type: "ecs:task" };
+  // Branch ENIs are ECS's (awsvpc trunking) or EKS's (security groups for pods, `aws-k8s-branch-eni`): a pod is no ECS task.
+  const eksPod = type === "branch" && description.startsWith("aws-k8s-branch-eni");
+  if (/^arn:aws[a-z-]*:ecs:/.test(description) || eni.RequesterId === "578734482556" || (type === "branch" && !eksPod)) return { type: "ecs:task" };
   if (instanceId && !eni.RequesterManaged) return { type: "ec2:instance", resource: `instance/${instanceId}`, service: "ec2" };
   return { type: "ec2:network-interface", resource: eni.NetworkInterfaceId && `network-interface/${eni.NetworkInterfaceId}`, service: "ec2" };
 }
