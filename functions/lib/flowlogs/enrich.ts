@@ -533,7 +533,7 @@ export class FlowMerger {
       this.emit(flow);
       return;
     }
-    if (flow.start < this.latestStart - this.horizonSeconds) {
+    if (this.behindHorizon(flow.start)) {
       this.lateRun.push(flow);
       if (this.lateRun.length === LATE_RUN_BEGINS_SERIES) {
         const run = this.lateRun;
@@ -567,7 +567,7 @@ export class FlowMerger {
       this.unlink(hash, waiting, previous);
       merge(waiting, flow);
       this.emit(waiting);
-    } else if (flow.start! < this.latestStart - this.horizonSeconds) {
+    } else if (this.behindHorizon(flow.start!)) {
       // Late (older than the horizon): its reverse has gone by already, so it does not wait.
       this.emit(flow);
     } else {
@@ -628,7 +628,12 @@ export class FlowMerger {
    * `start`, so that the new series merges rather than pass for late.
    */
   rewindIfBehind(start: number): void {
-    if (start < this.latestStart - this.horizonSeconds) this.rewind(start);
+    if (this.behindHorizon(start)) this.rewind(start);
+  }
+
+  /** True when `start` is older than the horizon behind the input's time: late, or of another series. */
+  private behindHorizon(start: number): boolean {
+    return start < this.latestStart - this.horizonSeconds;
   }
 
   private rewind(start: number): void {
