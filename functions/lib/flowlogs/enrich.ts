@@ -299,7 +299,7 @@ export class FlowEnricher {
   /** The endpoint of the address in a record's `field`. */
   private endpointAt(r: RecordSlots, field: number): Endpoint {
     const endpoint = this.endpointOfAddress(r, field);
-    return endpoint.shared ? this.heldEndpoint(endpoint.address, this.inventory.holderFor(endpoint.address, this.loggedAt(r))) : endpoint;
+    return endpoint.shared ? this.heldEndpoint(endpoint.address, this.inventory.holderFor(endpoint.address, this.recordLoggedAt(r))) : endpoint;
   }
 
   /** The endpoint of the address in a record's `field`, shared when ENIs of several VPCs hold it. */
@@ -309,15 +309,9 @@ export class FlowEnricher {
     return holderAt ? this.heldEndpoint(address, holderAt(address, r)) : r.entries ? this.endpointOfEntry(address, r.entries[field]) : this.endpoint(address);
   }
 
-  /** Where a record was logged: its own VPC, account and region fields, else those of the ENI that logged it. */
-  private loggedAt(r: RecordSlots): LoggedAt {
-    const { present, texts } = r;
-    const logger = present[FIELD["interface-id"]] ? this.inventory.byInterface.get(texts[FIELD["interface-id"]]!) : undefined;
-    return {
-      vpcId: present[FIELD["vpc-id"]] ? texts[FIELD["vpc-id"]] : logger?.vpcId,
-      accountId: present[FIELD["account-id"]] ? texts[FIELD["account-id"]] : logger?.accountId,
-      region: present[FIELD.region] ? texts[FIELD.region] : logger?.region,
-    };
+  /** Where a record was logged, its own fields filled in from the inventory's ENI that logged it. */
+  private recordLoggedAt(r: RecordSlots): LoggedAt {
+    return loggedAt(r, r.present[FIELD["interface-id"]] ? this.inventory.byInterface.get(r.texts[FIELD["interface-id"]]!) : undefined);
   }
 
   /**
@@ -385,6 +379,16 @@ export class FlowEnricher {
     }
     return flow;
   }
+}
+
+/** Where a record was logged: its own VPC, account and region fields, else those of `logger`, the ENI that logged it, when known. */
+export function loggedAt(r: RecordSlots, logger?: Holder): LoggedAt {
+  const { present, texts } = r;
+  return {
+    vpcId: present[FIELD["vpc-id"]] ? texts[FIELD["vpc-id"]] : logger?.vpcId,
+    accountId: present[FIELD["account-id"]] ? texts[FIELD["account-id"]] : logger?.accountId,
+    region: present[FIELD.region] ? texts[FIELD.region] : logger?.region,
+  };
 }
 
 /** The field that holds a record's source address (its `pkt-` one when it has one, as behind a NAT gateway), or -1. */

@@ -1,7 +1,7 @@
 import type { KinesisStreamRecord } from "aws-lambda";
 import { gunzipSync } from "node:zlib";
 import { addToWindow, windowOf, windowRecordOf, type AggregatedRecord } from "./aggregate";
-import type { FlowEnricher } from "./enrich";
+import { loggedAt, type FlowEnricher } from "./enrich";
 import { FIELD, type FlowLogField } from "./fields";
 import { emptyCounts, FlowLogReader, isGzip, RecordCollector, type ReadCounts } from "./input";
 import type { Holder } from "./inventory";
@@ -100,6 +100,5 @@ export function aggregateInto(state: WindowState, records: readonly FlowLogRecor
  */
 export function holderAtRecordTime(ownerships: ReadonlyMap<string, readonly Ownership[]>, address: string, r: RecordSlots): Holder | undefined {
   if (!r.present[FIELD.start]) return undefined;
-  const logged = { vpcId: r.present[FIELD["vpc-id"]] ? r.texts[FIELD["vpc-id"]] : undefined, accountId: r.present[FIELD["account-id"]] ? r.texts[FIELD["account-id"]] : undefined };
-  return holderAt(ownerships.get(address) ?? [], r.ints[FIELD.start] * 1000, logged);
+  return holderAt(ownerships.get(address) ?? [], r.ints[FIELD.start] * 1000, loggedAt(r));
 }
