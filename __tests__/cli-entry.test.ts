@@ -1,9 +1,10 @@
 import { execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { sampleNetworkInterfaces, writeSampleInventory } from "./helpers/sample-inventory";
 
 const ROOT = path.join(__dirname, "..");
 const dir = mkdtempSync(path.join(tmpdir(), "flowtap-entry-"));
@@ -40,15 +41,8 @@ describe("the flowtap command, by its bin script", () => {
 
   it("takes --inventory more than once, merging them", async () => {
     // The sample's ENIs in two halves, each with every other file.
-    const sample = path.join(ROOT, "samples", "inventory");
-    const enis = JSON.parse(readFileSync(path.join(sample, "describe-network-interfaces.json"), "utf8")).NetworkInterfaces as unknown[];
-    const halves = [0, 1].map((half) => {
-      const halfDir = path.join(dir, `half-${half}`);
-      mkdirSync(halfDir);
-      for (const file of readdirSync(sample)) copyFileSync(path.join(sample, file), path.join(halfDir, file));
-      writeFileSync(path.join(halfDir, "describe-network-interfaces.json"), JSON.stringify({ NetworkInterfaces: enis.filter((_, i) => i % 2 === half) }));
-      return halfDir;
-    });
+    const enis = sampleNetworkInterfaces();
+    const halves = [0, 1].map((half) => writeSampleInventory(path.join(dir, `half-${half}`), enis.filter((_, i) => i % 2 === half)));
     const enrich = (...inventories: string[]) => flowtap("enrich", ...inventories.flatMap((d) => ["--inventory", d]), "--out", path.join(dir, "halves.jsonl"), "samples/flow-logs.log.gz");
     expect((await enrich(...halves)).stderr).toMatch(/^flowtap enrich: 400 records read, 400 enriched, .*, 0 with an unknown private address; /m);
     expect((await enrich(halves[0])).stderr).not.toMatch(/, 0 with an unknown private address; /);

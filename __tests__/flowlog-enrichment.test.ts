@@ -20,6 +20,7 @@ import { parseRecord, slotsOf, type FlowLogRecord } from "../functions/lib/flowl
 import { duckDbRecordType, ENRICHED_COLUMNS } from "../functions/lib/flowlogs/schema";
 import { writeParquetFlowLogs, writeSample } from "../samples/generate";
 import { ACCEPTED } from "./helpers/documented-flow-logs";
+import { sampleNetworkInterfaces, writeSampleInventory } from "./helpers/sample-inventory";
 import { collect } from "./helpers/streams";
 
 const SAMPLES = path.join(__dirname, "..", "samples");
@@ -207,9 +208,7 @@ describe("addresses that ENIs of several VPCs hold (overlapping ranges)", () => 
 
   it("resolves one by where each record was logged, on one thread or two, merging and windowing as any other", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "flowtap-overlap-"));
-    const inventoryDir = path.join(dir, "inventory");
-    mkdirSync(inventoryDir);
-    for (const [key, file] of Object.entries(INVENTORY_FILE_NAMES)) writeFileSync(path.join(inventoryDir, file), JSON.stringify(key === "networkInterfaces" ? { NetworkInterfaces: [...docs.networkInterfaces.NetworkInterfaces!, elsewhere] } : docs[key as keyof InventoryDocuments]));
+    const inventoryDir = writeSampleInventory(path.join(dir, "inventory"), [...docs.networkInterfaces.NetworkInterfaces!, elsewhere]);
     const lines = Array.from({ length: 200 }, (_, i) => {
       const [account, eni] = i % 2 === 0 ? [ACCOUNT, web.NetworkInterfaceId!] : [OTHER_ACCOUNT, "eni-0ffffffffffffffff"];
       const start = 1732204800 + Math.floor(i / 2) * 10;
@@ -1099,14 +1098,8 @@ describe("flowtap enrich", () => {
   it("merges inventories, one per account, given one by one or as a directory of them, so that flows between accounts resolve both ends", async () => {
     // The sample's ENIs shared out between two accounts' inventories, each with every other file.
     const root = mkdtempSync(path.join(tmpdir(), "flowtap-accounts-"));
-    const all = JSON.parse(readFileSync(path.join(SAMPLES, "inventory", "describe-network-interfaces.json"), "utf8")).NetworkInterfaces as unknown[];
-    const accounts = ["111111111111", "222222222222"].map((account, i) => {
-      const dir = path.join(root, account);
-      mkdirSync(dir);
-      for (const file of readdirSync(path.join(SAMPLES, "inventory"))) copyFileSync(path.join(SAMPLES, "inventory", file), path.join(dir, file));
-      writeFileSync(path.join(dir, "describe-network-interfaces.json"), JSON.stringify({ NetworkInterfaces: all.filter((_, n) => n % 2 === i) }));
-      return dir;
-    });
+    const all = sampleNetworkInterfaces();
+    const accounts = ["111111111111", "222222222222"].map((account, i) => writeSampleInventory(path.join(root, account), all.filter((_, n) => n % 2 === i)));
     const run = async (inventoryDirs: string[]) => {
       const t = io();
       expect(await runEnrich({ inventoryDirs, output: "jsonl", files: [path.join(SAMPLES, "flow-logs.log.gz")] }, t.io)).toBe(0);
