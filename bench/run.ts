@@ -437,8 +437,8 @@ async function benchFirehoseFunction(): Promise<void> {
   ec2.on(DescribeSecurityGroupsCommand).callsFake((input) => sample.describeSecurityGroups(input.Filters ?? []));
   ec2.on(DescribeInstancesCommand).callsFake((input) => sample.describeInstances(input.Filters ?? []));
   const format = vpcFlowLogFormat();
-  const positions = DEFAULT_FORMAT.map((f) => format.indexOf(f));
-  const lines = sampleLinesInVpcFormat(100_000, 1000).map((line) => JSON.stringify({ message: line }));
+  const records = sampleLinesInVpcFormat(100_000, 1000);
+  const lines = records.map((line) => JSON.stringify({ message: line }));
   // Firehose's processor buffer is 0.2 MB: batches of that much input.
   const batches: string[][] = [[]];
   let size = 0;
@@ -469,7 +469,8 @@ async function benchFirehoseFunction(): Promise<void> {
   }
   const calls = ec2.calls().length;
   const lastCalling = callsPerBatch.findLastIndex((n) => n > 0) + 1;
-  const addresses = new Set(lines.flatMap((l) => { const v = (JSON.parse(l) as { message: string }).message.split(" "); return [v[positions[3]], v[positions[4]]]; }));
+  const [srcAt, dstAt] = [format.indexOf("srcaddr"), format.indexOf("dstaddr")];
+  const addresses = new Set(records.flatMap((record) => { const v = record.split(" "); return [v[srcAt], v[dstAt]]; }));
   const privateAddresses = [...addresses].filter((a) => isPrivateAddress(a)).length;
   const publicAddresses = addresses.size - privateAddresses;
   const instanceCount = sample.instances.length;
