@@ -55,7 +55,7 @@ const apply = async (e: unknown) => {
   if (!change) throw new Error("no change");
   return sync.apply(change, [ACCOUNT], "us-east-1");
 };
-const holderOfAddress = async (address: string, time: string) => holderAt(await store.ownerships(address, Date.parse(time)), Date.parse(time), { vpcId: INSTANCE_ENI.VpcId });
+const holderOfAddress = async (address: string, time: string) => holderAt(address, await store.ownerships(address, Date.parse(time)), Date.parse(time), { vpcId: INSTANCE_ENI.VpcId });
 
 describe("the flow-insights inventory function's events", () => {
   it("reads AWS's documented events: CloudTrail ENI calls, tag changes, instance state changes, the schedule", () => {

@@ -25,7 +25,7 @@ const holder = (eni: string, vpcId = "vpc-0a1", accountId = "222222222222", type
 const context = { accountId: "222222222222", region: "us-east-1" };
 const T = (minutes: number) => Date.UTC(2026, 10, 22, 12, minutes);
 const owner = async (address: string, at: number, logged: { vpcId?: string; accountId?: string } = { vpcId: "vpc-0a1" }) =>
-  holderAt(await store.ownerships(address, at), at, logged)?.interfaceId;
+  holderAt(address, await store.ownerships(address, at), at, logged)?.interfaceId;
 
 describe("the inventory's ownership time ranges", () => {
   it("attributes an address to what held it at the flow's time, however late the record comes", async () => {
@@ -53,6 +53,28 @@ describe("the inventory's ownership time ranges", () => {
     expect(await owner("10.0.0.5", T(1), { accountId: "222222222222" })).toBe("eni-a");
     // Neither says which: no guess.
     expect(await owner("10.0.0.5", T(1), {})).toBeUndefined();
+  });
+
+  it("resolves an address other VPCs of the account hold by the same rule as the CLI: the only one in the region where the flow was logged, else none", async () => {
+    const inRegion = (eni: string, vpcId: string, region: string): Holder => ({ ...holder(eni, vpcId), availabilityZone: `${region}a`, region });
+    // Each region's default VPC is 172.31.0.0/16: eu-west-1's claim began last.
+    await store.observe(inRegion("eni-use1", "vpc-0use1", "us-east-1"), ["172.31.0.5"], context, T(0));
+    await store.observe(inRegion("eni-euw1", "vpc-0euw1", "eu-west-1"), ["172.31.0.5"], { ...context, region: "eu-west-1" }, T(1));
+    const loggedIn = (region: string) => ({ vpcId: "vpc-0peer", accountId: "222222222222", region });
+    expect(await owner("172.31.0.5", T(2), loggedIn("us-east-1"))).toBe("eni-use1");
+    expect(await owner("172.31.0.5", T(2), loggedIn("eu-west-1"))).toBe("eni-euw1");
+    // Two in the account and neither in the region: which one cannot be told.
+    expect(await owner("172.31.0.5", T(2), loggedIn("ap-south-1"))).toBeUndefined();
+  });
+
+  it("gives a reassigned address to its latest holder while the earlier one's end is not yet seen: privately per VPC, publicly anywhere", async () => {
+    await store.observe(holder("eni-a"), ["10.0.0.5", "203.0.113.7"], context, T(0));
+    await store.observe(holder("eni-b"), ["10.0.0.5"], context, T(10));
+    await store.observe(holder("eni-c", "vpc-0c3"), ["203.0.113.7"], context, T(10));
+    expect(await owner("10.0.0.5", T(5))).toBe("eni-a");
+    expect(await owner("10.0.0.5", T(15))).toBe("eni-b");
+    // An Elastic IP moved to another VPC's ENI: logged in the first VPC, it is still the new holder's.
+    expect(await owner("203.0.113.7", T(15), { vpcId: "vpc-0a1" })).toBe("eni-c");
   });
 
   it("ignores a sighting older than the last one, and a release of what it does not know, so redelivered and reordered events change nothing", async () => {

@@ -167,6 +167,28 @@ function onlyOne(holders: readonly Holder[], pick: (holder: Holder) => boolean):
 }
 
 /**
+ * Which of the holders of one address held it for a flow logged at `at`: the only one, else the
+ * one in its VPC, else the only one in its account and region, else in its account, else in its
+ * region; undefined when none is, or more than one is (the address is then as unknown as one no
+ * ENI holds). Private ranges repeat across VPCs: every region's default VPC is 172.31.0.0/16, and
+ * accounts reuse ranges.
+ */
+export function holderWhereLogged(holders: readonly Holder[], at: LoggedAt): Holder | undefined {
+  if (holders.length <= 1) return holders[0];
+  const tests: ((holder: Holder) => boolean)[] = [
+    (h) => at.vpcId !== undefined && h.vpcId === at.vpcId,
+    (h) => at.accountId !== undefined && at.region !== undefined && h.accountId === at.accountId && h.region === at.region,
+    (h) => at.accountId !== undefined && h.accountId === at.accountId,
+    (h) => at.region !== undefined && h.region === at.region,
+  ];
+  for (const test of tests) {
+    const found = onlyOne(holders, test);
+    if (found !== undefined) return found ?? undefined;
+  }
+  return undefined;
+}
+
+/**
  * The inventory an enrichment runs against: every address an ENI holds (private, public/Elastic IP,
  * IPv6) to what holds it, security groups by id, and AWS's published ranges for the rest.
  */
@@ -225,24 +247,9 @@ export class Inventory {
     } else this.byAddress.set(address, holder);
   }
 
-  /**
-   * The holder of an address that ENIs of several VPCs hold, for a flow logged at `at`: the one in
-   * its VPC, else the only one in its account and region, else in its account, else in its region;
-   * undefined when none is, or more than one is (the address is then as unknown as one no ENI holds).
-   */
+  /** The holder of an address for a flow logged at `at` (see holderWhereLogged); undefined when no ENI holds it. */
   holderFor(address: string, at: LoggedAt): Holder | undefined {
     const holders = this.sharedAddresses.get(address);
-    if (!holders) return this.byAddress.get(address);
-    const tests: ((holder: Holder) => boolean)[] = [
-      (h) => at.vpcId !== undefined && h.vpcId === at.vpcId,
-      (h) => at.accountId !== undefined && at.region !== undefined && h.accountId === at.accountId && h.region === at.region,
-      (h) => at.accountId !== undefined && h.accountId === at.accountId,
-      (h) => at.region !== undefined && h.region === at.region,
-    ];
-    for (const test of tests) {
-      const found = onlyOne(holders, test);
-      if (found !== undefined) return found ?? undefined;
-    }
-    return undefined;
+    return holders ? holderWhereLogged(holders, at) : this.byAddress.get(address);
   }
 }

@@ -3,7 +3,8 @@ import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { requiredSetting } from "../environment";
 import { withRetry } from "../retry";
-import type { Holder } from "./inventory";
+import { holderWhereLogged, type Holder, type LoggedAt } from "./inventory";
+import { isPrivateAddress } from "./ip-ranges";
 
 /**
  * The organization's inventory over time, in one DynamoDB table (keys `pk`, `sk`): which ENI held
@@ -237,15 +238,21 @@ export class OwnershipStore {
 }
 
 /**
- * The holder of an address at a time, among its ownerships: the one that began by then and had
- * not ended, preferring the VPC, then the account, of the ENI that logged the flow (private
- * addresses repeat across VPCs).
+ * The holder of `address` at a time, among its ownerships: of those that began by then and had
+ * not ended, the one where the flow was logged (holderWhereLogged: the rule the CLI and the
+ * Firehose function resolve by). One ENI holds an address at a time (a private one, one ENI in
+ * each VPC): where another's claim began while an earlier one had not been seen to end (the
+ * address was reassigned), the later one holds it.
  */
-export function holderAt(ownerships: readonly Ownership[], at: number, logged: { vpcId?: string; accountId?: string }): Holder | undefined {
+export function holderAt(address: string, ownerships: readonly Ownership[], at: number, logged: LoggedAt): Holder | undefined {
   const live = ownerships.filter((o) => o.from <= at && (o.to === undefined || o.to > at));
-  return (
-    live.find((o) => logged.vpcId !== undefined && o.holder.vpcId === logged.vpcId)?.holder ??
-    live.find((o) => logged.accountId !== undefined && o.holder.accountId === logged.accountId)?.holder ??
-    (live.length === 1 ? live[0].holder : undefined)
-  );
+  if (live.length <= 1) return live[0]?.holder;
+  const scoped = isPrivateAddress(address);
+  const latest = new Map<string | undefined, Ownership>();
+  for (const o of live) {
+    const scope = scoped ? (o.holder.vpcId ?? o.holder.interfaceId) : undefined;
+    const held = latest.get(scope);
+    if (!held || o.from > held.from) latest.set(scope, o);
+  }
+  return holderWhereLogged([...latest.values()].map((o) => o.holder), logged);
 }

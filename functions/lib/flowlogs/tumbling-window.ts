@@ -95,10 +95,11 @@ export function aggregateInto(state: WindowState, records: readonly FlowLogRecor
 }
 
 /**
- * What held an address at a record's capture time, from the address's ownerships, preferring the
- * VPC, then the account, of the ENI that logged it; a record without a start time resolves nothing.
+ * What held an address at a record's capture time, from the address's ownerships, where the record
+ * says it was logged (its vpc-id, account-id and region: the function's format has them); a
+ * record without a start time resolves nothing.
  */
 export function holderAtRecordTime(ownerships: ReadonlyMap<string, readonly Ownership[]>, address: string, r: RecordSlots): Holder | undefined {
   if (!r.present[FIELD.start]) return undefined;
-  return holderAt(ownerships.get(address) ?? [], r.ints[FIELD.start] * 1000, loggedAt(r));
+  return holderAt(address, ownerships.get(address) ?? [], r.ints[FIELD.start] * 1000, loggedAt(r));
 }
