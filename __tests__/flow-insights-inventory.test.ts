@@ -75,6 +75,12 @@ describe("the flow-insights inventory function's events", () => {
     });
     expect(inventoryChangeOf(created).change).toMatchObject({ kind: "interface", eniId: "eni-0c0ffee0c0ffee001" });
     expect(inventoryChangeOf(cloudTrail("CreateNetworkInterface", "eni-1", undefined, "Client.UnauthorizedOperation"))).toEqual({ ignored: "the call failed (Client.UnauthorizedOperation)" });
+    // An Elastic IP names the ENI, or the instance it was associated with; a detachment names only its attachment (the refresh catches it).
+    const associated = (requestParameters: Record<string, unknown>) => event("AWS API Call via CloudTrail", { eventSource: "ec2.amazonaws.com", eventName: "AssociateAddress", requestParameters, responseElements: { associationId: "eipassoc-0a1" } });
+    expect(inventoryChangeOf(associated({ allocationId: "eipalloc-0a1", networkInterfaceId: "eni-1" })).change).toMatchObject({ kind: "interface", eniId: "eni-1" });
+    expect(inventoryChangeOf(associated({ allocationId: "eipalloc-0a1", instanceId: "i-1" })).change).toMatchObject({ kind: "instance", instanceId: "i-1" });
+    const detached = event("AWS API Call via CloudTrail", { eventSource: "ec2.amazonaws.com", eventName: "DetachNetworkInterface", requestParameters: { attachmentId: "eni-attach-0a1", force: false }, responseElements: null });
+    expect(inventoryChangeOf(detached)).toEqual({ ignored: "not an ENI call" });
     expect(inventoryChangeOf(fixture("cloudwatch-alarm-state-change-nat-ok.json")).change).toBeUndefined();
   });
 
@@ -88,6 +94,37 @@ describe("the flow-insights inventory function's events", () => {
     await apply(cloudTrail("DeleteNetworkInterface", LAMBDA_ENI.NetworkInterfaceId!, "2026-11-22T13:00:00Z"));
     expect(await holderOfAddress(LAMBDA_ENI.PrivateIpAddress!, "2026-11-22T12:59:00Z")).toMatchObject({ type: "lambda:function" });
     expect(await holderOfAddress(LAMBDA_ENI.PrivateIpAddress!, "2026-11-22T13:01:00Z")).toBeUndefined();
+  });
+
+  it("follows the addresses an ENI is given and loses after launch: secondary private IPs (as EKS assigns pods'), IPv6, Elastic IPs", async () => {
+    const pod = "10.0.200.7";
+    const ipv6 = "2600:1f18:abcd:1200::7";
+    const elastic = "203.0.113.10";
+    // EC2's answer for the ENI as each call leaves it.
+    let now: NetworkInterface = INSTANCE_ENI;
+    ec2.on(DescribeNetworkInterfacesCommand).callsFake(() => ({ NetworkInterfaces: [now] }));
+    const call = (eventName: string, time: string, requestParameters: Record<string, unknown>) =>
+      event("AWS API Call via CloudTrail", { eventSource: "ec2.amazonaws.com", eventName, requestParameters, responseElements: { requestId: "r", _return: true } }, time);
+    const eniId = INSTANCE_ENI.NetworkInterfaceId!;
+
+    await apply(cloudTrail("AttachNetworkInterface", eniId, "2026-11-22T12:00:00Z"));
+    now = { ...INSTANCE_ENI, PrivateIpAddresses: [...INSTANCE_ENI.PrivateIpAddresses!, { PrivateIpAddress: pod, Primary: false }], Ipv6Addresses: [{ Ipv6Address: ipv6 }] };
+    await apply(call("AssignPrivateIpAddresses", "2026-11-22T12:10:00Z", { networkInterfaceId: eniId, secondaryPrivateIpAddressCount: 1 }));
+    await apply(call("AssignIpv6Addresses", "2026-11-22T12:10:00Z", { networkInterfaceId: eniId, ipv6AddressCount: 1 }));
+    now = { ...now, Association: { PublicIp: elastic, AllocationId: "eipalloc-0a1" } };
+    // Associated with the instance, the Elastic IP call names no ENI.
+    await apply(call("AssociateAddress", "2026-11-22T12:20:00Z", { allocationId: "eipalloc-0a1", instanceId: INSTANCE_ENI.Attachment!.InstanceId, allowReassociation: false }));
+    now = { ...INSTANCE_ENI, Association: now.Association };
+    await apply(call("UnassignPrivateIpAddresses", "2026-11-22T12:30:00Z", { networkInterfaceId: eniId, privateIpAddressesSet: { items: [{ privateIpAddress: pod }] } }));
+
+    const holdsAt = async (address: string, time: string) => (await holderOfAddress(address, time))?.interfaceId;
+    expect(await holdsAt(pod, "2026-11-22T12:05:00Z")).toBeUndefined();
+    expect(await holdsAt(pod, "2026-11-22T12:15:00Z")).toBe(eniId);
+    expect(await holdsAt(ipv6, "2026-11-22T12:15:00Z")).toBe(eniId);
+    expect(await holdsAt(elastic, "2026-11-22T12:15:00Z")).toBeUndefined();
+    expect(await holdsAt(elastic, "2026-11-22T12:25:00Z")).toBe(eniId);
+    expect(await holdsAt(pod, "2026-11-22T12:35:00Z")).toBeUndefined();
+    expect(await holdsAt(ipv6, "2026-11-22T12:35:00Z")).toBeUndefined();
   });
 
   it("follows an instance: its ENIs when it runs, their release when it terminates", async () => {
@@ -111,7 +148,7 @@ describe("the flow-insights inventory function's events", () => {
   it("releases an ENI the event names but EC2 no longer has", async () => {
     await apply(cloudTrail("AttachNetworkInterface", INSTANCE_ENI.NetworkInterfaceId!, "2026-11-22T12:00:00Z"));
     present = [];
-    await apply(cloudTrail("DetachNetworkInterface", INSTANCE_ENI.NetworkInterfaceId!, "2026-11-22T12:30:00Z"));
+    await apply(cloudTrail("ModifyNetworkInterfaceAttribute", INSTANCE_ENI.NetworkInterfaceId!, "2026-11-22T12:30:00Z"));
     expect(await holderOfAddress(INSTANCE_ENI.PrivateIpAddress!, "2026-11-22T12:45:00Z")).toBeUndefined();
   });
 });

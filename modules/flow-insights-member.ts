@@ -7,6 +7,7 @@ import { CloudwatchLogSubscriptionFilter } from "@cdktf/provider-aws/lib/cloudwa
 import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { INVENTORY_CALLS } from "../functions/lib/flowlogs/inventory-calls";
 import { awsContext } from "./aws-context";
 import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
 import { ServiceRole } from "./service-role";
@@ -33,12 +34,12 @@ export interface FlowInsightsMemberProps extends Pick<TerraformMetaArguments, "p
   readonly namePrefix?: string;
 }
 
-/** The events the central inventory follows: ENI calls (through CloudTrail), tag changes, instances starting and ending. */
+/** The events the central inventory follows: calls that change ENIs (through CloudTrail), tag changes, instances starting and ending. */
 export const FORWARDED_EVENT_PATTERNS: Readonly<Record<string, Record<string, unknown>>> = {
   "eni-calls": {
     source: ["aws.ec2"],
     "detail-type": ["AWS API Call via CloudTrail"],
-    detail: { eventSource: ["ec2.amazonaws.com"], eventName: ["CreateNetworkInterface", "DeleteNetworkInterface", "AttachNetworkInterface", "DetachNetworkInterface"] },
+    detail: { eventSource: ["ec2.amazonaws.com"], eventName: [...INVENTORY_CALLS] },
   },
   "tag-changes": { source: ["aws.tag"], "detail-type": ["Tag Change on Resource"], detail: { service: ["ec2"], "resource-type": ["instance", "network-interface"] } },
   "instance-states": { source: ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"], detail: { state: ["running", "terminated"] } },

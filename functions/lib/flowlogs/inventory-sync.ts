@@ -12,6 +12,7 @@ import pLimit from "p-limit";
 import { z } from "zod";
 import { withRetry } from "../retry";
 import { addressesOf, holderOf } from "./inventory";
+import { INVENTORY_CALLS } from "./inventory-calls";
 import type { OwnershipStore } from "./ownership";
 
 /** Store writes in flight at once: a refresh records thousands of ENIs, each a few writes. */
@@ -35,15 +36,15 @@ const envelope = z.object({ "detail-type": z.string(), source: z.string(), accou
 const cloudTrail = z.object({
   eventName: z.string(),
   errorCode: z.string().optional(),
-  requestParameters: z.object({ networkInterfaceId: z.string().optional() }).passthrough().nullish(),
+  requestParameters: z.object({ networkInterfaceId: z.string().optional(), instanceId: z.string().optional() }).passthrough().nullish(),
   responseElements: z.object({ networkInterface: z.object({ networkInterfaceId: z.string() }).passthrough().optional() }).passthrough().nullish(),
 });
-const ENI_EVENTS = new Set(["CreateNetworkInterface", "DeleteNetworkInterface", "AttachNetworkInterface", "DetachNetworkInterface"]);
+const ENI_CALLS = new Set<string>(INVENTORY_CALLS);
 
 /**
- * Reads an event the inventory function receives: CloudTrail's ENI calls, a tag change on an
- * instance or ENI, an instance state change, or the schedule's full refresh. Anything else (a
- * failed call, an event of another kind) is undefined, with why.
+ * Reads an event the inventory function receives: a CloudTrail call that changes an ENI
+ * (INVENTORY_CALLS), a tag change on an instance or ENI, an instance state change, or the
+ * schedule's full refresh. Anything else (a failed call, an event of another kind) is undefined, with why.
  */
 export function inventoryChangeOf(event: unknown): { change?: InventoryChange; ignored?: string } {
   const parsed = envelope.safeParse(event);
@@ -54,9 +55,12 @@ export function inventoryChangeOf(event: unknown): { change?: InventoryChange; i
   if (type === "Scheduled Event") return { change: { kind: "refresh", at } };
   if (type === "AWS API Call via CloudTrail") {
     const call = cloudTrail.safeParse(detail);
-    if (!call.success || !ENI_EVENTS.has(call.data.eventName)) return { ignored: "not an ENI call" };
+    if (!call.success || !ENI_CALLS.has(call.data.eventName)) return { ignored: "not an ENI call" };
     if (call.data.errorCode) return { ignored: `the call failed (${call.data.errorCode})` };
     const eniId = call.data.requestParameters?.networkInterfaceId ?? call.data.responseElements?.networkInterface?.networkInterfaceId;
+    // An Elastic IP associated with an instance (its one ENI) names the instance.
+    const instanceId = call.data.requestParameters?.instanceId;
+    if (!eniId && call.data.eventName === "AssociateAddress" && instanceId) return { change: { kind: "instance", accountId, region, instanceId, at } };
     if (!eniId) return { ignored: "the call names no ENI" };
     return { change: { kind: call.data.eventName === "DeleteNetworkInterface" ? "interface-deleted" : "interface", accountId, region, eniId, at } };
   }
