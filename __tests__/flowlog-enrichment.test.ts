@@ -238,6 +238,34 @@ describe("addresses that ENIs of several VPCs hold (overlapping ranges)", () => 
   });
 });
 
+describe("addresses from prefixes delegated to an ENI (EKS's prefix mode)", () => {
+  const docs = Object.fromEntries(
+    Object.entries(INVENTORY_FILE_NAMES).map(([key, file]) => [key, JSON.parse(readFileSync(path.join(SAMPLES, "inventory", file), "utf8"))]),
+  ) as unknown as InventoryDocuments;
+  const web = docs.networkInterfaces.NetworkInterfaces!.find((eni) => eni.PrivateIpAddress === WEB_INSTANCE)!;
+  // The node's ENI, given a /28 and a /80 to hand its pods addresses from.
+  const node: NetworkInterface = { ...web, Ipv4Prefixes: [{ Ipv4Prefix: "10.0.3.16/28" }], Ipv6Prefixes: [{ Ipv6Prefix: "2600:1f18:abcd:1200:8a74::/80" }] };
+  const others = docs.networkInterfaces.NetworkInterfaces!.filter((eni) => eni !== web);
+  const clientOf = (inventoryOf: Inventory, src: string) => new FlowEnricher(inventoryOf).enrich(slotsOf(v2(web.NetworkInterfaceId!, src, "52.217.44.20", 40000, 443))).client!;
+
+  it("resolves a pod's address to the ENI its prefix was delegated to, and nothing beside the prefix", () => {
+    const delegated = new Inventory({ ...docs, networkInterfaces: { NetworkInterfaces: [...others, node] } });
+    for (const pod of ["10.0.3.16", "10.0.3.20", "10.0.3.31", "2600:1f18:abcd:1200:8a74::5", "2600:1f18:abcd:1200:8a74:ffff:ffff:ffff"]) {
+      expect(clientOf(delegated, pod)).toMatchObject({ address: pod, side: { Addr: pod, Type: "ec2:instance", InterfaceId: web.NetworkInterfaceId, Tags: inventory.byAddress.get(WEB_INSTANCE)!.tags } });
+    }
+    for (const outside of ["10.0.3.15", "10.0.3.32", "2600:1f18:abcd:1200:8a75::5"]) expect(clientOf(delegated, outside).interfaceId).toBeUndefined();
+    // The node's own address still resolves as itself.
+    expect(clientOf(delegated, WEB_INSTANCE).interfaceId).toBe(web.NetworkInterfaceId);
+  });
+
+  it("resolves a prefix ENIs of several VPCs were delegated by where the flow was logged", () => {
+    const elsewhere: NetworkInterface = { ...node, NetworkInterfaceId: "eni-0ffffffffffffffff", PrivateIpAddress: "10.9.0.1", PrivateIpAddresses: [{ PrivateIpAddress: "10.9.0.1", Primary: true }], VpcId: "vpc-0bbbbbbbbbbbbbbbb", OwnerId: "210987654321" };
+    const overlapping = new Inventory({ ...docs, networkInterfaces: { NetworkInterfaces: [...others, node, elsewhere] } });
+    expect(clientOf(overlapping, "10.0.3.20").interfaceId).toBe(web.NetworkInterfaceId);
+    expect(overlapping.holderFor("10.0.3.20", { vpcId: "vpc-0bbbbbbbbbbbbbbbb" })?.interfaceId).toBe("eni-0ffffffffffffffff");
+  });
+});
+
 describe("orientation, merging and windows", () => {
   it("makes the side that sent SYN without ACK the client, whatever the ports", () => {
     const format = parseLogFormat("${version} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${bytes} ${start} ${tcp-flags}");

@@ -236,8 +236,9 @@ export class FlowEnricher {
    * an address ENIs of several VPCs hold, a shared endpoint (endpointAt resolves it per record).
    */
   endpoint(address: string): Endpoint {
-    const holder = this.inventory.byAddress.get(address);
-    const shared = holder === undefined && this.inventory.sharedAddresses.size > 0 && this.inventory.sharedAddresses.has(address);
+    const key = this.inventory.keyOf(address);
+    const holder = this.inventory.byAddress.get(key);
+    const shared = holder === undefined && this.inventory.sharedAddresses.size > 0 && this.inventory.sharedAddresses.has(key);
     let endpoint = this.endpoints.get(address);
     if (endpoint && endpoint.holder === holder && endpoint.shared === shared) return endpoint;
     endpoint = shared ? new Endpoint(address, { Addr: address, Type: "unknown", Rfc1918: isPrivateAddress(address) }, undefined, undefined, true) : this.resolve(address, holder);

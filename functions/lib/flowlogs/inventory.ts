@@ -1,4 +1,5 @@
 import type { Instance, NetworkInterface, SecurityGroup, Subnet } from "@aws-sdk/client-ec2";
+import ipaddr from "ipaddr.js";
 import { AwsIpRanges, type IpRangesDocument } from "./ip-ranges";
 
 /** The `Type` vocabulary of an enriched side: closed, as DESIGN.md fixes it. */
@@ -134,6 +135,37 @@ export function addressesOf(eni: NetworkInterface): string[] {
   return [...addresses];
 }
 
+/**
+ * The prefix of `length` bits that `address` falls in, as `network/length` (the form an ENI's
+ * delegated prefixes are held under); undefined when the address is not of `family`.
+ */
+export function prefixKeyOf(address: string, family: "ipv4" | "ipv6", length: number): string | undefined {
+  try {
+    const network = family === "ipv4" ? ipaddr.IPv4.networkAddressFromCIDR(`${address}/${length}`) : ipaddr.IPv6.networkAddressFromCIDR(`${address}/${length}`);
+    return `${network.toString()}/${length}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The prefixes delegated to an ENI (EKS's prefix mode gives pods addresses from them: /28 of
+ * IPv4, /80 of IPv6), each as `network/length`, its family and length.
+ */
+export function delegatedPrefixesOf(eni: NetworkInterface): { key: string; family: "ipv4" | "ipv6"; length: number }[] {
+  const given = [...(eni.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix), ...(eni.Ipv6Prefixes ?? []).map((p) => p.Ipv6Prefix)];
+  return given.flatMap((prefix) => {
+    if (!prefix || !ipaddr.isValidCIDR(prefix)) return [];
+    const [network, length] = ipaddr.parseCIDR(prefix);
+    const family = network.kind();
+    const key = prefixKeyOf(network.toString(), family, length);
+    return key ? [{ key, family, length }] : [];
+  });
+}
+
+/** Addresses whose key keyOf remembers at once: bounded like every cache here. */
+const PREFIX_KEYS_HELD = 100_000;
+
 const ipRangesIndexes = new WeakMap<IpRangesDocument, AwsIpRanges>();
 
 /**
@@ -193,14 +225,22 @@ export function holderWhereLogged(holders: readonly Holder[], at: LoggedAt): Hol
  * IPv6) to what holds it, security groups by id, and AWS's published ranges for the rest.
  */
 export class Inventory {
-  /** Addresses one ENI of the inventory holds, to what holds it. */
+  /**
+   * Addresses one ENI of the inventory holds, to what holds it; and prefixes delegated to one ENI,
+   * as `network/length` (keyOf finds an address's).
+   */
   readonly byAddress = new Map<string, Holder>();
   /**
-   * Addresses ENIs of more than one VPC hold, with every holder: ranges overlap across VPCs (every
-   * region's default VPC is 172.31.0.0/16, and accounts reuse ranges). Which one held such an
-   * address depends on where the flow was logged (holderFor); they are not in byAddress.
+   * Addresses (and delegated prefixes) ENIs of more than one VPC hold, with every holder: ranges
+   * overlap across VPCs (every region's default VPC is 172.31.0.0/16, and accounts reuse ranges).
+   * Which one held such an address depends on where the flow was logged (holderFor); they are not
+   * in byAddress.
    */
   readonly sharedAddresses = new Map<string, Holder[]>();
+  /** The lengths of the prefixes delegated to ENIs, per family. */
+  private readonly prefixLengths = { ipv4: new Set<number>(), ipv6: new Set<number>() };
+  /** Addresses no ENI holds by themselves, to the key keyOf found for them. */
+  private readonly prefixKeys = new Map<string, string>();
   readonly byInterface = new Map<string, Holder>();
   readonly securityGroups = new Map<string, SecurityGroup>();
   readonly prefixListNames = new Map<string, string>();
@@ -228,7 +268,35 @@ export class Inventory {
       if (!holder) continue;
       this.byInterface.set(holder.interfaceId, holder);
       for (const address of addressesOf(eni)) this.hold(address, holder);
+      for (const prefix of delegatedPrefixesOf(eni)) {
+        this.prefixLengths[prefix.family].add(prefix.length);
+        this.hold(prefix.key, holder);
+      }
     }
+  }
+
+  /**
+   * The key `address` is held under: itself, or the delegated prefix it falls in when an ENI holds
+   * that prefix (the address of an EKS pod in prefix mode), else itself.
+   */
+  keyOf(address: string): string {
+    if (this.prefixLengths.ipv4.size === 0 && this.prefixLengths.ipv6.size === 0) return address;
+    if (this.byAddress.has(address) || this.sharedAddresses.has(address)) return address;
+    let key = this.prefixKeys.get(address);
+    if (key === undefined) {
+      key = address;
+      const family = address.includes(":") ? "ipv6" : "ipv4";
+      for (const length of this.prefixLengths[family]) {
+        const prefix = prefixKeyOf(address, family, length);
+        if (prefix !== undefined && (this.byAddress.has(prefix) || this.sharedAddresses.has(prefix))) {
+          key = prefix;
+          break;
+        }
+      }
+      if (this.prefixKeys.size >= PREFIX_KEYS_HELD) this.prefixKeys.clear();
+      this.prefixKeys.set(address, key);
+    }
+    return key;
   }
 
   /** Notes that `holder` holds `address`; an ENI listed again (inventories merged) replaces itself. */
@@ -249,7 +317,8 @@ export class Inventory {
 
   /** The holder of an address for a flow logged at `at` (see holderWhereLogged); undefined when no ENI holds it. */
   holderFor(address: string, at: LoggedAt): Holder | undefined {
-    const holders = this.sharedAddresses.get(address);
-    return holders ? holderWhereLogged(holders, at) : this.byAddress.get(address);
+    const key = this.keyOf(address);
+    const holders = this.sharedAddresses.get(key);
+    return holders ? holderWhereLogged(holders, at) : this.byAddress.get(key);
   }
 }
