@@ -208,7 +208,10 @@ describe("looking up what flows name", () => {
       "addresses.private-ip-address", "addresses.private-ip-address", "addresses.private-ip-address", "association.public-ip",
     ]);
     expect(ec2.commandCalls(DescribeSecurityGroupsCommand)).toHaveLength(1);
-    expect(ec2.commandCalls(DescribeInstancesCommand)).toHaveLength(3);
+    // The two addresses no ENI holds, by the prefix each falls in; then the instances of 450 ENIs, 200 a call.
+    expect(ec2.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input.Filters?.[0].Name)).toEqual([
+      "network-interface.ipv4-prefixes.ipv4-prefix", "instance-id", "instance-id", "instance-id",
+    ]);
     const calls = inventory.calls;
 
     now += 299_000;
@@ -233,6 +236,22 @@ describe("looking up what flows name", () => {
       ]);
     } finally {
       sample.networkInterfaces.pop();
+    }
+  });
+
+  it("puts an address from a prefix delegated to an ENI (an EKS pod's, in prefix mode) on that ENI's resource", async () => {
+    const node = INSTANCE as NetworkInterface & { Ipv4Prefixes?: { Ipv4Prefix: string }[] };
+    node.Ipv4Prefixes = [{ Ipv4Prefix: "10.0.200.16/28" }];
+    try {
+      const inventory = new LiveInventory(new EC2Client({}), { ttlSeconds: 300, now: () => 0 });
+      const batch = decodeFirehoseRecords([delivered("pod", flow(INSTANCE, "10.0.200.20", "52.217.44.20", 40000, 443)), delivered("beside", flow(INSTANCE, "10.0.200.32", "52.217.44.20", 40001, 443))], FIELDS);
+      const records = transformDecoded(batch, new FlowEnricher(await inventory.inventoryFor(batch.addresses, []))).records;
+      expect(records.map((r) => linesOf(r.data)[0].Client)).toEqual([
+        expect.objectContaining({ Addr: "10.0.200.20", Type: "ec2:instance", InterfaceId: INSTANCE.NetworkInterfaceId }),
+        { Addr: "10.0.200.32", Port: 40001, Type: "unknown", Rfc1918: true },
+      ]);
+    } finally {
+      delete node.Ipv4Prefixes;
     }
   });
 

@@ -32,6 +32,12 @@ function interfaceMatches(eni: NetworkInterface, filter: Filter): boolean {
   }
 }
 
+/** DescribeInstances' filters by the prefixes delegated to an instance's ENIs, with what each matches. */
+const DELEGATED_PREFIX_FILTERS: Record<string, (eni: NetworkInterface) => string[]> = {
+  "network-interface.ipv4-prefixes.ipv4-prefix": (eni) => (eni.Ipv4Prefixes ?? []).flatMap((p) => p.Ipv4Prefix ?? []),
+  "network-interface.ipv6-prefixes.ipv6-prefix": (eni) => (eni.Ipv6Prefixes ?? []).flatMap((p) => p.Ipv6Prefix ?? []),
+};
+
 function only(filters: readonly Filter[], name: string): Set<string> {
   const filter = filters.find((f) => f.Name === name);
   if (!filter || filters.length !== 1) throw new Error(`the sample EC2 answers only a ${name} filter`);
@@ -54,8 +60,23 @@ export function sampleEc2(enis: number): SampleEc2 {
       return { SecurityGroups: securityGroups.filter((g) => ids.has(g.GroupId ?? "")) };
     },
     describeInstances: (filters) => {
-      const ids = only(filters, "instance-id");
-      return { Reservations: [{ Instances: instances.filter((i) => ids.has(i.InstanceId ?? "")) }] };
+      const delegated = filters.length === 1 ? DELEGATED_PREFIX_FILTERS[filters[0].Name ?? ""] : undefined;
+      if (!delegated) {
+        const ids = only(filters, "instance-id");
+        return { Reservations: [{ Instances: instances.filter((i) => ids.has(i.InstanceId ?? "")) }] };
+      }
+      // By the prefixes delegated to their ENIs, as EC2 writes them: each instance with its ENIs.
+      const values = new Set(filters[0].Values);
+      const enisOf = (instance: Instance) => networkInterfaces.filter((e) => e.Attachment?.InstanceId === instance.InstanceId);
+      return {
+        Reservations: [
+          {
+            Instances: instances
+              .filter((i) => enisOf(i).some((e) => delegated(e).some((prefix) => values.has(prefix))))
+              .map((i) => ({ ...i, NetworkInterfaces: enisOf(i).map((e) => ({ NetworkInterfaceId: e.NetworkInterfaceId, Ipv4Prefixes: e.Ipv4Prefixes, Ipv6Prefixes: e.Ipv6Prefixes })) })),
+          },
+        ],
+      };
     },
   };
 }

@@ -148,11 +148,14 @@ export function prefixKeyOf(address: string, family: "ipv4" | "ipv6", length: nu
   }
 }
 
+/** The length of the prefixes EC2 delegates to an ENI, per family. */
+export const DELEGATED_PREFIX_LENGTH = { ipv4: 28, ipv6: 80 } as const;
+
 /**
- * The prefixes delegated to an ENI (EKS's prefix mode gives pods addresses from them: /28 of
- * IPv4, /80 of IPv6), each as `network/length`, its family and length.
+ * The prefixes delegated to an ENI (EKS's prefix mode gives pods addresses from them), each as
+ * `network/length`, its family and length.
  */
-export function delegatedPrefixesOf(eni: NetworkInterface): { key: string; family: "ipv4" | "ipv6"; length: number }[] {
+export function delegatedPrefixesOf(eni: { Ipv4Prefixes?: { Ipv4Prefix?: string }[]; Ipv6Prefixes?: { Ipv6Prefix?: string }[] }): { key: string; family: "ipv4" | "ipv6"; length: number }[] {
   const given = [...(eni.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix), ...(eni.Ipv6Prefixes ?? []).map((p) => p.Ipv6Prefix)];
   return given.flatMap((prefix) => {
     if (!prefix || !ipaddr.isValidCIDR(prefix)) return [];

@@ -11,7 +11,7 @@ import {
 import { isIPv4 } from "node:net";
 import { ExpiringMap } from "../expiring-map";
 import { withRetry, type RetryOptions } from "../retry";
-import { holderOf, Inventory, type Holder, type HolderContext } from "./inventory";
+import { DELEGATED_PREFIX_LENGTH, delegatedPrefixesOf, holderOf, Inventory, prefixKeyOf, type Holder, type HolderContext } from "./inventory";
 import { isPrivateAddress } from "./ip-ranges";
 
 /** Ids or filter values per call: EC2 takes up to 200 values in one filter. */
@@ -150,7 +150,42 @@ export class LiveInventory {
     for (const [name, values] of lookups) {
       for (const batch of batches(values)) this.remember(await this.describeInterfaces({ Name: name, Values: batch }), now);
     }
+    await this.lookUpDelegatedPrefixes(addresses.filter((a) => !this.holders.get(a, now)), now);
     for (const address of addresses) if (!this.holders.get(address, now)) this.holders.set(address, "", now);
+  }
+
+  /**
+   * Finds the ENIs that addresses no ENI holds by themselves were handed out from: prefixes
+   * delegated to them (EKS's prefix mode gives pods theirs from these). EC2 filters ENIs by no
+   * prefix, so the instances they are attached to are looked up by them.
+   */
+  private async lookUpDelegatedPrefixes(addresses: string[], now: number): Promise<void> {
+    const keyed = new Map<string, string[]>();
+    for (const address of addresses) {
+      const family = isIPv4(address) ? "ipv4" : "ipv6";
+      const key = prefixKeyOf(address, family, DELEGATED_PREFIX_LENGTH[family]);
+      if (key !== undefined) keyed.set(key, [...(keyed.get(key) ?? []), address]);
+    }
+    const keys = [...keyed.keys()];
+    const lookups: [string, string[]][] = [
+      ["network-interface.ipv4-prefixes.ipv4-prefix", keys.filter((k) => !k.includes(":"))],
+      ["network-interface.ipv6-prefixes.ipv6-prefix", keys.filter((k) => k.includes(":"))],
+    ];
+    const delegatedTo = new Map<string, string>();
+    for (const [name, values] of lookups) {
+      for (const batch of batches(values)) {
+        const instances = await this.allPages(async (NextToken) => {
+          const page = await this.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: name, Values: batch }], NextToken, MaxResults: 1000 }));
+          return { items: (page.Reservations ?? []).flatMap((r) => r.Instances ?? []), next: page.NextToken };
+        });
+        for (const eni of instances.flatMap((i) => i.NetworkInterfaces ?? [])) {
+          for (const { key } of delegatedPrefixesOf(eni)) if (eni.NetworkInterfaceId && keyed.has(key)) delegatedTo.set(key, eni.NetworkInterfaceId);
+        }
+      }
+    }
+    if (delegatedTo.size === 0) return;
+    await this.lookUpInterfaces([...new Set(delegatedTo.values())], now);
+    for (const [key, eniId] of delegatedTo) for (const address of keyed.get(key)!) this.holders.set(address, eniId, now);
   }
 
   private async lookUpInterfaces(ids: string[], now: number): Promise<void> {
