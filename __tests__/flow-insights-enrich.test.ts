@@ -38,6 +38,8 @@ beforeAll(async () => {
   await store.observe(web("eni-old", "old"), ["10.0.0.5"], { accountId: "222222222222", region: "us-east-1" }, T0 * 1000 - 3_600_000);
   await store.release("eni-old", (T0 + 600) * 1000);
   await store.observe(web("eni-new", "new"), ["10.0.0.5"], { accountId: "222222222222", region: "us-east-1" }, (T0 + 1200) * 1000);
+  // A node whose ENI was delegated 10.0.3.16/28 for its pods (EKS's prefix mode).
+  await store.observe(web("eni-node", "node"), ["10.0.0.40", "10.0.3.16/28"], { accountId: "222222222222", region: "us-east-1" }, T0 * 1000 - 3_600_000);
   await store.putSecurityGroup({ GroupId: "sg-0web", IpPermissions: [{ IpProtocol: "tcp", FromPort: 443, ToPort: 443, IpRanges: [{ CidrIp: "0.0.0.0/0" }] }], IpPermissionsEgress: [] });
   Object.assign(process.env, {
     AWS_ENDPOINT_URL_DYNAMODB: db.endpoint, AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: "AKIAIOSFODNN7EXAMPLE", AWS_SECRET_ACCESS_KEY: "test",
@@ -97,6 +99,19 @@ describe("the flow-insights enrichment function", () => {
     // At 12:01 the address was eni-old's, at 12:25 eni-new's: a late record is not given to today's holder.
     expect(aggregates).toContainEqual(expect.objectContaining({ Uploaded: 1000, Downloaded: 5000, Flows: 2, Client: expect.objectContaining({ InterfaceId: "eni-old", Tags: { app: "old" } }), Window: { Start: T0, End: T0 + 300, Seconds: 300 } }));
     expect(aggregates).toContainEqual(expect.objectContaining({ Uploaded: 700, Client: expect.objectContaining({ InterfaceId: "eni-new" }), Window: expect.objectContaining({ Start: T0 + 1500 }) }));
+  });
+
+  it("puts a pod's address on the node whose ENI its prefix was delegated to", async () => {
+    const pod = flow(T0 + 60, "10.0.3.20", "52.217.44.20", 40000, 443, 1000);
+    const beside = flow(T0 + 60, "10.0.3.32", "52.217.44.20", 40000, 443, 1000);
+    const first = await handler(windowEvent([kinesisRecord("3", [pod, beside])], undefined));
+    await handler(windowEvent([], first.state, true));
+    expect(delivered().map((a) => [a.Client.Addr, a.Client.Type, a.Client.InterfaceId])).toEqual(
+      expect.arrayContaining([
+        ["10.0.3.20", "ec2:instance", "eni-node"],
+        ["10.0.3.32", "unknown", undefined],
+      ]),
+    );
   });
 
   it("answers a batch it could not finish as failed from its first record, with the state as it came, so the retry counts nothing twice", async () => {

@@ -127,6 +127,15 @@ describe("the flow-insights inventory function's events", () => {
     expect(await holdsAt(ipv6, "2026-11-22T12:35:00Z")).toBeUndefined();
   });
 
+  it("owns the prefixes delegated to an ENI as such, for the addresses handed out from them (EKS pods', in prefix mode)", async () => {
+    const node: NetworkInterface = { ...INSTANCE_ENI, Ipv4Prefixes: [{ Ipv4Prefix: "10.0.3.16/28" }], Ipv6Prefixes: [{ Ipv6Prefix: "2600:1f18:abcd:1200:8a74::/80" }] };
+    ec2.on(DescribeNetworkInterfacesCommand).callsFake(() => ({ NetworkInterfaces: [node] }));
+    await apply(cloudTrail("AssignPrivateIpAddresses", node.NetworkInterfaceId!, "2026-11-22T12:00:00Z"));
+    for (const prefix of ["10.0.3.16/28", "2600:1f18:abcd:1200:8a74::/80"]) {
+      expect(await holderOfAddress(prefix, "2026-11-22T12:05:00Z")).toMatchObject({ interfaceId: node.NetworkInterfaceId, type: "ec2:instance" });
+    }
+  });
+
   it("follows an instance: its ENIs when it runs, their release when it terminates", async () => {
     const instanceId = INSTANCE_ENI.Attachment!.InstanceId!;
     await apply(event("EC2 Instance State-change Notification", { "instance-id": instanceId, state: "running" }, "2026-11-22T12:00:00Z"));

@@ -54,7 +54,7 @@ import { FlowEnricher } from "../functions/lib/flowlogs/enrich";
 import { decodeFirehoseRecords, transformDecoded } from "../functions/lib/flowlogs/firehose";
 import { parseLogFormat, VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { isPrivateAddress } from "../functions/lib/flowlogs/ip-ranges";
-import { addressesOf, DELEGATED_PREFIX_LENGTH, holderOf, prefixKeyOf } from "../functions/lib/flowlogs/inventory";
+import { addressesOf, delegatedPrefixKeyOf, holderOf } from "../functions/lib/flowlogs/inventory";
 import { LiveInventory } from "../functions/lib/flowlogs/live-inventory";
 import { OwnershipStore } from "../functions/lib/flowlogs/ownership";
 import { decodeKinesisRecords } from "../functions/lib/flowlogs/tumbling-window";
@@ -476,7 +476,7 @@ async function benchFirehoseFunction(): Promise<void> {
   const instanceCount = sample.instances.length;
   // Addresses no ENI holds are looked up once more, by the delegated prefix each falls in.
   const held = new Set(sample.networkInterfaces.flatMap(addressesOf));
-  const prefixes = new Set([...addresses].filter((a) => !held.has(a)).map((a) => (a.includes(":") ? prefixKeyOf(a, "ipv6", DELEGATED_PREFIX_LENGTH.ipv6) : prefixKeyOf(a, "ipv4", DELEGATED_PREFIX_LENGTH.ipv4))));
+  const prefixes = new Set([...addresses].filter((a) => !held.has(a)).map(delegatedPrefixKeyOf));
   const prefixLookups = Math.ceil([...prefixes].filter((p) => !p?.includes(":")).length / 200) + Math.ceil([...prefixes].filter((p) => p?.includes(":")).length / 200);
   const bound = Math.ceil(addresses.size / 200) + Math.ceil(publicAddresses / 200) + prefixLookups + 1 + Math.ceil(instanceCount / 200);
   console.log("\n8. flow-log-sg-enrichment function (Firehose transformation)");

@@ -10,7 +10,7 @@ import type { FlowLogField } from "../lib/flowlogs/fields";
 import { FlowEnricher } from "../lib/flowlogs/enrich";
 import { putLines } from "../lib/flowlogs/firehose-delivery";
 import { parseLogFormat } from "../lib/flowlogs/format";
-import { Inventory } from "../lib/flowlogs/inventory";
+import { delegatedPrefixKeyOf, Inventory } from "../lib/flowlogs/inventory";
 import type { IpRangesDocument } from "../lib/flowlogs/ip-ranges";
 import { requiredSetting } from "../lib/environment";
 import { ExpiringMap } from "../lib/expiring-map";
@@ -101,12 +101,16 @@ export const handler = async (event: KinesisStreamTumblingWindowEvent): Promise<
     if (batch.malformed.length > 0) metrics.addMetric("RecordsMalformed", MetricUnit.Count, batch.malformed.length);
 
     const limit = pLimit(LOOKUP_CONCURRENCY);
-    const ownerships = new Map<string, Ownership[]>(
+    // An address handed out from a prefix delegated to an ENI (an EKS pod's, in prefix mode) is owned through the prefix.
+    const prefixOf = new Map([...batch.addresses].map((address) => [address, delegatedPrefixKeyOf(address)]));
+    const keys = new Set([...batch.addresses, ...[...prefixOf.values()].flatMap((prefix) => prefix ?? [])]);
+    const found = new Map<string, Ownership[]>(
       await Promise.all(
-        [...batch.addresses].map((address) =>
-          limit(async (): Promise<[string, Ownership[]]> => [address, await ownershipCache.getOrLoad(address, () => s.store.ownerships(address, Date.now()))]),
-        ),
+        [...keys].map((key) => limit(async (): Promise<[string, Ownership[]]> => [key, await ownershipCache.getOrLoad(key, () => s.store.ownerships(key, Date.now()))])),
       ),
+    );
+    const ownerships = new Map<string, Ownership[]>(
+      [...prefixOf].map(([address, prefix]) => [address, prefix && found.get(prefix)!.length > 0 ? [...found.get(address)!, ...found.get(prefix)!] : found.get(address)!]),
     );
     const groupIds = new Set([...ownerships.values()].flatMap((list) => list.flatMap((o) => o.holder.securityGroupIds)));
     const groups = (await Promise.all([...groupIds].map((id) => limit(() => groupCache.getOrLoad(id, () => s.store.securityGroup(id)))))).flatMap(

@@ -11,7 +11,7 @@ import { GetResourcesCommand, type ResourceGroupsTaggingAPIClient } from "@aws-s
 import pLimit from "p-limit";
 import { z } from "zod";
 import { withRetry } from "../retry";
-import { addressesOf, holderOf } from "./inventory";
+import { addressesOf, delegatedPrefixesOf, holderOf } from "./inventory";
 import { INVENTORY_CALLS } from "./inventory-calls";
 import type { OwnershipStore } from "./ownership";
 
@@ -194,7 +194,9 @@ export class InventorySync {
     await Promise.all(
       holders.map(({ eni, holder }) => {
         const tags = holder.arn ? resourceTags.get(holder.arn) : undefined;
-        return limit(() => this.store.observe(tags ? { ...holder, tags } : holder, addressesOf(eni), { accountId, region, instanceId: eni.Attachment?.InstanceId }, at));
+        // Prefixes delegated to the ENI are owned as `network/length`: their addresses (EKS pods', in prefix mode) are looked up by them.
+        const held = [...addressesOf(eni), ...delegatedPrefixesOf(eni).map((p) => p.key)];
+        return limit(() => this.store.observe(tags ? { ...holder, tags } : holder, held, { accountId, region, instanceId: eni.Attachment?.InstanceId }, at));
       }),
     );
     return holders.length;

@@ -139,7 +139,7 @@ export function addressesOf(eni: NetworkInterface): string[] {
  * The prefix of `length` bits that `address` falls in, as `network/length` (the form an ENI's
  * delegated prefixes are held under); undefined when the address is not of `family`.
  */
-export function prefixKeyOf(address: string, family: "ipv4" | "ipv6", length: number): string | undefined {
+function prefixKeyOf(address: string, family: "ipv4" | "ipv6", length: number): string | undefined {
   try {
     const network = family === "ipv4" ? ipaddr.IPv4.networkAddressFromCIDR(`${address}/${length}`) : ipaddr.IPv6.networkAddressFromCIDR(`${address}/${length}`);
     return `${network.toString()}/${length}`;
@@ -149,7 +149,13 @@ export function prefixKeyOf(address: string, family: "ipv4" | "ipv6", length: nu
 }
 
 /** The length of the prefixes EC2 delegates to an ENI, per family. */
-export const DELEGATED_PREFIX_LENGTH = { ipv4: 28, ipv6: 80 } as const;
+const DELEGATED_PREFIX_LENGTH = { ipv4: 28, ipv6: 80 } as const;
+
+/** The prefix EC2 would have delegated `address` from, as `network/length`; undefined when it is no address. */
+export function delegatedPrefixKeyOf(address: string): string | undefined {
+  const family = address.includes(":") ? "ipv6" : "ipv4";
+  return prefixKeyOf(address, family, DELEGATED_PREFIX_LENGTH[family]);
+}
 
 /**
  * The prefixes delegated to an ENI (EKS's prefix mode gives pods addresses from them), each as

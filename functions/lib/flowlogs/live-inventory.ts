@@ -11,7 +11,7 @@ import {
 import { isIPv4 } from "node:net";
 import { ExpiringMap } from "../expiring-map";
 import { withRetry, type RetryOptions } from "../retry";
-import { DELEGATED_PREFIX_LENGTH, delegatedPrefixesOf, holderOf, Inventory, prefixKeyOf, type Holder, type HolderContext } from "./inventory";
+import { delegatedPrefixesOf, delegatedPrefixKeyOf, holderOf, Inventory, type Holder, type HolderContext } from "./inventory";
 import { isPrivateAddress } from "./ip-ranges";
 
 /** Ids or filter values per call: EC2 takes up to 200 values in one filter. */
@@ -162,8 +162,7 @@ export class LiveInventory {
   private async lookUpDelegatedPrefixes(addresses: string[], now: number): Promise<void> {
     const keyed = new Map<string, string[]>();
     for (const address of addresses) {
-      const family = isIPv4(address) ? "ipv4" : "ipv6";
-      const key = prefixKeyOf(address, family, DELEGATED_PREFIX_LENGTH[family]);
+      const key = delegatedPrefixKeyOf(address);
       if (key !== undefined) keyed.set(key, [...(keyed.get(key) ?? []), address]);
     }
     const keys = [...keyed.keys()];
