@@ -285,8 +285,8 @@ export class Inventory {
   }
 
   /**
-   * The key `address` is held under: itself, or the delegated prefix it falls in when an ENI holds
-   * that prefix (the address of an EKS pod in prefix mode), else itself.
+   * The key `address` is held under: itself when an ENI holds it, else the delegated prefix it
+   * falls in when an ENI holds that (the address of an EKS pod in prefix mode), else itself.
    */
   keyOf(address: string): string {
     if (this.prefixLengths.ipv4.size === 0 && this.prefixLengths.ipv6.size === 0) return address;

@@ -163,7 +163,10 @@ export class LiveInventory {
     const keyed = new Map<string, string[]>();
     for (const address of addresses) {
       const key = delegatedPrefixKeyOf(address);
-      if (key !== undefined) keyed.set(key, [...(keyed.get(key) ?? []), address]);
+      if (key === undefined) continue;
+      const sharing = keyed.get(key);
+      if (sharing) sharing.push(address);
+      else keyed.set(key, [address]);
     }
     const keys = [...keyed.keys()];
     const lookups: [string, string[]][] = [
