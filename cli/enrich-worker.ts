@@ -6,8 +6,9 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import type { ReaderPartition } from "../functions/lib/flowlogs/input";
+import { Inventory, type InventoryDocuments } from "../functions/lib/flowlogs/inventory";
 import { fileSources, runEnrichPass, type EnrichTally } from "./enrich-pass";
-import { loadInventory } from "./inventory-files";
+import { readInventory } from "./inventory-files";
 
 /** What the main thread starts a worker with. */
 export interface EnrichWorkerData {
@@ -24,6 +25,12 @@ export interface EnrichWorkerData {
   readonly malformedReported: number;
 }
 
+/**
+ * What the main thread posts a worker: the instances' tags first (it reads describe-instances, the
+ * bulk of a realistic inventory, for every thread), then a credit for each chunk it has written.
+ */
+export type EnrichMainMessage = { readonly kind: "instances"; readonly instances: NonNullable<InventoryDocuments["instances"]> } | { readonly kind: "credit" };
+
 /** What a worker posts. `done` is last; the main thread answers each `lines` with a credit. */
 export type EnrichWorkerMessage =
   | { readonly kind: "lines"; readonly chunk: Uint8Array }
@@ -36,16 +43,22 @@ export const CHUNKS_IN_FLIGHT = 4;
 async function main(port: NonNullable<typeof parentPort>, data: EnrichWorkerData): Promise<void> {
   let credits = CHUNKS_IN_FLIGHT;
   let creditArrived: (() => void) | undefined;
-  port.on("message", () => {
+  let instancesArrived!: (instances: NonNullable<InventoryDocuments["instances"]>) => void;
+  const instances = new Promise<NonNullable<InventoryDocuments["instances"]>>((resolve) => (instancesArrived = resolve));
+  port.on("message", (message: EnrichMainMessage) => {
+    if (message.kind === "instances") return instancesArrived(message.instances);
     credits++;
     creditArrived?.();
     creditArrived = undefined;
   });
   const post = (message: EnrichWorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
   let malformed = 0;
+  // The rest of the inventory is read while the main thread reads describe-instances.
+  const documents = readInventory(data.inventoryDirs, "instances");
+  const inventory = new Inventory({ ...documents, instances: await instances });
   const tally = await runEnrichPass(
     fileSources(data.files),
-    { fields: data.fields, inventory: loadInventory(data.inventoryDirs), windowSeconds: data.windowSeconds, partition: data.partition },
+    { fields: data.fields, inventory, windowSeconds: data.windowSeconds, partition: data.partition },
     {
       lines: async (chunk) => {
         while (credits === 0) await new Promise<void>((resolve) => (creditArrived = resolve));

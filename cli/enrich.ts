@@ -8,11 +8,12 @@ import { finished, pipeline } from "node:stream/promises";
 import { Worker } from "node:worker_threads";
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
+import { Inventory } from "../functions/lib/flowlogs/inventory";
 import { emptyCounts, headOf } from "../functions/lib/flowlogs/input";
 import { fileSources, runEnrichPass, type EnrichPassOutput, type EnrichSource, type EnrichTally } from "./enrich-pass";
-import type { EnrichWorkerData, EnrichWorkerMessage } from "./enrich-worker";
+import type { EnrichMainMessage, EnrichWorkerData, EnrichWorkerMessage } from "./enrich-worker";
 import { fileBytes, fileKind, inputFiles, KIND_BYTES, kindOf } from "./input-paths";
-import { inventoryDirectories, loadInventory } from "./inventory-files";
+import { instanceTagsOnly, inventoryDirectories, loadInventory, readInventory } from "./inventory-files";
 
 export interface EnrichOptions {
   /** The log format string as given to CreateFlowLogs; the header line of S3 files overrides it. */
@@ -231,7 +232,7 @@ async function enrichInThreads(options: EnrichOptions, fields: readonly FlowLogF
       worker.on("message", (message: EnrichWorkerMessage) => {
         switch (message.kind) {
           case "lines":
-            written = written.then(() => output.lines(Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength))).then(() => worker.postMessage("credit"), reject);
+            written = written.then(() => output.lines(Buffer.from(message.chunk.buffer, message.chunk.byteOffset, message.chunk.byteLength))).then(() => post(worker, { kind: "credit" }), reject);
             break;
           case "malformed":
             output.malformed(message.source, message.line, message.reason);
@@ -254,9 +255,12 @@ async function enrichInThreads(options: EnrichOptions, fields: readonly FlowLogF
   // Only the first failure is reported; the others' must not go unhandled.
   for (const pass of inWorkers) pass.catch(() => undefined);
   try {
+    const documents = readInventory(options.inventoryDirs ?? []);
+    const instances = instanceTagsOnly(documents.instances);
+    for (const worker of workers) post(worker, { kind: "instances", instances });
     const here = runEnrichPass(
       fileSources(options.files),
-      { fields, inventory: loadInventory(options.inventoryDirs ?? []), windowSeconds: options.windowSeconds, partition: { index: 0, count: threads } },
+      { fields, inventory: new Inventory(documents), windowSeconds: options.windowSeconds, partition: { index: 0, count: threads } },
       {
         // Once a worker has failed, the main thread's pass stops at its next chunk.
         lines: (chunk) => (failure ? Promise.reject(failure) : output.lines(chunk)),
@@ -277,6 +281,8 @@ async function enrichInThreads(options: EnrichOptions, fields: readonly FlowLogF
     await Promise.all(workers.map((w) => w.terminate()));
   }
 }
+
+const post = (worker: Worker, message: EnrichMainMessage) => worker.postMessage(message);
 
 function sum(tallies: readonly EnrichTally[]): EnrichTally {
   const total: EnrichTally = { counts: emptyCounts(), enriched: 0, unknown: 0, unplaced: 0, written: 0, outsideWindows: 0 };
