@@ -3,6 +3,7 @@
  * posts JSON lines to the main thread, at most CHUNKS_IN_FLIGHT chunks ahead of what the main
  * thread has written (so a slow sink holds the workers back instead of filling memory).
  */
+import { once } from "node:events";
 import { parentPort, workerData } from "node:worker_threads";
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import type { ReaderPartition } from "../functions/lib/flowlogs/input";
@@ -41,21 +42,16 @@ export type EnrichWorkerMessage =
 export const CHUNKS_IN_FLIGHT = 4;
 
 async function main(port: NonNullable<typeof parentPort>, data: EnrichWorkerData): Promise<void> {
+  const inventory = await inventoryWith(data.inventoryDirs, port);
   let credits = CHUNKS_IN_FLIGHT;
   let creditArrived: (() => void) | undefined;
-  let instancesArrived!: (instances: NonNullable<InventoryDocuments["instances"]>) => void;
-  const instances = new Promise<NonNullable<InventoryDocuments["instances"]>>((resolve) => (instancesArrived = resolve));
-  port.on("message", (message: EnrichMainMessage) => {
-    if (message.kind === "instances") return instancesArrived(message.instances);
+  port.on("message", () => {
     credits++;
     creditArrived?.();
     creditArrived = undefined;
   });
   const post = (message: EnrichWorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(message, transfer);
   let malformed = 0;
-  // The rest of the inventory is read while the main thread reads describe-instances.
-  const documents = readInventory(data.inventoryDirs, "instances");
-  const inventory = new Inventory({ ...documents, instances: await instances });
   const tally = await runEnrichPass(
     fileSources(data.files),
     { fields: data.fields, inventory, windowSeconds: data.windowSeconds, partition: data.partition },
@@ -75,6 +71,18 @@ async function main(port: NonNullable<typeof parentPort>, data: EnrichWorkerData
   );
   post({ kind: "done", tally });
   port.close();
+}
+
+/**
+ * The inventory of `dirs` but describe-instances, read while the main thread reads that, with the
+ * instances it posts first (no credit comes before: the worker has posted no lines yet). The
+ * documents are let go once the inventory is made.
+ */
+async function inventoryWith(dirs: readonly string[], port: NonNullable<typeof parentPort>): Promise<Inventory> {
+  const documents = readInventory(dirs, "instances");
+  const [message] = (await once(port, "message")) as [EnrichMainMessage];
+  if (message.kind !== "instances") throw new Error(`the main thread posted ${message.kind} before the instances`);
+  return new Inventory({ ...documents, instances: message.instances });
 }
 
 if (parentPort) void main(parentPort, workerData as EnrichWorkerData);
