@@ -80,7 +80,12 @@ describe("the flow-insights inventory function's events", () => {
     expect(inventoryChangeOf(associated({ allocationId: "eipalloc-0a1", networkInterfaceId: "eni-1" })).change).toMatchObject({ kind: "interface", eniId: "eni-1" });
     expect(inventoryChangeOf(associated({ allocationId: "eipalloc-0a1", instanceId: "i-1" })).change).toMatchObject({ kind: "instance", instanceId: "i-1" });
     const detached = event("AWS API Call via CloudTrail", { eventSource: "ec2.amazonaws.com", eventName: "DetachNetworkInterface", requestParameters: { attachmentId: "eni-attach-0a1", force: false }, responseElements: null });
-    expect(inventoryChangeOf(detached)).toEqual({ ignored: "not an ENI call" });
+    expect(inventoryChangeOf(detached)).toEqual({ ignored: "not an ENI or security group call" });
+    // A security group's rules, by the group id each call names where it names it.
+    const groupCall = (eventName: string, requestParameters: Record<string, unknown>) => event("AWS API Call via CloudTrail", { eventSource: "ec2.amazonaws.com", eventName, requestParameters, responseElements: { _return: true } });
+    expect(inventoryChangeOf(groupCall("AuthorizeSecurityGroupIngress", { groupId: "sg-1", ipPermissions: { items: [] } })).change).toMatchObject({ kind: "security-group", groupId: "sg-1" });
+    expect(inventoryChangeOf(groupCall("ModifySecurityGroupRules", { ModifySecurityGroupRulesRequest: { GroupId: "sg-2", SecurityGroupRule: { SecurityGroupRuleId: "sgr-1" } } })).change).toMatchObject({ kind: "security-group", groupId: "sg-2" });
+    expect(inventoryChangeOf(groupCall("ModifyInstanceAttribute", { instanceId: "i-1", groupSet: { items: [{ groupId: "sg-1" }] } })).change).toMatchObject({ kind: "instance", instanceId: "i-1" });
     expect(inventoryChangeOf(fixture("cloudwatch-alarm-state-change-nat-ok.json")).change).toBeUndefined();
   });
 
@@ -134,6 +139,15 @@ describe("the flow-insights inventory function's events", () => {
     for (const prefix of ["10.0.3.16/28", "2600:1f18:abcd:1200:8a74::/80"]) {
       expect(await holderOfAddress(prefix, "2026-11-22T12:05:00Z")).toMatchObject({ interfaceId: node.NetworkInterfaceId, type: "ec2:instance" });
     }
+  });
+
+  it("keeps a security group's rules as the calls that change them leave them", async () => {
+    const group = sample.securityGroups[0];
+    const opened = { ...group, IpPermissions: [...(group.IpPermissions ?? []), { IpProtocol: "tcp", FromPort: 9443, ToPort: 9443, IpRanges: [{ CidrIp: "10.9.0.0/16" }] }] };
+    ec2.on(DescribeSecurityGroupsCommand).callsFake(() => ({ SecurityGroups: [opened] }));
+    const authorized = event("AWS API Call via CloudTrail", { eventSource: "ec2.amazonaws.com", eventName: "AuthorizeSecurityGroupIngress", requestParameters: { groupId: group.GroupId }, responseElements: { _return: true } });
+    expect(await apply(authorized)).toBe(1);
+    expect((await store.securityGroup(group.GroupId!))?.IpPermissions).toContainEqual(expect.objectContaining({ FromPort: 9443, IpRanges: [{ CidrIp: "10.9.0.0/16" }] }));
   });
 
   it("follows an instance: its ENIs when it runs, their release when it terminates", async () => {

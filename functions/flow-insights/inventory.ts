@@ -71,7 +71,7 @@ export const handler = async (event: unknown): Promise<{ recorded: number } | un
   }
   const recorded = await sync.apply(change, accounts, region);
   logger.info("inventory updated", { change: change.kind, recorded });
-  metrics.addMetric("InterfacesRecorded", MetricUnit.Count, recorded);
+  metrics.addMetric(change.kind === "security-group" ? "SecurityGroupsRecorded" : "InterfacesRecorded", MetricUnit.Count, recorded);
   metrics.publishStoredMetrics();
   return { recorded };
 };

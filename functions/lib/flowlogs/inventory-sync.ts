@@ -12,7 +12,7 @@ import pLimit from "p-limit";
 import { z } from "zod";
 import { withRetry } from "../retry";
 import { addressesOf, delegatedPrefixesOf, holderOf } from "./inventory";
-import { INVENTORY_CALLS } from "./inventory-calls";
+import { INTERFACE_CALLS, SECURITY_GROUP_CALLS } from "./inventory-calls";
 import type { OwnershipStore } from "./ownership";
 
 /** Store writes in flight at once: a refresh records thousands of ENIs, each a few writes. */
@@ -30,21 +30,31 @@ export type InventoryChange =
   | { readonly kind: "interface-deleted"; readonly accountId: string; readonly region: string; readonly eniId: string; readonly at: number }
   | { readonly kind: "instance"; readonly accountId: string; readonly region: string; readonly instanceId: string; readonly at: number }
   | { readonly kind: "instance-terminated"; readonly accountId: string; readonly region: string; readonly instanceId: string; readonly at: number }
+  | { readonly kind: "security-group"; readonly accountId: string; readonly region: string; readonly groupId: string; readonly at: number }
   | { readonly kind: "refresh"; readonly at: number };
 
 const envelope = z.object({ "detail-type": z.string(), source: z.string(), account: z.string(), region: z.string(), time: z.string(), detail: z.record(z.string(), z.unknown()).default({}), resources: z.array(z.string()).default([]) });
 const cloudTrail = z.object({
   eventName: z.string(),
   errorCode: z.string().optional(),
-  requestParameters: z.object({ networkInterfaceId: z.string().optional(), instanceId: z.string().optional() }).passthrough().nullish(),
+  requestParameters: z
+    .object({
+      networkInterfaceId: z.string().optional(),
+      instanceId: z.string().optional(),
+      groupId: z.string().optional(),
+      ModifySecurityGroupRulesRequest: z.object({ GroupId: z.string().optional() }).passthrough().optional(),
+    })
+    .passthrough()
+    .nullish(),
   responseElements: z.object({ networkInterface: z.object({ networkInterfaceId: z.string() }).passthrough().optional() }).passthrough().nullish(),
 });
-const ENI_CALLS = new Set<string>(INVENTORY_CALLS);
+const ENI_CALLS = new Set<string>(INTERFACE_CALLS);
+const GROUP_CALLS = new Set<string>(SECURITY_GROUP_CALLS);
 
 /**
- * Reads an event the inventory function receives: a CloudTrail call that changes an ENI
- * (INVENTORY_CALLS), a tag change on an instance or ENI, an instance state change, or the
- * schedule's full refresh. Anything else (a failed call, an event of another kind) is undefined, with why.
+ * Reads an event the inventory function receives: a CloudTrail call that changes an ENI or a
+ * security group (INVENTORY_CALLS), a tag change on an instance or ENI, an instance state change,
+ * or the schedule's full refresh. Anything else (a failed call, an event of another kind) is undefined, with why.
  */
 export function inventoryChangeOf(event: unknown): { change?: InventoryChange; ignored?: string } {
   const parsed = envelope.safeParse(event);
@@ -55,12 +65,17 @@ export function inventoryChangeOf(event: unknown): { change?: InventoryChange; i
   if (type === "Scheduled Event") return { change: { kind: "refresh", at } };
   if (type === "AWS API Call via CloudTrail") {
     const call = cloudTrail.safeParse(detail);
-    if (!call.success || !ENI_CALLS.has(call.data.eventName)) return { ignored: "not an ENI call" };
+    if (!call.success || !(ENI_CALLS.has(call.data.eventName) || GROUP_CALLS.has(call.data.eventName))) return { ignored: "not an ENI or security group call" };
     if (call.data.errorCode) return { ignored: `the call failed (${call.data.errorCode})` };
-    const eniId = call.data.requestParameters?.networkInterfaceId ?? call.data.responseElements?.networkInterface?.networkInterfaceId;
-    // An Elastic IP associated with an instance (its one ENI) names the instance.
-    const instanceId = call.data.requestParameters?.instanceId;
-    if (!eniId && call.data.eventName === "AssociateAddress" && instanceId) return { change: { kind: "instance", accountId, region, instanceId, at } };
+    const request = call.data.requestParameters;
+    if (GROUP_CALLS.has(call.data.eventName)) {
+      const groupId = request?.groupId ?? request?.ModifySecurityGroupRulesRequest?.GroupId;
+      return groupId ? { change: { kind: "security-group", accountId, region, groupId, at } } : { ignored: "the call names no security group by id" };
+    }
+    const eniId = request?.networkInterfaceId ?? call.data.responseElements?.networkInterface?.networkInterfaceId;
+    // An Elastic IP associated with an instance (its one ENI), and an instance's attributes (its groups), name the instance.
+    const instanceId = request?.instanceId;
+    if (!eniId && instanceId) return { change: { kind: "instance", accountId, region, instanceId, at } };
     if (!eniId) return { ignored: "the call names no ENI" };
     return { change: { kind: call.data.eventName === "DeleteNetworkInterface" ? "interface-deleted" : "interface", accountId, region, eniId, at } };
   }
@@ -110,6 +125,7 @@ export class InventorySync {
     private readonly clientsOf: (accountId: string, region: string) => MemberClients,
   ) {}
 
+  /** Records a change; answers how many ENIs it recorded or released (for a security group's change, groups). */
   async apply(change: InventoryChange, accounts: readonly string[], region: string): Promise<number> {
     switch (change.kind) {
       case "interface": {
@@ -130,6 +146,8 @@ export class InventorySync {
         const known = await this.store.enisOf(change.accountId, change.region);
         return this.release(known.filter((e) => e.instanceId === change.instanceId).map((e) => e.eniId), change.at);
       }
+      case "security-group":
+        return this.recordGroups(this.clientsOf(change.accountId, change.region).ec2, [change.groupId]);
       case "refresh": {
         let recorded = 0;
         for (const accountId of accounts) recorded += await this.refresh(accountId, region, change.at);
@@ -145,6 +163,22 @@ export class InventorySync {
     const present = new Set(enis.flatMap((e) => e.NetworkInterfaceId ?? []));
     const gone = (await this.store.enisOf(accountId, region)).filter((e) => !present.has(e.eniId)).map((e) => e.eniId);
     return (await this.observe(enis, accountId, region, at, ec2, tagging)) + (await this.release(gone, at));
+  }
+
+  /** Describes security groups, 200 a call, and keeps their rules; a group gone is left as last seen (no ENI holds it any more). */
+  private async recordGroups(ec2: EC2Client, groupIds: readonly string[]): Promise<number> {
+    let recorded = 0;
+    for (let i = 0; i < groupIds.length; i += 200) {
+      const batch = groupIds.slice(i, i + 200);
+      const groups: SecurityGroup[] = await allPages(async (NextToken) => {
+        const page = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "group-id", Values: batch }], NextToken, MaxResults: 1000 }));
+        return { items: page.SecurityGroups ?? [], next: page.NextToken };
+      });
+      const limit = pLimit(WRITE_CONCURRENCY);
+      await Promise.all(groups.map((group) => limit(() => this.store.putSecurityGroup(group))));
+      recorded += groups.length;
+    }
+    return recorded;
   }
 
   private async release(eniIds: readonly string[], at: number): Promise<number> {
@@ -180,16 +214,7 @@ export class InventorySync {
       });
       for (const m of mappings) if (m.ResourceARN) resourceTags.set(m.ResourceARN, Object.fromEntries((m.Tags ?? []).flatMap((t) => (t.Key ? [[t.Key, t.Value ?? ""]] : []))));
     }
-    const groupIds = [...new Set(holders.flatMap(({ holder }) => holder.securityGroupIds))];
-    for (let i = 0; i < groupIds.length; i += 200) {
-      const batch = groupIds.slice(i, i + 200);
-      const groups: SecurityGroup[] = await allPages(async (NextToken) => {
-        const page = await ec2.send(new DescribeSecurityGroupsCommand({ Filters: [{ Name: "group-id", Values: batch }], NextToken, MaxResults: 1000 }));
-        return { items: page.SecurityGroups ?? [], next: page.NextToken };
-      });
-      const limit = pLimit(WRITE_CONCURRENCY);
-      await Promise.all(groups.map((group) => limit(() => this.store.putSecurityGroup(group))));
-    }
+    await this.recordGroups(ec2, [...new Set(holders.flatMap(({ holder }) => holder.securityGroupIds))]);
     const limit = pLimit(WRITE_CONCURRENCY);
     await Promise.all(
       holders.map(({ eni, holder }) => {
