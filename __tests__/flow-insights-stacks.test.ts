@@ -43,7 +43,7 @@ describe("flow-insights member stack", () => {
 
   it("forwards ENI calls, tag changes and instance states to the central bus, keeping what it cannot deliver", () => {
     const rules = values(member, "aws_cloudwatch_event_rule");
-    expect(rules.map((r) => JSON.parse(r.event_pattern))).toHaveLength(3);
+    expect(rules.map((r) => JSON.parse(r.event_pattern))).toHaveLength(4);
     expect(rules.map((r) => JSON.parse(r.event_pattern))).toEqual(expect.arrayContaining(Object.values(FORWARDED_EVENT_PATTERNS)));
     // The calls that give an ENI addresses after it was made (EKS pods' secondary IPs, Elastic IPs).
     expect(FORWARDED_EVENT_PATTERNS["eni-calls"]).toMatchObject({ detail: { eventName: expect.arrayContaining(["AssignPrivateIpAddresses", "UnassignPrivateIpAddresses", "AssociateAddress"]) } });
@@ -80,7 +80,7 @@ describe("flow-insights central stack", () => {
   it("runs the inventory function on the forwarded events and on a schedule, assuming only the member roles of its region", () => {
     const rules = values(central, "aws_cloudwatch_event_rule").filter((r) => r.name.startsWith("flowtap-flow-insights-inventory-us-east-1"));
     const forwarded = rules.filter((r) => r.event_bus_name).map((r) => JSON.parse(r.event_pattern));
-    expect(forwarded).toHaveLength(3);
+    expect(forwarded).toHaveLength(4);
     expect(forwarded).toEqual(expect.arrayContaining(Object.values(FORWARDED_EVENT_PATTERNS)));
     expect(rules.find((r) => r.schedule_expression)?.schedule_expression).toBe("rate(6 hours)");
     const statements = policyAt(central, "region-us-east-1/inventory-function/permissions").statement as { sid?: string; resources: string[]; condition?: unknown }[];

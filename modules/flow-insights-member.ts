@@ -7,7 +7,7 @@ import { CloudwatchLogSubscriptionFilter } from "@cdktf/provider-aws/lib/cloudwa
 import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
-import { INVENTORY_CALLS } from "../functions/lib/flowlogs/inventory-calls";
+import { INTERFACE_CALLS, SECURITY_GROUP_CALLS } from "../functions/lib/flowlogs/inventory-calls";
 import { awsContext } from "./aws-context";
 import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
 import { ServiceRole } from "./service-role";
@@ -34,13 +34,13 @@ export interface FlowInsightsMemberProps extends Pick<TerraformMetaArguments, "p
   readonly namePrefix?: string;
 }
 
-/** The events the central inventory follows: calls that change ENIs (through CloudTrail), tag changes, instances starting and ending. */
+/** CloudTrail's record of EC2 calls of these names. */
+const ec2Calls = (names: readonly string[]) => ({ source: ["aws.ec2"], "detail-type": ["AWS API Call via CloudTrail"], detail: { eventSource: ["ec2.amazonaws.com"], eventName: [...names] } });
+
+/** The events the central inventory follows: calls that change ENIs or security groups (through CloudTrail), tag changes, instances starting and ending. */
 export const FORWARDED_EVENT_PATTERNS: Readonly<Record<string, Record<string, unknown>>> = {
-  "eni-calls": {
-    source: ["aws.ec2"],
-    "detail-type": ["AWS API Call via CloudTrail"],
-    detail: { eventSource: ["ec2.amazonaws.com"], eventName: [...INVENTORY_CALLS] },
-  },
+  "eni-calls": ec2Calls(INTERFACE_CALLS),
+  "security-group-calls": ec2Calls(SECURITY_GROUP_CALLS),
   "tag-changes": { source: ["aws.tag"], "detail-type": ["Tag Change on Resource"], detail: { service: ["ec2"], "resource-type": ["instance", "network-interface"] } },
   "instance-states": { source: ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"], detail: { state: ["running", "terminated"] } },
 };
@@ -136,7 +136,7 @@ export class FlowInsightsMember extends Construct {
       const rule = new CloudwatchEventRule(this, `${name}-rule`, {
         provider,
         name: `${prefix}-${name}`,
-        description: `flowtap: forwards ${name.replace("-", " ")} to the central flow-insights inventory`,
+        description: `flowtap: forwards ${name.replaceAll("-", " ")} to the central flow-insights inventory`,
         eventPattern: JSON.stringify(pattern),
       });
       new CloudwatchEventTarget(this, `${name}-target`, {

@@ -141,7 +141,7 @@ export class FlowInsightsRegion extends Construct {
       ],
     });
     for (const [name, pattern] of Object.entries(FORWARDED_EVENT_PATTERNS)) {
-      inventory.addTrigger({ name, description: `flowtap: ${name.replace("-", " ")} forwarded by member accounts`, eventPattern: pattern, eventBusName: bus.name });
+      inventory.addTrigger({ name, description: `flowtap: ${name.replaceAll("-", " ")} forwarded by member accounts`, eventPattern: pattern, eventBusName: bus.name });
     }
     inventory.addTrigger({ name: "refresh", description: "flowtap: describe every member ENI, release the ones gone", scheduleExpression: props.inventoryRefreshSchedule });
 

@@ -53,8 +53,9 @@ const GROUP_CALLS = new Set<string>(SECURITY_GROUP_CALLS);
 
 /**
  * Reads an event the inventory function receives: a CloudTrail call that changes an ENI or a
- * security group (INVENTORY_CALLS), a tag change on an instance or ENI, an instance state change,
- * or the schedule's full refresh. Anything else (a failed call, an event of another kind) is undefined, with why.
+ * security group (INTERFACE_CALLS, SECURITY_GROUP_CALLS), a tag change on an instance or ENI, an
+ * instance state change, or the schedule's full refresh. Anything else (a failed call, an event
+ * of another kind) is undefined, with why.
  */
 export function inventoryChangeOf(event: unknown): { change?: InventoryChange; ignored?: string } {
   const parsed = envelope.safeParse(event);
