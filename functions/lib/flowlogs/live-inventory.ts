@@ -176,10 +176,7 @@ export class LiveInventory {
     const delegatedTo = new Map<string, string>();
     for (const [name, values] of lookups) {
       for (const batch of batches(values)) {
-        const instances = await this.allPages(async (NextToken) => {
-          const page = await this.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: name, Values: batch }], NextToken, MaxResults: 1000 }));
-          return { items: (page.Reservations ?? []).flatMap((r) => r.Instances ?? []), next: page.NextToken };
-        });
+        const instances = await this.allPages((NextToken) => this.instancesPage({ Name: name, Values: batch }, NextToken));
         for (const eni of instances.flatMap((i) => i.NetworkInterfaces ?? [])) {
           for (const { key } of delegatedPrefixesOf(eni)) if (eni.NetworkInterfaceId && keyed.has(key)) delegatedTo.set(key, eni.NetworkInterfaceId);
         }
@@ -220,9 +217,12 @@ export class LiveInventory {
   }
 
   private lookUpInstances(ids: string[], now: number): Promise<void> {
-    return this.lookUpByFilter(ids, now, this.instances, (i) => i.InstanceId, async (batch, NextToken) => {
-      const page = await this.ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: "instance-id", Values: batch }], NextToken, MaxResults: 1000 }));
-      return { items: (page.Reservations ?? []).flatMap((r) => r.Instances ?? []), next: page.NextToken };
-    });
+    return this.lookUpByFilter(ids, now, this.instances, (i) => i.InstanceId, (batch, NextToken) => this.instancesPage({ Name: "instance-id", Values: batch }, NextToken));
+  }
+
+  /** One page of the instances a filter selects. */
+  private async instancesPage(filter: Filter, NextToken: string | undefined): Promise<{ items: Instance[]; next?: string }> {
+    const page = await this.ec2.send(new DescribeInstancesCommand({ Filters: [filter], NextToken, MaxResults: 1000 }));
+    return { items: (page.Reservations ?? []).flatMap((r) => r.Instances ?? []), next: page.NextToken };
   }
 }
