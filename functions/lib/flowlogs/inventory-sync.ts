@@ -221,7 +221,7 @@ export class InventorySync {
       holders.map(({ eni, holder }) => {
         const tags = holder.arn ? resourceTags.get(holder.arn) : undefined;
         // Prefixes delegated to the ENI are owned as `network/length`: their addresses (EKS pods', in prefix mode) are looked up by them.
-        const held = [...addressesOf(eni), ...delegatedPrefixesOf(eni).map((p) => p.key)];
+        const held = [...addressesOf(eni), ...delegatedPrefixesOf(eni)];
         return limit(() => this.store.observe(tags ? { ...holder, tags } : holder, held, { accountId, region, instanceId: eni.Attachment?.InstanceId }, at));
       }),
     );

@@ -157,18 +157,13 @@ export function delegatedPrefixKeyOf(address: string): string | undefined {
   return prefixKeyOf(address, family, DELEGATED_PREFIX_LENGTH[family]);
 }
 
-/**
- * The prefixes delegated to an ENI (EKS's prefix mode gives pods addresses from them), each as
- * `network/length`, its family and length.
- */
-export function delegatedPrefixesOf(eni: { Ipv4Prefixes?: { Ipv4Prefix?: string }[]; Ipv6Prefixes?: { Ipv6Prefix?: string }[] }): { key: string; family: "ipv4" | "ipv6"; length: number }[] {
+/** The prefixes delegated to an ENI (EKS's prefix mode gives pods addresses from them), each as `network/length`. */
+export function delegatedPrefixesOf(eni: { Ipv4Prefixes?: { Ipv4Prefix?: string }[]; Ipv6Prefixes?: { Ipv6Prefix?: string }[] }): string[] {
   const given = [...(eni.Ipv4Prefixes ?? []).map((p) => p.Ipv4Prefix), ...(eni.Ipv6Prefixes ?? []).map((p) => p.Ipv6Prefix)];
   return given.flatMap((prefix) => {
     if (!prefix || !ipaddr.isValidCIDR(prefix)) return [];
     const [network, length] = ipaddr.parseCIDR(prefix);
-    const family = network.kind();
-    const key = prefixKeyOf(network.toString(), family, length);
-    return key ? [{ key, family, length }] : [];
+    return prefixKeyOf(network.toString(), network.kind(), length) ?? [];
   });
 }
 
@@ -246,8 +241,8 @@ export class Inventory {
    * in byAddress.
    */
   readonly sharedAddresses = new Map<string, Holder[]>();
-  /** The lengths of the prefixes delegated to ENIs, per family. */
-  private readonly prefixLengths = { ipv4: new Set<number>(), ipv6: new Set<number>() };
+  /** True when an ENI of the inventory has delegated prefixes. */
+  private holdsPrefixes = false;
   /** Addresses no ENI holds by themselves, to the key keyOf found for them. */
   private readonly prefixKeys = new Map<string, string>();
   readonly byInterface = new Map<string, Holder>();
@@ -278,8 +273,8 @@ export class Inventory {
       this.byInterface.set(holder.interfaceId, holder);
       for (const address of addressesOf(eni)) this.hold(address, holder);
       for (const prefix of delegatedPrefixesOf(eni)) {
-        this.prefixLengths[prefix.family].add(prefix.length);
-        this.hold(prefix.key, holder);
+        this.holdsPrefixes = true;
+        this.hold(prefix, holder);
       }
     }
   }
@@ -289,19 +284,11 @@ export class Inventory {
    * falls in when an ENI holds that (the address of an EKS pod in prefix mode), else itself.
    */
   keyOf(address: string): string {
-    if (this.prefixLengths.ipv4.size === 0 && this.prefixLengths.ipv6.size === 0) return address;
-    if (this.byAddress.has(address) || this.sharedAddresses.has(address)) return address;
+    if (!this.holdsPrefixes || this.byAddress.has(address) || this.sharedAddresses.has(address)) return address;
     let key = this.prefixKeys.get(address);
     if (key === undefined) {
-      key = address;
-      const family = address.includes(":") ? "ipv6" : "ipv4";
-      for (const length of this.prefixLengths[family]) {
-        const prefix = prefixKeyOf(address, family, length);
-        if (prefix !== undefined && (this.byAddress.has(prefix) || this.sharedAddresses.has(prefix))) {
-          key = prefix;
-          break;
-        }
-      }
+      const prefix = delegatedPrefixKeyOf(address);
+      key = prefix !== undefined && (this.byAddress.has(prefix) || this.sharedAddresses.has(prefix)) ? prefix : address;
       if (this.prefixKeys.size >= PREFIX_KEYS_HELD) this.prefixKeys.clear();
       this.prefixKeys.set(address, key);
     }

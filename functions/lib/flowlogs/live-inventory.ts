@@ -178,7 +178,7 @@ export class LiveInventory {
       for (const batch of batches(values)) {
         const instances = await this.allPages((NextToken) => this.instancesPage({ Name: name, Values: batch }, NextToken));
         for (const eni of instances.flatMap((i) => i.NetworkInterfaces ?? [])) {
-          for (const { key } of delegatedPrefixesOf(eni)) if (eni.NetworkInterfaceId && keyed.has(key)) delegatedTo.set(key, eni.NetworkInterfaceId);
+          for (const key of delegatedPrefixesOf(eni)) if (eni.NetworkInterfaceId && keyed.has(key)) delegatedTo.set(key, eni.NetworkInterfaceId);
         }
       }
     }
