@@ -240,8 +240,7 @@ describe("looking up what flows name", () => {
   });
 
   it("puts an address from a prefix delegated to an ENI (an EKS pod's, in prefix mode) on that ENI's resource", async () => {
-    const node = INSTANCE as NetworkInterface & { Ipv4Prefixes?: { Ipv4Prefix: string }[] };
-    node.Ipv4Prefixes = [{ Ipv4Prefix: "10.0.200.16/28" }];
+    INSTANCE.Ipv4Prefixes = [{ Ipv4Prefix: "10.0.200.16/28" }];
     try {
       const inventory = new LiveInventory(new EC2Client({}), { ttlSeconds: 300, now: () => 0 });
       const batch = decodeFirehoseRecords([delivered("pod", flow(INSTANCE, "10.0.200.20", "52.217.44.20", 40000, 443)), delivered("beside", flow(INSTANCE, "10.0.200.32", "52.217.44.20", 40001, 443))], FIELDS);
@@ -251,7 +250,7 @@ describe("looking up what flows name", () => {
         { Addr: "10.0.200.32", Port: 40001, Type: "unknown", Rfc1918: true },
       ]);
     } finally {
-      delete node.Ipv4Prefixes;
+      delete INSTANCE.Ipv4Prefixes;
     }
   });
 
