@@ -814,6 +814,31 @@ describe("flowtap enrich", () => {
     expect(new Set([...partitions.values()].map((p) => [...p][0]))).toEqual(new Set([0, 1]));
   });
 
+  it("spreads the flows of one busy pair of addresses over the partitions of Parquet by their ports, both directions of each in one", async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), "flowtap-parquet-pair-")), "pair.parquet");
+    // An application's 200 connections to its database, each in both directions.
+    await withDuckDb((connection) =>
+      connection.run(
+        `COPY (SELECT 2 AS version, 'eni-00000000000000016' AS interface_id, flow.* FROM range(200) AS t(i), LATERAL (VALUES
+             ('10.0.0.4', '10.0.0.26', (32768 + i)::INTEGER, 5432),
+             ('10.0.0.26', '10.0.0.4', 5432, (32768 + i)::INTEGER)
+           ) AS flow(srcaddr, dstaddr, srcport, dstport)) TO ${sqlString(file)} (FORMAT parquet)`,
+      ),
+    );
+    const clientPorts = await Promise.all(
+      [0, 1].map(async (index) => {
+        const lines = (await textOf(new ParquetFlowLogFiles([file]).text(0, undefined, { index, count: 2 }))).split("\n").slice(1).filter((l) => l !== "");
+        return lines.map((line) => Math.max(...line.split(" ").slice(4, 6).map(Number)));
+      }),
+    );
+    expect(clientPorts.flat()).toHaveLength(400);
+    for (const ports of clientPorts) {
+      expect(ports.length).toBeGreaterThan(100);
+      // Both directions of each connection in this partition.
+      for (const port of new Set(ports)) expect(ports.filter((p) => p === port)).toHaveLength(2);
+    }
+  });
+
   it("reads more Parquet files than one query takes, each file its own rows", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), "flowtap-parquet-many-"));
     const count = 1001;

@@ -260,6 +260,16 @@ describe("reading in partitions by flow", () => {
     for (const share of shares) expect(share).toBeGreaterThan(60);
   });
 
+  it("spreads the flows of one busy pair of addresses by their ports, both directions of each in one partition", async () => {
+    // An application's connections to its database: one ENI, two addresses, a client port each.
+    const flows = Array.from({ length: 400 }, (_, i) => ACCEPTED.replace("20641", String(32768 + i)));
+    const input = flows.flatMap((flow) => [flow, reverse(flow)]).join("\n");
+    const parts = await Promise.all([0, 1, 2, 3].map((index) => readAll(input, DEFAULT_FORMAT, { index, count: 4 })));
+    expect(parts.reduce((n, p) => n + p.records.length, 0)).toBe(800);
+    for (const p of parts) expect(p.records.length).toBeGreaterThan(120);
+    for (const partitions of partitionsByFlow(parts).values()) expect(partitions.size).toBe(1);
+  });
+
   it("refuses a partition outside its count", () => {
     expect(() => new FlowLogReader(DEFAULT_FORMAT, emptyCounts(), { record: () => undefined, malformed: () => undefined }, { index: 2, count: 2 })).toThrow("partition 2 of 2");
   });

@@ -15,18 +15,18 @@ function fieldOf(column: string): FlowLogField | undefined {
 }
 
 /**
- * The SQL condition that a row belongs to `partition`: a hash of its ENI and its two ends in
- * either order (an end is its `pkt-` address when it has one), so that both directions of a flow
- * fall in one partition, as FlowLogReader's partitions of text keep them.
+ * The SQL condition that a row belongs to `partition`: a hash of its ENI and its two ends (address
+ * and port) in either order (an end's address is its `pkt-` address when it has one), so that both
+ * directions of a flow fall in one partition, as FlowLogReader's partitions of text keep them.
  */
 function partitionCondition(columns: readonly FlowLogColumn[], partition: ReaderPartition): string {
   const column = (...fields: FlowLogField[]) => {
     const names = fields.flatMap((f) => columns.filter((c) => c.field === f).map((c) => identifier(c.name)));
     return names.length === 0 ? "NULL" : names.length === 1 ? names[0] : `coalesce(${names.join(", ")})`;
   };
-  const source = column("pkt-srcaddr", "srcaddr");
-  const destination = column("pkt-dstaddr", "dstaddr");
-  return `hash(${column("interface-id")}, least(${source}, ${destination}), greatest(${source}, ${destination})) % ${partition.count} = ${partition.index}`;
+  // The ends' hashes are combined by xor, which is the same in either order.
+  const ends = `xor(hash(${column("pkt-srcaddr", "srcaddr")}, ${column("srcport")}), hash(${column("pkt-dstaddr", "dstaddr")}, ${column("dstport")}))`;
+  return `hash(${column("interface-id")}, ${ends}) % ${partition.count} = ${partition.index}`;
 }
 
 /**

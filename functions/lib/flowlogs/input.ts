@@ -257,8 +257,9 @@ function afterExportTimestamp(bytes: Buffer, start: number, end: number): number
 
 /**
  * One of `count` readers of the same input, each reading the records of its share of the flows,
- * chosen by a hash of the ENI and the flow's two ends in either order (so that the two directions
- * of a flow, which one ENI logs, reach the same reader, and a busy ENI's flows spread over all).
+ * chosen by a hash of the ENI and the flow's two ends (address and port) in either order (so that
+ * the two directions of a flow, which one ENI logs, reach the same reader, and the flows of a busy
+ * ENI, or of a busy pair of addresses such as an application and its database, spread over all).
  * What is not a record at all (a line that is not JSON, say) is reported by reader 0 only.
  */
 export interface ReaderPartition {

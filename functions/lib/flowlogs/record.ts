@@ -52,10 +52,12 @@ const ROLE_SOURCE = 2;
 const ROLE_DESTINATION = 3;
 const ROLE_PKT_SOURCE = 4;
 const ROLE_PKT_DESTINATION = 5;
+const ROLE_SOURCE_PORT = 6;
+const ROLE_DESTINATION_PORT = 7;
 /**
  * The fields that name a flow whichever direction it was logged in: the ENI, and the two ends'
- * addresses, which the reverse record holds swapped. An end is its `pkt-` address when the record
- * has one (behind a NAT gateway, say), as enrichment and FlowMerger take it.
+ * addresses and ports, which the reverse record holds swapped. An end's address is its `pkt-`
+ * address when the record has one (behind a NAT gateway, say), as enrichment and FlowMerger take it.
  */
 const FLOW_KEY_ROLES: Partial<Record<FlowLogField, number>> = {
   "interface-id": ROLE_INTERFACE,
@@ -63,8 +65,15 @@ const FLOW_KEY_ROLES: Partial<Record<FlowLogField, number>> = {
   dstaddr: ROLE_DESTINATION,
   "pkt-srcaddr": ROLE_PKT_SOURCE,
   "pkt-dstaddr": ROLE_PKT_DESTINATION,
+  srcport: ROLE_SOURCE_PORT,
+  dstport: ROLE_DESTINATION_PORT,
 };
-const ROLE_COUNT = 6;
+const ROLE_COUNT = 8;
+
+/** One end of a flow for flowKeyHash: its address's hash and its port's, mixed so that neither stands for the other. */
+function endHash(address: number, port: number): number {
+  return Math.imul(address ^ Math.imul(port, 0x9e3779b1), 0x85ebca6b);
+}
 
 function isBlank(c: number): boolean {
   return c === 32 || c === 9 || c === 13;
@@ -283,9 +292,11 @@ export class RecordScanner implements RecordSlots {
     }
     const source = present[ROLE_PKT_SOURCE] ? hashes[ROLE_PKT_SOURCE] : present[ROLE_SOURCE] ? hashes[ROLE_SOURCE] : 0;
     const destination = present[ROLE_PKT_DESTINATION] ? hashes[ROLE_PKT_DESTINATION] : present[ROLE_DESTINATION] ? hashes[ROLE_DESTINATION] : 0;
+    const sourcePort = present[ROLE_SOURCE_PORT] ? hashes[ROLE_SOURCE_PORT] : 0;
+    const destinationPort = present[ROLE_DESTINATION_PORT] ? hashes[ROLE_DESTINATION_PORT] : 0;
     const eni = present[ROLE_INTERFACE] ? hashes[ROLE_INTERFACE] : 0;
     // The ends are summed, so that they count the same in either order.
-    return (Math.imul(eni, FNV_PRIME) + source + destination) | 0;
+    return (Math.imul(eni, FNV_PRIME) + endHash(source, sourcePort) + endHash(destination, destinationPort)) | 0;
   }
 
   /**
