@@ -68,7 +68,6 @@ const FLOW_KEY_ROLES: Partial<Record<FlowLogField, number>> = {
   srcport: ROLE_SOURCE_PORT,
   dstport: ROLE_DESTINATION_PORT,
 };
-const ROLE_COUNT = 8;
 
 /** One end of a flow for flowKeyHash: its address's hash and its port's, mixed so that neither stands for the other. */
 function endHash(address: number, port: number): number {
@@ -177,9 +176,6 @@ export class RecordScanner implements RecordSlots {
   private flowKeyRoles!: Uint8Array;
   /** The position after the last field with a role. */
   private flowKeyEnd = 0;
-  /** Per role, the hash of the last line's value, and whether it had one. */
-  private readonly flowKeyHashes = new Int32Array(ROLE_COUNT);
-  private readonly flowKeyPresent = new Uint8Array(ROLE_COUNT);
 
   constructor(fields: readonly FlowLogField[]) {
     this.setFormat(fields);
@@ -271,30 +267,47 @@ export class RecordScanner implements RecordSlots {
   flowKeyHash(bytes: Buffer, start: number, end: number): number {
     const roles = this.flowKeyRoles;
     const last = this.flowKeyEnd;
-    const hashes = this.flowKeyHashes;
-    const present = this.flowKeyPresent;
-    present.fill(0);
+    let eni = 0;
+    let source = 0;
+    let destination = 0;
+    let sourcePort = 0;
+    let destinationPort = 0;
+    let pktSource = 0;
+    let pktDestination = 0;
+    let hasPktSource = false;
+    let hasPktDestination = false;
     let field = 0;
     let i = start;
     while (i < end && field < last) {
       while (i < end && isBlank(bytes[i])) i++;
       const role = roles[field++];
+      const tokenStart = i;
       if (role === 0) {
         while (i < end && !isBlank(bytes[i])) i++;
         continue;
       }
-      const tokenStart = i;
       let hash = FNV_OFFSET;
-      while (i < end && !isBlank(bytes[i])) hash = Math.imul(hash ^ bytes[i++], FNV_PRIME);
+      for (; i < end; i++) {
+        const c = bytes[i];
+        if (isBlank(c)) break;
+        hash = Math.imul(hash ^ c, FNV_PRIME);
+      }
       if (i - tokenStart === 1 && bytes[tokenStart] === DASH) continue;
-      hashes[role] = hash;
-      present[role] = 1;
+      if (role === ROLE_INTERFACE) eni = hash;
+      else if (role === ROLE_SOURCE) source = hash;
+      else if (role === ROLE_DESTINATION) destination = hash;
+      else if (role === ROLE_SOURCE_PORT) sourcePort = hash;
+      else if (role === ROLE_DESTINATION_PORT) destinationPort = hash;
+      else if (role === ROLE_PKT_SOURCE) {
+        pktSource = hash;
+        hasPktSource = true;
+      } else {
+        pktDestination = hash;
+        hasPktDestination = true;
+      }
     }
-    const source = present[ROLE_PKT_SOURCE] ? hashes[ROLE_PKT_SOURCE] : present[ROLE_SOURCE] ? hashes[ROLE_SOURCE] : 0;
-    const destination = present[ROLE_PKT_DESTINATION] ? hashes[ROLE_PKT_DESTINATION] : present[ROLE_DESTINATION] ? hashes[ROLE_DESTINATION] : 0;
-    const sourcePort = present[ROLE_SOURCE_PORT] ? hashes[ROLE_SOURCE_PORT] : 0;
-    const destinationPort = present[ROLE_DESTINATION_PORT] ? hashes[ROLE_DESTINATION_PORT] : 0;
-    const eni = present[ROLE_INTERFACE] ? hashes[ROLE_INTERFACE] : 0;
+    if (hasPktSource) source = pktSource;
+    if (hasPktDestination) destination = pktDestination;
     // The ends are summed, so that they count the same in either order.
     return (Math.imul(eni, FNV_PRIME) + endHash(source, sourcePort) + endHash(destination, destinationPort)) | 0;
   }
