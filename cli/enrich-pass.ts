@@ -136,13 +136,18 @@ export interface EnrichTally {
   outsideWindows: number;
 }
 
+/** A tally of nothing yet. */
+export function emptyTally(): EnrichTally {
+  return { counts: emptyCounts(), enriched: 0, unknown: 0, unplaced: 0, written: 0, outsideWindows: 0 };
+}
+
 /**
  * Reads every source in turn, enriches, merges the directions of flows (and aggregates, with a
  * window) and hands on JSON lines chunk by chunk: the whole of `flowtap enrich` but its sink, run
  * by the main thread alone, or by it and each worker thread on its partition.
  */
 export async function runEnrichPass(sources: readonly EnrichSource[], settings: EnrichPassSettings, output: EnrichPassOutput): Promise<EnrichTally> {
-  const tally: EnrichTally = { counts: emptyCounts(), enriched: 0, unknown: 0, unplaced: 0, written: 0, outsideWindows: 0 };
+  const tally = emptyTally();
   const writer = new EnrichedJsonWriter();
   const flush = async () => {
     if (writer.length > 0) await output.lines(writer.take());

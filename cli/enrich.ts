@@ -9,8 +9,8 @@ import { Worker } from "node:worker_threads";
 import type { FlowLogField } from "../functions/lib/flowlogs/fields";
 import { parseLogFormat } from "../functions/lib/flowlogs/format";
 import { Inventory } from "../functions/lib/flowlogs/inventory";
-import { emptyCounts, headOf } from "../functions/lib/flowlogs/input";
-import { fileSources, runEnrichPass, type EnrichPassOutput, type EnrichSource, type EnrichTally } from "./enrich-pass";
+import { headOf } from "../functions/lib/flowlogs/input";
+import { emptyTally, fileSources, runEnrichPass, type EnrichPassOutput, type EnrichSource, type EnrichTally } from "./enrich-pass";
 import type { EnrichMainMessage, EnrichWorkerData, EnrichWorkerMessage } from "./enrich-worker";
 import { fileBytes, fileKind, inputFiles, KIND_BYTES, kindOf } from "./input-paths";
 import { instanceTagsOnly, inventoryDirectories, loadInventory, readInventory } from "./inventory-files";
@@ -294,7 +294,7 @@ function inventoryHandingOnInstances(dirs: readonly string[], workers: readonly 
 }
 
 function sum(tallies: readonly EnrichTally[]): EnrichTally {
-  const total: EnrichTally = { counts: emptyCounts(), enriched: 0, unknown: 0, unplaced: 0, written: 0, outsideWindows: 0 };
+  const total = emptyTally();
   for (const t of tallies) {
     for (const key of Object.keys(total.counts) as (keyof EnrichTally["counts"])[]) total.counts[key] += t.counts[key];
     total.enriched += t.enriched;
