@@ -13,6 +13,19 @@ export default tseslint.config(
     },
   },
   {
+    // Terraform reads `${` and `%{` in any string of its JSON as template syntax.
+    files: ["modules/**/*.ts", "stacks/**/*.ts"],
+    rules: {
+      "no-restricted-syntax": [
+        "error",
+        {
+          selector: "CallExpression[callee.object.name='JSON'][callee.property.name='stringify']",
+          message: "a document bound for Terraform goes through terraformJson() from modules/terraform-literal, which escapes ${ and %{",
+        },
+      ],
+    },
+  },
+  {
     files: ["functions/**/*.ts"],
     rules: {
       "no-restricted-imports": ["error", { patterns: [{ group: ["cdktf", "cdktf/*", "constructs", "@cdktf/*"], message: "Lambda code never imports cdktf" }] }],

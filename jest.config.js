@@ -6,6 +6,9 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   // Synthesis bundles handlers with esbuild; give the first test of a file room for it.
   testTimeout: 30000,
+  // Two workers on two cores: the Terraform test spends most of its time waiting on terraform
+  // processes, and the other files run beside it.
+  maxWorkers: 2,
   transform: {
     "^.+\\.(t|j|mj)s$": ["@swc/jest", { jsc: { target: "es2022" }, module: { type: "commonjs" } }],
   },

@@ -4,6 +4,7 @@ import { CloudwatchQueryDefinition } from "@cdktf/provider-aws/lib/cloudwatch-qu
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
+import { terraformJson } from "../modules/terraform-literal";
 import { natFlowRecorderDefinition } from "../functions/lib/nat-recorder/state-machine";
 import { TOP_TALKERS_QUERY } from "../functions/lib/nat-recorder/recording";
 import { exampleOrg, policyAt, resourceAt, resourcesOf, synthAll } from "./helpers/synth";
@@ -71,7 +72,7 @@ describe("nat-flow-recorder stack", () => {
   it("runs the state machine defined in TypeScript, logged and traced", () => {
     expect(json).toHaveResourceWithProperties(SfnStateMachine, {
       type: "STANDARD",
-      definition: JSON.stringify(natFlowRecorderDefinition()),
+      definition: terraformJson(natFlowRecorderDefinition()),
       logging_configuration: expect.objectContaining({ level: "ALL", include_execution_data: true }),
       tracing_configuration: { enabled: true },
     });

@@ -104,6 +104,20 @@ export function flowtapProgram(): Command {
     });
 
   program
+    .command("validate")
+    .description("terraform init -backend=false and terraform validate of every synthesized stack, one line per stack (needs terraform; exit 1 on any invalid stack)")
+    .option("--stacks <dir>", "the synthesized stacks", "cdktf.out/stacks")
+    .option("--mirror <dir>", "install hashicorp/aws from this filesystem mirror (the directory holding registry.terraform.io), re-pinned to its version (default: TF_PLUGIN_MIRROR, else the registry)")
+    .addOption(new Option("--parallel <n>", "stacks validated at once").default(2).argParser(positiveInt))
+    .action(async (opts) => {
+      const { runValidate } = require("./validate") as typeof import("./validate");
+      process.exitCode = await runValidate(
+        { stacksDir: opts.stacks, mirrorDir: opts.mirror ?? process.env.TF_PLUGIN_MIRROR, parallel: opts.parallel },
+        { stdout: process.stdout, stderr: process.stderr, env: process.env },
+      );
+    });
+
+  program
     .command("enrich")
     .description("Enrich VPC flow log records (plain, gzip, Parquet, Firehose JSON lines, CloudWatch Logs payloads, exports or filter-log-events output) with what is on both ends; one JSON object per line")
     .argument("[files...]", "flow log files, or directories (every file beneath them); standard input when none")

@@ -11,6 +11,7 @@ import { INTERFACE_CALLS, SECURITY_GROUP_CALLS } from "../functions/lib/flowlogs
 import { awsContext } from "./aws-context";
 import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
 import { ServiceRole } from "./service-role";
+import { terraformJson } from "./terraform-literal";
 import { vpcFlowLogs } from "./vpc-flow-logs";
 
 export interface FlowInsightsMemberProps extends Pick<TerraformMetaArguments, "provider"> {
@@ -137,7 +138,7 @@ export class FlowInsightsMember extends Construct {
         provider,
         name: `${prefix}-${name}`,
         description: `flowtap: forwards ${name.replaceAll("-", " ")} to the central flow-insights inventory`,
-        eventPattern: JSON.stringify(pattern),
+        eventPattern: terraformJson(pattern),
       });
       new CloudwatchEventTarget(this, `${name}-target`, {
         provider,

@@ -21,7 +21,7 @@ import { bundleHandlers } from "./bundle";
 import { FORWARDED_EVENT_PATTERNS } from "./flow-insights-member";
 import { NodejsFunction } from "./nodejs-function";
 import { ServiceRole } from "./service-role";
-import { terraformLiteral } from "./terraform-literal";
+import { terraformJson } from "./terraform-literal";
 
 export interface FlowInsightsRegionProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The provider's region, by name: it names the region's functions and roles (IAM is global). */
@@ -111,7 +111,7 @@ export class FlowInsightsRegion extends Construct {
       tableName: table.name,
       hashKey: table.hashKey,
       rangeKey: table.rangeKey,
-      item: JSON.stringify({ pk: { S: MEMBER_ACCOUNTS_KEY.pk }, sk: { S: MEMBER_ACCOUNTS_KEY.sk }, accounts: { SS: [...props.memberAccountIds] } }),
+      item: terraformJson({ pk: { S: MEMBER_ACCOUNTS_KEY.pk }, sk: { S: MEMBER_ACCOUNTS_KEY.sk }, accounts: { SS: [...props.memberAccountIds] } }),
     });
     const inventory = new NodejsFunction(this, "inventory-function", {
       provider,
@@ -236,7 +236,7 @@ export class FlowInsightsRegion extends Construct {
       memorySize: 1024,
       logRetentionDays: props.logRetentionDays,
       environment: {
-        FLOW_LOG_FORMAT: terraformLiteral(VPC_FLOW_LOG_FORMAT),
+        FLOW_LOG_FORMAT: VPC_FLOW_LOG_FORMAT,
         ...ownershipStoreEnvironment({ tableName: table.name, retentionDays: props.inventoryRetentionDays }),
         DELIVERY_STREAM: delivery.name,
         WINDOW_SECONDS: String(props.windowSeconds),

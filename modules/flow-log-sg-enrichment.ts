@@ -10,7 +10,6 @@ import { NodejsFunction } from "./nodejs-function";
 import { FlowsQuery } from "./flows-query";
 import { SecureBucket } from "./secure-bucket";
 import { ServiceRole } from "./service-role";
-import { terraformLiteral } from "./terraform-literal";
 import { vpcFlowLogs } from "./vpc-flow-logs";
 
 export interface FlowLogSgEnrichmentProps extends Pick<TerraformMetaArguments, "provider"> {
@@ -87,7 +86,7 @@ export class FlowLogSgEnrichment extends Construct {
       timeout: 120,
       logRetentionDays: retention,
       environment: {
-        FLOW_LOG_FORMAT: terraformLiteral(VPC_FLOW_LOG_FORMAT),
+        FLOW_LOG_FORMAT: VPC_FLOW_LOG_FORMAT,
         LOOKUP_TTL_SECONDS: String(props.lookupTtlSeconds ?? 300),
         POWERTOOLS_SERVICE_NAME: prefix,
         POWERTOOLS_METRICS_NAMESPACE: "flowtap",

@@ -7,6 +7,7 @@ import { GlueCatalogTable } from "@cdktf/provider-aws/lib/glue-catalog-table";
 import { ATHENA, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
 import { ENRICHED_COLUMNS, hiveType } from "../functions/lib/flowlogs/schema";
 import { SecureBucket } from "./secure-bucket";
+import { terraformLiteral } from "./terraform-literal";
 
 export interface FlowsQueryProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The Glue database (letters, digits and underscores). */
@@ -74,8 +75,8 @@ export class FlowsQuery extends Construct {
     const location = `s3://${props.dataBucketName}/${props.dataPrefix}`;
     const storage = STORAGE[props.dataFormat ?? "json"];
     const regions = props.regions;
-    // `$${` is a literal `${` for Terraform: Athena fills these in.
-    const template = `${location}account_id=$\${account_id}/${regions ? "region=$${region}/" : ""}date=$\${date}/`;
+    // Athena fills in the projected partitions' `${…}`.
+    const template = terraformLiteral(`${location}account_id=\${account_id}/${regions ? "region=${region}/" : ""}date=\${date}/`);
     const table = new GlueCatalogTable(this, "flows", {
       provider,
       databaseName: database.name,
@@ -139,7 +140,7 @@ export class FlowsQuery extends Construct {
         description: `${query.description}${parameters.length > 0 ? `; EXECUTE … USING ${parameters.join(", ")}` : ""}`.slice(0, 1024),
         database: database.name,
         workgroup: workgroup.name,
-        query: query.sql(ATHENA),
+        query: terraformLiteral(query.sql(ATHENA)),
       });
     }
     this.databaseName = database.name;

@@ -23,6 +23,7 @@ import { awsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
 import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
 import { NodejsFunction } from "./nodejs-function";
+import { terraformJson } from "./terraform-literal";
 
 export interface NatFlowRecorderProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The NAT gateways to watch; one alarm each. */
@@ -205,7 +206,7 @@ export class NatFlowRecorder extends Construct {
       name: prefix,
       type: "STANDARD",
       roleArn: machineRole.arn,
-      definition: JSON.stringify(natFlowRecorderDefinition()),
+      definition: terraformJson(natFlowRecorderDefinition()),
       loggingConfiguration: { logDestination: `${machineLogs.arn}:*`, includeExecutionData: true, level: "ALL" },
       tracingConfiguration: { enabled: true },
     });
@@ -239,7 +240,7 @@ export class NatFlowRecorder extends Construct {
       provider,
       name: `${prefix}-alarm`,
       description: "A flowtap NAT traffic alarm entering ALARM starts a recording",
-      eventPattern: JSON.stringify({
+      eventPattern: terraformJson({
         source: ["aws.cloudwatch"],
         "detail-type": ["CloudWatch Alarm State Change"],
         detail: { alarmName: [{ prefix: ALARM_NAME_PREFIX }], state: { value: ["ALARM"] } },

@@ -15,6 +15,7 @@ import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { awsContext } from "./aws-context";
 import { bundleHandler } from "./bundle";
 import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
+import { terraformJson, terraformLiterals } from "./terraform-literal";
 
 export interface NodejsFunctionProps extends Pick<TerraformMetaArguments, "provider"> {
   /** The function's name; also names its role, log group, failure queue and triggers. 1-50 characters. */
@@ -27,7 +28,7 @@ export interface NodejsFunctionProps extends Pick<TerraformMetaArguments, "provi
   readonly memorySize?: number;
   /** Seconds. @default 30 */
   readonly timeout?: number;
-  /** @default - no variables besides NODE_OPTIONS=--enable-source-maps */
+  /** Values are literal text; cdktf references in them stay references. @default - no variables besides NODE_OPTIONS=--enable-source-maps */
   readonly environment?: Record<string, string>;
   /** What the function may do, beyond writing its own logs and failure queue. @default - nothing else */
   readonly policyStatements?: DataAwsIamPolicyDocumentStatement[];
@@ -151,7 +152,7 @@ export class NodejsFunction extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrency,
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
       tracingConfig: { mode: props.tracing ? "Active" : "PassThrough" },
-      environment: { variables: { NODE_OPTIONS: "--enable-source-maps", ...props.environment } },
+      environment: { variables: terraformLiterals({ NODE_OPTIONS: "--enable-source-maps", ...props.environment }) },
       // Never invoked before it may write its logs and do its work.
       dependsOn: [logGroup, rolePolicy],
     });
@@ -185,7 +186,7 @@ export class NodejsFunction extends Construct {
       name: `${this.baseName}-${props.name}`,
       description: props.description,
       eventBusName: props.eventBusName,
-      eventPattern: typeof props.eventPattern === "object" ? JSON.stringify(props.eventPattern) : props.eventPattern,
+      eventPattern: typeof props.eventPattern === "object" ? terraformJson(props.eventPattern) : props.eventPattern,
       scheduleExpression: props.scheduleExpression,
     });
     new CloudwatchEventTarget(this, `${props.name}-target`, {

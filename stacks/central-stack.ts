@@ -4,6 +4,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { OrgConfig } from "../config/schema";
 import { partitionOf } from "../config/workspaces";
 import { configureStateBackend } from "../modules/state-backend";
+import { terraformLiterals } from "../modules/terraform-literal";
 
 export interface CentralStackProps {
   readonly config: OrgConfig;
@@ -44,7 +45,7 @@ export abstract class CentralStack extends TerraformStack {
           externalId: rollout.externalId,
         },
       ],
-      defaultTags: [{ tags: { ...tags, ManagedBy: "flowtap", Feature: this.node.id } }],
+      defaultTags: [{ tags: terraformLiterals({ ...tags, ManagedBy: "flowtap", Feature: this.node.id }) }],
     });
     this.providers.set(region, provider);
     return provider;

@@ -12,6 +12,7 @@ import { FlowInsightsRegion } from "../modules/flow-insights-region";
 import { FlowsQuery } from "../modules/flows-query";
 import { NodejsFunction } from "../modules/nodejs-function";
 import { SecureBucket } from "../modules/secure-bucket";
+import { terraformJson } from "../modules/terraform-literal";
 import { CentralStack } from "./central-stack";
 
 export interface FlowInsightsCentralStackProps {
@@ -86,7 +87,7 @@ export class FlowInsightsCentralStack extends CentralStack {
       endpoint: ipRanges.functionArn,
     });
     // The first copy, at deploy: enrichment should not wait for AWS's next change.
-    new LambdaInvocation(this, "ip-ranges-first-copy", { provider: this.provider, functionName: ipRanges.functionName, input: JSON.stringify({ source: "flowtap deploy" }) });
+    new LambdaInvocation(this, "ip-ranges-first-copy", { provider: this.provider, functionName: ipRanges.functionName, input: terraformJson({ source: "flowtap deploy" }) });
 
     const busArns: Record<string, string> = {};
     const destinationArns: Record<string, string> = {};

@@ -8,6 +8,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { Feature, OrgConfig } from "../config/schema";
 import type { WorkspaceMap } from "../config/terraform-maps";
 import { configureStateBackend, remoteStateOf } from "../modules/state-backend";
+import { terraformLiterals } from "../modules/terraform-literal";
 
 export interface MemberStackProps {
   readonly config: OrgConfig;
@@ -53,6 +54,8 @@ export abstract class MemberStack extends TerraformStack {
       onSynthesize: (session) => {
         const dir = path.join(session.manifest.outdir, session.manifest.forStack(this).workingDirectory);
         mkdirSync(dir, { recursive: true });
+        // A variables file: Terraform reads its strings as values, never as templates.
+        // eslint-disable-next-line no-restricted-syntax
         writeFileSync(path.join(dir, MemberStack.WORKSPACES_FILE), `${JSON.stringify({ workspaces: this.workspaceMap }, null, 1)}\n`);
       },
     });
@@ -73,7 +76,7 @@ export abstract class MemberStack extends TerraformStack {
           externalId: config.rollout.externalId,
         },
       ],
-      defaultTags: [{ tags: { ...config.tags, ManagedBy: "flowtap", Feature: feature } }],
+      defaultTags: [{ tags: terraformLiterals({ ...config.tags, ManagedBy: "flowtap", Feature: feature }) }],
     });
 
     new TerraformOutput(this, "account_id", { value: this.setting("account_id"), description: "The account this workspace deployed into." });
