@@ -23,6 +23,10 @@
  *     lookups are warm; and its time on a 6 MB batch, against only decoding the same batch.
  *  9. The flow-insights enrichment function per Kinesis batch of 5,000 records on warm caches
  *     (ownerships in dynalite, a full-size ip-ranges.json), against only decoding the same batches.
+ * 10. `terraform plan` of ec2-mirroring in every workspace of a generated 20-account, 2-region
+ *     organization (the real terraform, the mirrored provider, a local STS), seconds per
+ *     workspace against a 2-account organization's workspaces planned at the same moments: a
+ *     workspace's plan must not slow as the organization grows (at most 1.25 times).
  */
 import { spawnSync } from "node:child_process";
 import { unzipSync } from "fflate";
@@ -61,6 +65,10 @@ import { decodeKinesisRecords } from "../functions/lib/flowlogs/tumbling-window"
 import { sampleEc2 } from "../samples/ec2-responder";
 import { sampleFlowLogLines, sampleInventory, writeParquetFlowLogs } from "../samples/generate";
 import { createInventoryTable, startDynalite } from "../__tests__/helpers/dynalite";
+import { preparePlanning, stackDocument, stateFixtureOf, synthesizeInto, writeRemoteStateFixture } from "../__tests__/helpers/terraform";
+import { findTerraformTools, terraformToolsLine } from "../cli/terraform-tools";
+import { loadOrgConfig } from "../config/load";
+import { MIRROR_TARGET_STACK } from "../stacks/mirror-target-stack";
 
 const ROOT = path.join(__dirname, "..");
 const TSX = path.join(ROOT, "node_modules", "tsx", "dist", "cli.mjs");
@@ -325,6 +333,72 @@ function benchScale(): void {
       perWorkspace, extraWorkspaces > 0 ? ((size("big") - size("small")) / 997).toFixed(0) : "n/a");
   }
   if (ratio > 1.5) process.exitCode = 1;
+}
+
+/** An organization of `accounts` accounts in two regions with ec2-mirroring, state kept locally so that it plans offline. */
+function mirroringOrg(accounts: number): string {
+  const regions = ["us-east-1", "eu-west-1"];
+  return JSON.stringify({
+    organization: { id: "o-a1b2c3d4e5", name: "generated", managementAccountId: "999999999999" },
+    central: { accountId: "111111111111", region: "us-east-1" },
+    features: {
+      mirrorTarget: {
+        targets: regions.map((region, n) => ({ region, networkLoadBalancerArn: `arn:aws:elasticloadbalancing:${region}:111111111111:loadbalancer/net/sensors/0a1b2c3d4e5f600${n}` })),
+        shareWithOrganization: true,
+      },
+      ec2Mirroring: { excludeTagKey: "flowtap:exclude" },
+    },
+    accounts: Array.from({ length: accounts }, (_, n) => ({ id: String(200000000000 + n), name: `team-${n}`, regions, features: ["ec2-mirroring"] })),
+  });
+}
+
+/** A generated organization with ec2-mirroring, synthesized and initialized; it plans one workspace at a call, returning the plan's seconds. */
+async function mirroringPlanner(accounts: number, tools: Extract<ReturnType<typeof findTerraformTools>, { found: true }>) {
+  const root = mkdtempSync(path.join(tmpdir(), `flowtap-plan-${accounts}-`));
+  const configFile = path.join(root, "org.yaml");
+  writeFileSync(configFile, mirroringOrg(accounts));
+  const config = loadOrgConfig(configFile);
+  const manifest = synthesizeInto(root, config, configFile);
+  const planning = await preparePlanning(root, manifest, tools.terraform, tools.mirror, path.join(root, "plugin-cache"));
+  writeRemoteStateFixture(root, "ec2-mirroring", "mirror-target-state", stateFixtureOf(stackDocument(root, MIRROR_TARGET_STACK), config));
+  return {
+    workspaces: manifest.stacks.find((s) => s.name === "ec2-mirroring")!.workspaces.map((ws) => ws.name),
+    async plan(workspace: string): Promise<number> {
+      const start = process.hrtime.bigint();
+      const plan = await planning.plan("ec2-mirroring", workspace);
+      if (plan.run.code !== 0) throw new Error(`ec2-mirroring did not plan in ${workspace}: ${plan.run.stderr}`);
+      return Number(process.hrtime.bigint() - start) / 1e9;
+    },
+    close: () => planning.close(),
+  };
+}
+
+async function benchPlans(): Promise<void> {
+  console.log("\n10. terraform plan of ec2-mirroring in every workspace (the real terraform and mirrored provider; STS answered locally)");
+  const tools = findTerraformTools();
+  console.log("   %s", terraformToolsLine(tools));
+  if (!tools.found) return;
+  const small = await mirroringPlanner(2, tools);
+  const large = await mirroringPlanner(20, tools);
+  try {
+    // Each workspace of the large organization plans beside one of the small one's, so that both
+    // meet the same load; the small one's workspaces are planned again in turn (nothing is applied).
+    const smallTimes: number[] = [];
+    const largeTimes: number[] = [];
+    for (const [i, workspace] of large.workspaces.entries()) {
+      const [s, l] = await Promise.all([small.plan(small.workspaces[i % small.workspaces.length]), large.plan(workspace)]);
+      smallTimes.push(s);
+      largeTimes.push(l);
+    }
+    const describe = (times: number[]) => `median ${median(times).toFixed(2)} s, slowest ${Math.max(...times).toFixed(2)} s`;
+    console.log("   baseline, 2 accounts x 2 regions (%d workspaces, each planned %d times): %s per workspace", small.workspaces.length, largeTimes.length / small.workspaces.length, describe(smallTimes));
+    console.log("   generated, 20 accounts x 2 regions (%d workspaces):                     %s per workspace", large.workspaces.length, describe(largeTimes));
+    const ratio = median(largeTimes) / median(smallTimes);
+    console.log("   ratio of medians %s (target at most 1.25): %s", ratio.toFixed(2), ratio <= 1.25 ? "met" : "NOT MET");
+    if (ratio > 1.25) process.exitCode = 1;
+  } finally {
+    await Promise.all([small.close(), large.close()]);
+  }
 }
 
 /** Many small flow log files, and the records in each. */
@@ -603,6 +677,7 @@ const SECTIONS: readonly [readonly number[], () => unknown][] = [
   [[7], benchEnrichment],
   [[8], benchFirehoseFunction],
   [[9], benchFlowInsightsFunction],
+  [[10], benchPlans],
 ];
 
 /** `npm run bench` runs every section; `npm run bench -- 7 8` runs those only. */

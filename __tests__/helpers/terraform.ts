@@ -14,12 +14,11 @@ import { startFakeAws, type AssumeRoleCall } from "./fake-aws";
 export const terraformTools = findTerraformTools();
 
 /** `describe`, or `describe.skip` with the loud line when terraform or the mirror is missing. */
-export const describeWithTerraform: (name: string, fn: () => void) => void = terraformTools.found
-  ? describe
-  : (name, fn) => {
-      console.warn(terraformToolsLine(terraformTools));
-      describe.skip(name, fn);
-    };
+export function describeWithTerraform(name: string, fn: () => void): void {
+  if (terraformTools.found) return describe(name, fn);
+  console.warn(terraformToolsLine(terraformTools));
+  describe.skip(name, fn);
+}
 
 /** The access key the plans sign with: the base credentials a pipeline has before assuming roles. */
 const PIPELINE_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE";
