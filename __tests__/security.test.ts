@@ -25,6 +25,46 @@ describe("security checks over every synthesized stack", () => {
   });
 });
 
+/** Whether an IAM resource pattern, where `*` stands for any run of characters, matches `key`. */
+function globMatches(pattern: string, key: string): boolean {
+  const [first, ...rest] = pattern.split("*");
+  if (!key.startsWith(first)) return false;
+  if (rest.length === 0) return key === first;
+  let at = first.length;
+  for (const [i, part] of rest.entries()) {
+    const found = i === rest.length - 1 ? (key.endsWith(part) && key.length - part.length >= at ? key.length - part.length : -1) : key.indexOf(part, at);
+    if (found < 0) return false;
+    at = found + part.length;
+  }
+  return true;
+}
+
+describe("Firehose delivery roles", () => {
+  // The synthesized document is open-ended.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  const streams = [...synthAll().values()].flatMap((stack) => Object.entries(stack.tf.resource?.aws_kinesis_firehose_delivery_stream ?? {}).map(([id, stream]: [string, any]) => [`${stack.name} ${id}`, stack.tf, stream] as const));
+
+  it("are found in the synthesized stacks", () => {
+    expect(streams.length).toBeGreaterThan(0);
+  });
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  it.each(streams)("%s: its role may write where the stream writes records and where it writes the records that fail", (_name, tf: any, stream: any) => {
+    const s3 = stream.extended_s3_configuration;
+    const role = /^\$\{aws_iam_role\.([\w-]+)\.arn\}$/.exec(s3.role_arn)![1];
+    const allowed = Object.values(tf.resource.aws_iam_role_policy as Record<string, { role: string; policy: string }>)
+      .filter((p) => p.role === `\${aws_iam_role.${role}.name}`)
+      .flatMap((p) => tf.data.aws_iam_policy_document[/^\$\{data\.aws_iam_policy_document\.([\w-]+)\.json\}$/.exec(p.policy)![1]].statement)
+      .filter((st: { actions: string[] }) => st.actions.includes("s3:PutObject"))
+      .flatMap((st: { resources: string[] }) => st.resources);
+    // The part of a Firehose prefix before its first expression names objects the role must be able to put.
+    const objectUnder = (prefix: string) => `${s3.bucket_arn}/${prefix.split("!{")[0]}part-0000`;
+    const covers = (key: string) => allowed.some((pattern: string) => globMatches(pattern, key));
+    expect({ prefix: s3.prefix, allowed: covers(objectUnder(s3.prefix)) }).toEqual({ prefix: s3.prefix, allowed: true });
+    expect({ errorPrefix: s3.error_output_prefix, allowed: covers(objectUnder(s3.error_output_prefix)) }).toEqual({ errorPrefix: s3.error_output_prefix, allowed: true });
+  });
+});
+
 describe("the security checks themselves", () => {
   it("catch each kind of violation in a deliberately careless stack", async () => {
     const app = Testing.app();

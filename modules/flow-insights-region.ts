@@ -40,6 +40,8 @@ export interface FlowInsightsRegionProps extends Pick<TerraformMetaArguments, "p
   readonly bucketArn: string;
   /** The prefix records are written under, ending in `/`. */
   readonly dataPrefix: string;
+  /** The prefix Firehose writes the records it could not convert or partition under, ending in `/`. */
+  readonly errorPrefix: string;
   /** Where the ip-ranges.json copy is, in the bucket. */
   readonly ipRangesKey: string;
   /** The Glue table Firehose converts records to Parquet with, in the home region. */
@@ -184,7 +186,8 @@ export class FlowInsightsRegion extends Construct {
         {
           sid: "WriteObjects",
           actions: ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"],
-          resources: [props.bucketArn, `${props.bucketArn}/${props.dataPrefix}*`],
+          // Failed records go under their own prefix: without it, Firehose is denied, retries and drops them.
+          resources: [props.bucketArn, `${props.bucketArn}/${props.dataPrefix}*`, `${props.bucketArn}/${props.errorPrefix}*`],
         },
         { sid: "ReadTheSchema", actions: ["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"], resources: [props.glue.catalogArn, props.glue.databaseArn, props.glue.tableArn] },
         { sid: "LogDeliveryErrors", actions: ["logs:PutLogEvents"], resources: [`${deliveryLogs.arn}:log-stream:*`] },
@@ -199,7 +202,7 @@ export class FlowInsightsRegion extends Construct {
         roleArn: deliveryRole.roleArn,
         bucketArn: props.bucketArn,
         prefix: `${props.dataPrefix}account_id=!{partitionKeyFromQuery:account_id}/region=${region}/date=!{partitionKeyFromQuery:date}/`,
-        errorOutputPrefix: `errors/!{firehose:error-output-type}/region=${region}/date=!{timestamp:yyyy-MM-dd}/`,
+        errorOutputPrefix: `${props.errorPrefix}!{firehose:error-output-type}/region=${region}/date=!{timestamp:yyyy-MM-dd}/`,
         // Parquet compresses its own pages.
         compressionFormat: "UNCOMPRESSED",
         bufferingSize: 128,

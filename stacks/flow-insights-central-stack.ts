@@ -22,6 +22,7 @@ export interface FlowInsightsCentralStackProps {
 /** AWS announces every change of ip-ranges.json on this topic (in us-east-1). */
 const IP_SPACE_CHANGED_TOPIC = "arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged";
 const DATA_PREFIX = "flow-logs/";
+const ERROR_PREFIX = "errors/";
 const IP_RANGES_KEY = "ip-ranges/ip-ranges.json";
 
 /**
@@ -47,7 +48,7 @@ export class FlowInsightsCentralStack extends CentralStack {
       bucketName: `flowtap-flow-insights-${config.central.accountId}-${home}`,
       lifecycleRules: [
         { id: "enriched", prefix: DATA_PREFIX, intelligentTieringDays: settings.intelligentTieringDays, expirationDays: settings.expirationDays },
-        { id: "failed-records", prefix: "errors/", expirationDays: settings.expirationDays },
+        { id: "failed-records", prefix: ERROR_PREFIX, expirationDays: settings.expirationDays },
       ],
     });
     const query = new FlowsQuery(this, "query", {
@@ -105,6 +106,7 @@ export class FlowInsightsCentralStack extends CentralStack {
         bucketName: bucket.bucketName,
         bucketArn: bucket.bucketArn,
         dataPrefix: DATA_PREFIX,
+        errorPrefix: ERROR_PREFIX,
         ipRangesKey: IP_RANGES_KEY,
         glue: {
           region: home,
