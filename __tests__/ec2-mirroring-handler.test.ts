@@ -25,8 +25,10 @@ import {
   scheduledEvent,
   session,
 } from "./helpers/ec2-fixtures";
+import { declaredActionsOf, recordSentActions } from "./helpers/declared-calls";
 
 const ec2 = mockClient(EC2Client);
+const sentActions = recordSentActions({ EC2Client: ec2 });
 let output: ReturnType<typeof captureOutput>;
 
 beforeAll(() => Object.assign(process.env, mirroringEnvironment));
@@ -244,4 +246,10 @@ describe("ec2-mirroring event handler, target ENI cache", () => {
     expect(ec2).toHaveReceivedCommandTimes(DescribeTrafficMirrorTargetsCommand, 1);
     expect(ec2).not.toHaveReceivedCommand(DeleteTrafficMirrorSessionCommand);
   });
+});
+
+it("sends only the requests its role's permission table declares", () => {
+  const declared = declaredActionsOf("flowtap-ec2-mirroring");
+  expect([...sentActions].filter((action) => !declared.has(action))).toEqual([]);
+  expect(sentActions.size).toBeGreaterThan(0);
 });

@@ -12,8 +12,10 @@ import { resetCaches } from "../functions/lib/mirroring/ec2-sessions";
 import { handler } from "../functions/ec2-mirroring/reconciler";
 import { captureOutput } from "./helpers/capture-output";
 import { awsError, describeInstances, fixture, mirroringEnvironment, runningEvent, scheduledEvent, session } from "./helpers/ec2-fixtures";
+import { declaredActionsOf, recordSentActions } from "./helpers/declared-calls";
 
 const ec2 = mockClient(EC2Client);
+const sentActions = recordSentActions({ EC2Client: ec2 });
 let output: ReturnType<typeof captureOutput>;
 
 /** Instance ids i-0000000000000001..n, each with two ENIs eni-000000000000N0 and ...N1. */
@@ -107,4 +109,10 @@ describe("ec2-mirroring reconciler", () => {
     await expect(handler(runningEvent)).resolves.toBeUndefined();
     expect(ec2.calls()).toHaveLength(0);
   });
+});
+
+it("sends only the requests its role's permission table declares", () => {
+  const declared = declaredActionsOf("flowtap-ec2-mirroring-reconciler");
+  expect([...sentActions].filter((action) => !declared.has(action))).toEqual([]);
+  expect(sentActions.size).toBeGreaterThan(0);
 });

@@ -13,6 +13,7 @@ import { handler as reconcile } from "../functions/fargate-mirroring/reconciler"
 import { resetCaches } from "../functions/lib/mirroring/ec2-sessions";
 import { captureOutput, metricValues } from "./helpers/capture-output";
 import { awsError, fixture, mirroringEnvironment, scheduledEvent, session } from "./helpers/ec2-fixtures";
+import { declaredActionsOf, recordSentActions } from "./helpers/declared-calls";
 
 const ec2 = mockClient(EC2Client);
 const ecs = mockClient(ECSClient);
@@ -52,6 +53,7 @@ afterEach(() => output.restore());
 const creates = () => ec2.commandCalls(CreateTrafficMirrorSessionCommand).map((c) => c.args[0].input);
 
 describe("fargate-mirroring event handler", () => {
+  const sentActions = recordSentActions({ EC2Client: ec2, ECSClient: ecs });
   it("mirrors a task's ENI to the target of its own zone, with one DescribeTasks and one session lookup", async () => {
     expect(await handler(taskEvent)).toMatchObject({ created: 1, failed: 0 });
     expect(ecs).toHaveReceivedCommandWith(DescribeTasksCommand, { cluster: "arn:aws:ecs:us-west-2:111122223333:cluster/FargateCluster", tasks: [TASK_ARN], include: ["TAGS"] });
@@ -130,9 +132,16 @@ describe("fargate-mirroring event handler", () => {
     await expect(handler(event)).resolves.toBeUndefined();
     expect(ecs.calls()).toHaveLength(0);
   });
+
+  it("sends only the requests its role's permission table declares", () => {
+    const declared = declaredActionsOf("flowtap-fargate-mirroring");
+    expect([...sentActions].filter((action) => !declared.has(action))).toEqual([]);
+    expect(sentActions.size).toBeGreaterThan(0);
+  });
 });
 
 describe("fargate-mirroring reconciler", () => {
+  const sentActions = recordSentActions({ EC2Client: ec2, ECSClient: ecs });
   /** n running tasks in `cluster`, one ENI each, zone us-west-2c; every third already mirrored. */
   function tasks(cluster: string, n: number): Task[] {
     return Array.from({ length: n }, (_, i) => ({
@@ -181,5 +190,11 @@ describe("fargate-mirroring reconciler", () => {
     ecs.on(ListTasksCommand, { cluster: "payments" }).resolves({ taskArns: all.map((t) => t.taskArn!) });
     ecs.on(DescribeTasksCommand).resolves({ tasks: all });
     expect(await reconcile(scheduledEvent)).toMatchObject({ created: 2, failed: 1 });
+  });
+
+  it("sends only the requests its role's permission table declares", () => {
+    const declared = declaredActionsOf("flowtap-fargate-mirroring-reconciler");
+    expect([...sentActions].filter((action) => !declared.has(action))).toEqual([]);
+    expect(sentActions.size).toBeGreaterThan(0);
   });
 });

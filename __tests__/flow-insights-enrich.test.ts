@@ -13,6 +13,7 @@ import { OwnershipStore } from "../functions/lib/flowlogs/ownership";
 import { serializedState, type WindowState } from "../functions/lib/flowlogs/tumbling-window";
 import { captureOutput, metricValues } from "./helpers/capture-output";
 import { createInventoryTable, startDynalite } from "./helpers/dynalite";
+import { declaredActionsOf, recordSentActions } from "./helpers/declared-calls";
 
 const TABLE = "inventory-enrich-test";
 const FORMAT = parseLogFormat(VPC_FLOW_LOG_FORMAT);
@@ -20,6 +21,7 @@ if (!FORMAT.ok) throw new Error(FORMAT.reason);
 const FIELDS = FORMAT.fields;
 const firehose = mockClient(FirehoseClient);
 const s3 = mockClient(S3Client);
+const sentActions = recordSentActions({ FirehoseClient: firehose, S3Client: s3 });
 let db: Awaited<ReturnType<typeof startDynalite>>;
 let store: OwnershipStore;
 let handler: (event: KinesisStreamTumblingWindowEvent) => Promise<KinesisStreamStateResponse>;
@@ -156,4 +158,10 @@ describe("the window's state", () => {
       { numRuns: 200 },
     );
   });
+});
+
+it("sends only the requests its role's permission table declares", () => {
+  const declared = declaredActionsOf("flowtap-flow-insights-enrich-us-east-1");
+  expect([...sentActions].filter((action) => !declared.has(action))).toEqual([]);
+  expect(sentActions.size).toBeGreaterThan(0);
 });

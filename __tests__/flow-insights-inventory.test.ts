@@ -7,6 +7,7 @@ import { inventoryChangeOf, InventorySync } from "../functions/lib/flowlogs/inve
 import { holderAt, OwnershipStore } from "../functions/lib/flowlogs/ownership";
 import { sampleEc2 } from "../samples/ec2-responder";
 import { createInventoryTable, startDynalite } from "./helpers/dynalite";
+import { declaredActionsOf, recordSentActions } from "./helpers/declared-calls";
 
 const fixture = (name: string) => JSON.parse(readFileSync(path.join(__dirname, "fixtures", name), "utf8")) as Record<string, unknown>;
 const ACCOUNT = "123456789010";
@@ -15,6 +16,7 @@ const sample = sampleEc2(40);
 let present: NetworkInterface[] = [];
 const ec2 = mockClient(EC2Client);
 const tagging = mockClient(ResourceGroupsTaggingAPIClient);
+const sentActions = recordSentActions({ EC2Client: ec2, ResourceGroupsTaggingAPIClient: tagging });
 
 let db: Awaited<ReturnType<typeof startDynalite>>;
 let store: OwnershipStore;
@@ -174,4 +176,10 @@ describe("the flow-insights inventory function's events", () => {
     await apply(cloudTrail("ModifyNetworkInterfaceAttribute", INSTANCE_ENI.NetworkInterfaceId!, "2026-11-22T12:30:00Z"));
     expect(await holderOfAddress(INSTANCE_ENI.PrivateIpAddress!, "2026-11-22T12:45:00Z")).toBeUndefined();
   });
+});
+
+it("sends only the requests its role's permission table declares", () => {
+  const declared = declaredActionsOf({ stack: "flow-insights", rolePath: "member/inventory-role" });
+  expect([...sentActions].filter((action) => !declared.has(action))).toEqual([]);
+  expect(sentActions.size).toBeGreaterThan(0);
 });

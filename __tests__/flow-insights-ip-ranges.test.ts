@@ -3,8 +3,10 @@ import { mockClient } from "aws-sdk-client-mock";
 import { createHash } from "node:crypto";
 import { handler, IP_RANGES_URL } from "../functions/flow-insights/ip-ranges";
 import { captureOutput } from "./helpers/capture-output";
+import { declaredActionsOf, recordSentActions } from "./helpers/declared-calls";
 
 const s3 = mockClient(S3Client);
+const sentActions = recordSentActions({ S3Client: s3 });
 const RANGES = JSON.stringify({
   syncToken: "1732204800",
   createDate: "2026-11-21-16-00-00",
@@ -67,4 +69,10 @@ describe("the ip-ranges.json refresh", () => {
   it("fetches at deploy time too, when invoked with no announcement", async () => {
     await expect(handler({})).resolves.toMatchObject({ prefixes: 2 });
   });
+});
+
+it("sends only the requests its role's permission table declares", () => {
+  const declared = declaredActionsOf("flowtap-flow-insights-ip-ranges");
+  expect([...sentActions].filter((action) => !declared.has(action))).toEqual([]);
+  expect(sentActions.size).toBeGreaterThan(0);
 });

@@ -60,7 +60,10 @@ describe("flow-insights central stack", () => {
   it("admits only the organization to its event buses and logs destinations, in every member region", () => {
     expect(policyAt(central, "region-us-east-1/destination-role/trust").statement[0]).toMatchObject({
       principals: [{ type: "Service", identifiers: ["logs.amazonaws.com"] }],
-      condition: [{ test: "StringLike", variable: "aws:SourceArn", values: [expect.stringMatching(/:logs:us-east-1:\*:\*$/)] }],
+      condition: [
+        { test: "StringEquals", variable: "aws:SourceOrgID", values: ["o-a1b2c3d4e5"] },
+        { test: "ArnLike", variable: "aws:SourceArn", values: [expect.stringMatching(/:logs:us-east-1:\*:\*$/)] },
+      ],
     });
     expect(values(central, "aws_cloudwatch_event_bus").map((b) => b.provider).sort()).toEqual(["aws", "aws.eu-west-1"]);
     for (const path of ["region-us-east-1/bus-permissions", "region-eu-west-1/destination-access-policy"]) {

@@ -12,6 +12,7 @@ import { parseLogFormat, VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/f
 import { LiveInventory } from "../functions/lib/flowlogs/live-inventory";
 import { sampleEc2 } from "../samples/ec2-responder";
 import { captureOutput, metricValues } from "./helpers/capture-output";
+import { declaredActionsOf, recordSentActions } from "./helpers/declared-calls";
 
 const FORMAT = parseLogFormat(VPC_FLOW_LOG_FORMAT);
 if (!FORMAT.ok) throw new Error(FORMAT.reason);
@@ -25,6 +26,7 @@ const [ALB, , LAMBDA, RDS] = ENIS;
 const INSTANCE = ENIS[9];
 
 const ec2 = mockClient(EC2Client);
+const sentActions = recordSentActions({ EC2Client: ec2 });
 function answerLikeEc2(): void {
   ec2.reset();
   ec2.on(DescribeNetworkInterfacesCommand).callsFake((input) => {
@@ -310,4 +312,10 @@ describe("looking up what flows name", () => {
     await inventory.inventoryFor(large.addresses, large.interfaceIds);
     expect(inventory.calls).toBe(afterSmall);
   });
+});
+
+it("sends only the requests its role's permission table declares", () => {
+  const declared = declaredActionsOf("flowtap-flow-log-sg-enrichment");
+  expect([...sentActions].filter((action) => !declared.has(action))).toEqual([]);
+  expect(sentActions.size).toBeGreaterThan(0);
 });

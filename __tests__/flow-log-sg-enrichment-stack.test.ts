@@ -77,7 +77,7 @@ describe("flow-log-sg-enrichment stack", () => {
     expect(trust.condition).toEqual([{ test: "StringEquals", variable: "aws:SourceAccount", values: [expect.stringMatching(/data\.aws_caller_identity/)] }]);
     const statements = policyAt(stack, "enrichment/delivery-role/permissions").statement as { sid: string; actions: string[]; resources: string[] }[];
     expect(statements.map((s) => s.sid)).toEqual(["WriteObjects", "Transform", "LogDeliveryErrors"]);
-    expect(statements[0].resources).toEqual([expect.stringMatching(/aws_s3_bucket\.enrichment_bucket_[0-9A-F]+\.arn\}$/), expect.stringMatching(/\.arn\}\/\*$/)]);
+    expect(statements[0].resources).toEqual([expect.stringMatching(/aws_s3_bucket\.enrichment_bucket_[0-9A-F]+\.arn\}$/), expect.stringMatching(/\.arn\}\/flow-logs\/\*$/), expect.stringMatching(/\.arn\}\/errors\/\*$/)]);
     expect(statements[1].resources.every((r) => r.includes("aws_lambda_function.enrichment_enricher_function"))).toBe(true);
   });
 

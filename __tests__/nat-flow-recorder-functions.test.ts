@@ -8,6 +8,7 @@ import { queryTopTalkers } from "../functions/nat-flow-recorder/summary";
 import { recordingSummary, TOP_TALKERS_QUERY } from "../functions/lib/nat-recorder/recording";
 import { createRecordingsTable, startDynalite } from "./helpers/dynalite";
 import { awsError } from "./helpers/ec2-fixtures";
+import { declaredActionsOf, recordSentActions } from "./helpers/declared-calls";
 
 const TABLE = "recordings-callback-test";
 const NAT = "nat-0a1b2c3d4e5f60001";
@@ -33,6 +34,7 @@ const waiting = (token: string) =>
   db.client.send(new PutItemCommand({ TableName: TABLE, Item: { natGatewayId: { S: NAT }, recording: { BOOL: true }, taskToken: { S: token }, executionName: { S: "e" } } }));
 
 describe("nat-flow-recorder callback function", () => {
+  const sentActions = recordSentActions({ SFNClient: sfn });
   it("answers the stored task token when the NAT gateway's alarm returns to OK", async () => {
     await waiting("AAAAKgAAAAIAAAAAAAAAAf");
     sfn.on(SendTaskSuccessCommand).resolves({});
@@ -70,10 +72,17 @@ describe("nat-flow-recorder callback function", () => {
     await expect(handler(event)).resolves.toMatchObject({ resumed: false });
     expect(sfn.calls()).toHaveLength(0);
   });
+
+  it("sends only the requests its role's permission table declares", () => {
+    const declared = declaredActionsOf("flowtap-nat-flow-recorder-callback");
+    expect([...sentActions].filter((action) => !declared.has(action))).toEqual([]);
+    expect(sentActions.size).toBeGreaterThan(0);
+  });
 });
 
 describe("nat-flow-recorder summary function", () => {
   const logs = mockClient(CloudWatchLogsClient);
+  const sentActions = recordSentActions({ CloudWatchLogsClient: logs });
   const input = { natGatewayId: NAT, alarmName: `flowtap-nat-traffic/${NAT}`, logGroupName: "/flowtap/nat-flow-recorder/us-east-1", startTime: "2026-11-22T17:04:00.000Z", endTime: "2026-11-22T17:20:49.000Z" };
   const row = (src: string, dst: string, service: string, pathId: string, bytes: number, flows: number) =>
     Object.entries({ pktSrcAddr: src, pktDstAddr: dst, pktDstAwsService: service, trafficPath: pathId, totalBytes: String(bytes), flows: String(flows) }).map(([field, value]) => ({ field, value }));
@@ -108,5 +117,11 @@ describe("nat-flow-recorder summary function", () => {
     logs.on(GetQueryResultsCommand).resolves({ status: "Running" });
     await expect(queryTopTalkers(new CloudWatchLogsClient({}), input, 1, 3)).rejects.toMatchObject({ name: "QueryTimedOut" });
     expect(logs).toHaveReceivedCommandTimes(GetQueryResultsCommand, 3);
+  });
+
+  it("sends only the requests its role's permission table declares", () => {
+    const declared = declaredActionsOf("flowtap-nat-flow-recorder-summary");
+    expect([...sentActions].filter((action) => !declared.has(action))).toEqual([]);
+    expect(sentActions.size).toBeGreaterThan(0);
   });
 });

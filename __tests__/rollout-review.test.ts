@@ -15,11 +15,11 @@ describe("rollout manifest and ROLLOUT.md", () => {
   it("records per stack what each workspace deploys and the IAM each role gets", () => {
     const ec2 = manifest.stacks.find((s) => s.name === "ec2-mirroring")!;
     expect(ec2.resources).toMatchObject({ aws_lambda_function: 2, aws_ec2_traffic_mirror_filter_rule: 4, aws_iam_role: 2 });
-    expect(ec2.roles!["flowtap-ec2-mirroring-reconciler-function"]).toEqual({
+    expect(ec2.roles!["flowtap-ec2-mirroring-reconciler-<region>"]).toEqual({
       trustedBy: ["lambda.amazonaws.com"],
       actions: expect.arrayContaining(["ec2:DeleteTrafficMirrorSession", "ec2:DescribeInstances"]),
     });
-    expect(ec2.roles!["flowtap-ec2-mirroring-function"].actions).not.toContain("ec2:DeleteTrafficMirrorSession");
+    expect(ec2.roles!["flowtap-ec2-mirroring-<region>"].actions).not.toContain("ec2:DeleteTrafficMirrorSession");
   });
 
   it("shows where each feature runs as an account × region matrix", () => {
@@ -35,7 +35,7 @@ describe("rollout manifest and ROLLOUT.md", () => {
     expect(review).toContain("## ec2-mirroring (member, 3 workspaces)");
     expect(review).toContain("applied after `mirror-target` (reads its outputs).");
     expect(review).toContain("| `aws_ram_resource_share` | 2 |");
-    expect(review).toMatch(/\| `flowtap-fargate-mirroring-reconciler-function` \| `lambda\.amazonaws\.com` \| .*`ecs:ListTasks`/);
+    expect(review).toMatch(/\| `flowtap-fargate-mirroring-reconciler-<region>` \| `lambda\.amazonaws\.com` \| .*`ecs:ListTasks`/);
   });
 
   it("says what changed against a previous manifest: workspaces, resource counts and permissions", () => {
@@ -54,7 +54,7 @@ describe("rollout manifest and ROLLOUT.md", () => {
             ? {
                 ...s,
                 resources: { ...s.resources, aws_lambda_permission: 2 },
-                roles: { ...s.roles, "flowtap-ec2-mirroring-function": { trustedBy: ["lambda.amazonaws.com"], actions: ["ec2:DescribeInstances", "ec2:RunInstances"] } },
+                roles: { ...s.roles, "flowtap-ec2-mirroring-<region>": { trustedBy: ["lambda.amazonaws.com"], actions: ["ec2:DescribeInstances", "ec2:RunInstances"] } },
               }
             : s,
         ),
@@ -64,8 +64,8 @@ describe("rollout manifest and ROLLOUT.md", () => {
     expect(changes).toContain("- stack `fargate-mirroring` added, in 2 workspace(s)");
     expect(changes).toContain("- `ec2-mirroring`: workspaces added: 555555555555-us-east-1");
     expect(changes).toContain("- `ec2-mirroring`: `aws_lambda_permission` 2 → 3 per workspace");
-    expect(changes).toMatch(/- `ec2-mirroring`: role `flowtap-ec2-mirroring-function` newly allowed .*`ec2:CreateTrafficMirrorSession`/);
-    expect(changes).toContain("- `ec2-mirroring`: role `flowtap-ec2-mirroring-function` no longer allowed `ec2:RunInstances`");
+    expect(changes).toMatch(/- `ec2-mirroring`: role `flowtap-ec2-mirroring-<region>` newly allowed .*`ec2:CreateTrafficMirrorSession`/);
+    expect(changes).toContain("- `ec2-mirroring`: role `flowtap-ec2-mirroring-<region>` no longer allowed `ec2:RunInstances`");
   });
 
   it("says so when nothing changed", () => {

@@ -41,8 +41,8 @@ const PLANNED_ADDITIONS: Record<string, number> = {
   "nat-flow-recorder 222222222222-eu-west-1": 35,
   "nat-flow-recorder 444444444444-us-east-1": 35,
   "flow-log-sg-enrichment 333333333333-us-east-1": 34,
-  "flow-insights 222222222222-us-east-1": 19,
-  "flow-insights 222222222222-eu-west-1": 19,
+  "flow-insights 222222222222-us-east-1": 21,
+  "flow-insights 222222222222-eu-west-1": 21,
 };
 
 // The plans read back with `terraform show -json`, for the values the tests below look at.

@@ -106,6 +106,9 @@ export function writeMirrorCliConfig(file: string, mirror: AwsProviderMirror, pl
       `  direct { exclude = [${JSON.stringify(AWS_PROVIDER)}] }`,
       "}",
       `plugin_cache_dir = ${JSON.stringify(pluginCacheDir)}`,
+      // Without a lock file Terraform 1.4+ would install from the mirror on every init, and inits run
+      // side by side race on the cache: these directories are temporary, their lock files never kept.
+      "plugin_cache_may_break_dependency_lock_file = true",
       "",
     ].join("\n"),
   );
@@ -140,19 +143,24 @@ export function repinAwsProvider(stackDir: string, version: string): Repinning {
   if (!aws) throw new Error(`${file}: no terraform.required_providers.aws to re-pin`);
   const from = String(aws.version);
   aws.version = version;
-  let text = JSON.stringify(document, null, 2);
-  const translated: Record<string, number> = {};
-  if (Number(version.split(".")[0]) < 6) {
-    for (const translation of PROVIDER_5X_TRANSLATIONS) {
-      const count = text.match(translation.from)?.length ?? 0;
-      if (count > 0) {
-        text = text.replace(translation.from, translation.to);
-        translated[translation.name] = count;
-      }
-    }
-  }
+  const { text, translated } = translateForProvider(JSON.stringify(document, null, 2), version);
   writeFileSync(file, `${text}\n`);
   return { from, to: version, translated };
+}
+
+/** `text` (Terraform JSON, or expressions of it) for provider `version`: the {@link PROVIDER_5X_TRANSLATIONS} applied when that is a 5.x. */
+export function translateForProvider(text: string, version: string): { text: string; translated: Record<string, number> } {
+  const translated: Record<string, number> = {};
+  if (Number(version.split(".")[0]) >= 6) return { text, translated };
+  let result = text;
+  for (const translation of PROVIDER_5X_TRANSLATIONS) {
+    const count = result.match(translation.from)?.length ?? 0;
+    if (count > 0) {
+      result = result.replace(translation.from, translation.to);
+      translated[translation.name] = count;
+    }
+  }
+  return { text: result, translated };
 }
 
 export interface TerraformRun {
@@ -161,10 +169,11 @@ export interface TerraformRun {
   readonly stderr: string;
 }
 
-/** Runs terraform with `args` in `cwd`, non-interactively, and collects its output. */
-export function runTerraform(terraform: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<TerraformRun> {
+/** Runs terraform with `args` in `cwd`, non-interactively (`input`, if given, is its standard input), and collects its output. */
+export function runTerraform(terraform: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, input?: string): Promise<TerraformRun> {
   return new Promise((resolve) => {
-    const child = spawn(terraform, args, { cwd, env: { ...env, TF_IN_AUTOMATION: "1", TF_INPUT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(terraform, args, { cwd, env: { ...env, TF_IN_AUTOMATION: "1", TF_INPUT: "0" }, stdio: ["pipe", "pipe", "pipe"] });
+    child.stdin.end(input ?? "");
     const stdout: Buffer[] = [];
     const stderr: Buffer[] = [];
     child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));

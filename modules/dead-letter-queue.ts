@@ -1,4 +1,4 @@
-import type { TerraformMetaArguments } from "cdktf";
+import { Lazy, type TerraformMetaArguments } from "cdktf";
 import { Construct } from "constructs";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
@@ -9,8 +9,12 @@ export const EVENT_DELIVERY_RETRY = { maximumEventAgeInSeconds: 86400, maximumRe
 
 export interface DeadLetterQueueProps extends Pick<TerraformMetaArguments, "provider"> {
   readonly queueName: string;
-  /** EventBridge rules that may send events they could not deliver (ARNs, or patterns with `*`). */
-  readonly eventBridgeRuleArns: string[];
+  /**
+   * EventBridge rules that may send events they could not deliver (ARNs, or patterns with `*`); more
+   * can be added with {@link DeadLetterQueue.allowEventBridgeRule}.
+   * @default - none: only its consumer's role may send
+   */
+  readonly eventBridgeRuleArns?: string[];
   /** Days a message stays. @default 14 - the most SQS keeps */
   readonly retentionDays?: number;
 }
@@ -24,6 +28,7 @@ export class DeadLetterQueue extends Construct {
   public readonly queueArn: string;
   /** The queue's URL. */
   public readonly queueUrl: string;
+  private readonly ruleArns: string[];
 
   constructor(scope: Construct, id: string, props: DeadLetterQueueProps) {
     super(scope, id);
@@ -34,28 +39,38 @@ export class DeadLetterQueue extends Construct {
       sqsManagedSseEnabled: true,
       messageRetentionSeconds: (props.retentionDays ?? 14) * 86400,
     });
-    const policy = new DataAwsIamPolicyDocument(this, "policy", {
-      provider,
-      statement: [
-        {
-          sid: "EventBridgeDeadLetters",
-          actions: ["sqs:SendMessage"],
-          resources: [queue.arn],
-          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
-          condition: [{ test: "ArnLike", variable: "aws:SourceArn", values: props.eventBridgeRuleArns }],
-        },
-        {
-          sid: "TlsOnly",
-          effect: "Deny",
-          actions: ["sqs:*"],
-          resources: [queue.arn],
-          principals: [{ type: "*", identifiers: ["*"] }],
-          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
-        },
-      ],
-    });
+    this.ruleArns = [...(props.eventBridgeRuleArns ?? [])];
+    const tlsOnly = {
+      sid: "TlsOnly",
+      effect: "Deny",
+      actions: ["sqs:*"],
+      resources: [queue.arn],
+      principals: [{ type: "*", identifiers: ["*"] }],
+      condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+    };
+    // The rules are known once the stack is built: a queue no rule sends to grants EventBridge nothing.
+    const statements = () => [
+      ...(this.ruleArns.length
+        ? [
+            {
+              sid: "EventBridgeDeadLetters",
+              actions: ["sqs:SendMessage"],
+              resources: [queue.arn],
+              principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+              condition: [{ test: "ArnLike", variable: "aws:SourceArn", values: this.ruleArns }],
+            },
+          ]
+        : []),
+      tlsOnly,
+    ];
+    const policy = new DataAwsIamPolicyDocument(this, "policy", { provider, statement: Lazy.anyValue({ produce: statements }) as never });
     new SqsQueuePolicy(this, "queue-policy", { provider, queueUrl: queue.url, policy: policy.json });
     this.queueArn = queue.arn;
     this.queueUrl = queue.url;
+  }
+
+  /** Lets an EventBridge rule (an ARN, or a pattern with `*`) send the events it could not deliver. */
+  public allowEventBridgeRule(ruleArn: string): void {
+    this.ruleArns.push(ruleArn);
   }
 }

@@ -47,7 +47,9 @@ export class Ec2InstanceMirroring extends Construct {
       mirrorFilterId: props.mirrorFilterId,
       mirrorTargets: props.mirrorTargets,
       sourceStatements: [{ sid: "ReadInstances", actions: ["ec2:DescribeInstances"], resources: ["*"] }],
+      sourceCalls: [{ action: "ec2:DescribeInstances", resource: "*", reason: "an instance's ENIs, tags and subnet" }],
       sweepStatements: [],
+      sweepCalls: [],
       reconcileSchedule: props.reconcileSchedule,
       logRetentionDays: props.logRetentionDays,
     });

@@ -2,6 +2,7 @@ import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import * as path from "node:path";
 import { awsContext } from "./aws-context";
+import { EXAMPLE_IDS } from "./runtime-calls";
 import { createMirroringFunctions } from "./mirroring-functions";
 import { mirroringEnvironment, validateMirroringSettings, type MirroringFunctionSettings } from "./mirroring-shared";
 import type { NodejsFunction } from "./nodejs-function";
@@ -56,9 +57,14 @@ export class EcsTaskMirroring extends Construct {
       mirrorFilterId: props.mirrorFilterId,
       mirrorTargets: props.mirrorTargets,
       sourceStatements: [{ sid: "ReadTasks", actions: ["ecs:DescribeTasks"], resources: [ecsArn("task/*")] }],
+      sourceCalls: [{ action: "ecs:DescribeTasks", resource: ecsArn(`task/payments/${EXAMPLE_IDS.ecsTask}`), reason: "a task's ENI, group and tags" }],
       sweepStatements: [
         { sid: "ListTasks", actions: ["ecs:ListTasks"], resources: [ecsArn("container-instance/*")] },
         { sid: "ListClusters", actions: ["ecs:ListClusters"], resources: ["*"] },
+      ],
+      sweepCalls: [
+        { action: "ecs:ListTasks", resource: ecsArn(`container-instance/payments/${EXAMPLE_IDS.ecsContainerInstance}`), reason: "the running tasks of a cluster" },
+        { action: "ecs:ListClusters", resource: "*", reason: "the clusters to sweep when none are configured" },
       ],
       reconcileSchedule: props.reconcileSchedule,
       logRetentionDays: props.logRetentionDays,

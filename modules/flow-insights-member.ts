@@ -10,6 +10,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { INTERFACE_CALLS, SECURITY_GROUP_CALLS } from "../functions/lib/flowlogs/inventory-calls";
 import { awsContext } from "./aws-context";
 import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
+import { declareRuntimeCalls, EXAMPLE_IDS, FOREIGN_ACCOUNT_ID } from "./runtime-calls";
 import { ServiceRole } from "./service-role";
 import { terraformJson } from "./terraform-literal";
 import { vpcFlowLogs } from "./vpc-flow-logs";
@@ -88,8 +89,25 @@ export class FlowInsightsMember extends Construct {
         { sid: "ResourceTags", actions: ["tag:GetResources"], resources: ["*"] },
       ]),
     });
+    declareRuntimeCalls(this, [
+      {
+        principal: props.inventoryFunctionRoleArn,
+        action: "sts:AssumeRole",
+        resource: inventoryRole.arn,
+        context: { "sts:ExternalId": props.inventoryExternalId },
+        reason: "the central inventory function reads this account's inventory",
+      },
+      { principal: props.inventoryFunctionRoleArn, action: "sts:AssumeRole", resource: inventoryRole.arn, context: { "sts:ExternalId": "guessed" }, expect: "Denied", reason: "without the ExternalId" },
+      ...["ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances", "tag:GetResources"].map((action) => ({
+        principal: inventoryRole.arn,
+        action,
+        resource: "*",
+        reason: "the scheduled refresh describes every ENI, group, instance and their tags",
+      })),
+    ]);
 
     const logGroup = new CloudwatchLogGroup(this, "flow-logs", { provider, name: `/flowtap/flow-insights/${region}`, retentionInDays: props.flowLogRetentionDays ?? 1 });
+    const logStream = `${logGroup.arn}:log-stream:${EXAMPLE_IDS.flowLogStream}`;
     const delivery = new ServiceRole(this, "delivery-role", {
       provider,
       roleName: `${prefix}-delivery-${region}`,
@@ -98,9 +116,15 @@ export class FlowInsightsMember extends Construct {
         { test: "StringEquals", variable: "aws:SourceAccount", values: [account] },
         { test: "ArnLike", variable: "aws:SourceArn", values: [`arn:${partition}:ec2:${region}:${account}:vpc-flow-log/*`] },
       ],
+      assumedWith: { "aws:SourceAccount": account, "aws:SourceArn": `arn:${partition}:ec2:${region}:${account}:vpc-flow-log/${EXAMPLE_IDS.flowLog}` },
       policyName: "deliver-flow-logs",
       statements: [
         { sid: "DeliverToTheLogGroup", actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], resources: [logGroup.arn, `${logGroup.arn}:*`] },
+      ],
+      calls: [
+        { action: "logs:DescribeLogStreams", resource: logGroup.arn, reason: "flow logs look for an ENI's stream" },
+        { action: "logs:CreateLogStream", resource: logStream, reason: "one stream per ENI" },
+        { action: "logs:PutLogEvents", resource: logStream, reason: "the flow records" },
       ],
     });
     vpcFlowLogs(this, {
@@ -112,14 +136,31 @@ export class FlowInsightsMember extends Construct {
       iamRoleArn: delivery.roleArn,
       namePrefix: prefix,
     });
+    // A destination open to the organization (not to listed accounts) takes logs that AWS services vend, such as
+    // flow logs, only through a role of the sending account that CloudWatch Logs assumes to check the sender.
+    const subscription = new ServiceRole(this, "subscription-role", {
+      provider,
+      roleName: `${prefix}-subscription-${region}`,
+      service: "logs.amazonaws.com",
+      // CloudWatch Logs names the subscribed log group in aws:SourceArn.
+      trustConditions: [{ test: "ArnLike", variable: "aws:SourceArn", values: [`arn:${partition}:logs:${region}:${account}:*`] }],
+      assumedWith: { "aws:SourceArn": `${logGroup.arn}:*` },
+      policyName: "send-to-central",
+      statements: [{ sid: "SendTheLogGroup", actions: ["logs:PutLogEvents"], resources: [`${logGroup.arn}:*`] }],
+      calls: [{ action: "logs:PutLogEvents", resource: logStream, reason: "CloudWatch Logs checks that this account may send the log group's events" }],
+    });
     new CloudwatchLogSubscriptionFilter(this, "to-central", {
       provider,
       name: `${prefix}-central`,
       logGroupName: logGroup.name,
       filterPattern: "",
       destinationArn: props.logsDestinationArn,
+      roleArn: subscription.roleArn,
       distribution: "ByLogStream",
     });
+    declareRuntimeCalls(this, [
+      { principal: account, action: "logs:PutSubscriptionFilter", resource: props.logsDestinationArn, reason: "the deployment subscribes the log group to the central destination" },
+    ]);
 
     const forwarding = new ServiceRole(this, "forwarding-role", {
       provider,
@@ -127,11 +168,11 @@ export class FlowInsightsMember extends Construct {
       service: "events.amazonaws.com",
       policyName: "forward-to-central",
       statements: [{ sid: "PutOnTheCentralBus", actions: ["events:PutEvents"], resources: [props.centralBusArn] }],
+      calls: [{ action: "events:PutEvents", resource: props.centralBusArn, reason: "the forwarding rules put the events on the central bus" }],
     });
     const undelivered = new DeadLetterQueue(this, "undelivered", {
       provider,
       queueName: `${prefix}-undelivered`,
-      eventBridgeRuleArns: [`arn:${partition}:events:${region}:${account}:rule/${prefix}-*`],
     });
     for (const [name, pattern] of Object.entries(FORWARDED_EVENT_PATTERNS)) {
       const rule = new CloudwatchEventRule(this, `${name}-rule`, {
@@ -148,7 +189,21 @@ export class FlowInsightsMember extends Construct {
         retryPolicy: EVENT_DELIVERY_RETRY,
         deadLetterConfig: { arn: undelivered.queueArn },
       });
+      undelivered.allowEventBridgeRule(rule.arn);
+      declareRuntimeCalls(this, [
+        { principal: "events.amazonaws.com", action: "sqs:SendMessage", resource: undelivered.queueArn, context: { "aws:SourceArn": rule.arn }, reason: `EventBridge keeps what rule ${name} could not forward` },
+      ]);
     }
+    declareRuntimeCalls(this, [
+      {
+        principal: "events.amazonaws.com",
+        action: "sqs:SendMessage",
+        resource: undelivered.queueArn,
+        context: { "aws:SourceArn": `arn:${partition}:events:${region}:${FOREIGN_ACCOUNT_ID}:rule/${prefix}-eni-calls` },
+        expect: "Denied",
+        reason: "a rule of another account",
+      },
+    ]);
 
     this.inventoryRoleArn = inventoryRole.arn;
     this.logGroupName = logGroup.name;

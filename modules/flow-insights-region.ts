@@ -20,6 +20,7 @@ import { awsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
 import { FORWARDED_EVENT_PATTERNS } from "./flow-insights-member";
 import { NodejsFunction } from "./nodejs-function";
+import { declareRuntimeCalls, firehoseDeliveryCalls, FOREIGN_ACCOUNT_ID, FOREIGN_ORGANIZATION_ID } from "./runtime-calls";
 import { ServiceRole } from "./service-role";
 import { terraformJson } from "./terraform-literal";
 
@@ -70,7 +71,7 @@ export class FlowInsightsRegion extends Construct {
   constructor(scope: Construct, id: string, props: FlowInsightsRegionProps) {
     super(scope, id);
     const provider = props.provider;
-    const { partition } = awsContext(this, provider);
+    const { partition, account } = awsContext(this, provider);
     const region = props.region;
     const doc = (docId: string, statement: DataAwsIamPolicyDocumentStatement[]) => new DataAwsIamPolicyDocument(this, docId, { provider, statement }).json;
     const orgOnly = [{ test: "StringEquals", variable: "aws:PrincipalOrgID", values: [props.organizationId] }];
@@ -83,6 +84,7 @@ export class FlowInsightsRegion extends Construct {
         { sid: "OrganizationMembersForward", actions: ["events:PutEvents"], resources: [bus.arn], principals: [{ type: "AWS", identifiers: ["*"] }], condition: orgOnly },
       ]),
     });
+    declareRuntimeCalls(this, [{ principal: FOREIGN_ACCOUNT_ID, action: "events:PutEvents", resource: bus.arn, expect: "Denied", reason: "an account outside the organization" }]);
 
     const table = new DynamodbTable(this, "inventory", {
       provider,
@@ -99,6 +101,8 @@ export class FlowInsightsRegion extends Construct {
       serverSideEncryption: { enabled: true },
     });
     const tableStatement = (actions: string[]): DataAwsIamPolicyDocumentStatement => ({ sid: "Inventory", actions, resources: [table.arn] });
+    const tableCalls = (actions: string[], reason: string) => actions.map((action) => ({ action, resource: table.arn, reason }));
+    const memberRole = (memberAccount: string) => `arn:${partition}:iam::${memberAccount}:role/${FLOW_INSIGHTS.memberRoleName(region)}`;
 
     const inventoryName = FLOW_INSIGHTS.inventoryFunctionName(region);
     const enrichName = FLOW_INSIGHTS.enrichFunctionName(region);
@@ -141,6 +145,17 @@ export class FlowInsightsRegion extends Construct {
           condition: [{ test: "StringEquals", variable: "aws:ResourceOrgID", values: [props.organizationId] }],
         },
       ],
+      calls: [
+        ...tableCalls(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"], "ownership records: who held an address when"),
+        { action: "sts:AssumeRole", resource: memberRole(props.memberAccountIds[0]), context: { "sts:ExternalId": props.inventoryExternalId }, reason: "the refresh reads a member account's inventory" },
+        {
+          action: "sts:AssumeRole",
+          resource: memberRole(FOREIGN_ACCOUNT_ID),
+          context: { "sts:ExternalId": props.inventoryExternalId, "aws:ResourceOrgID": FOREIGN_ORGANIZATION_ID },
+          expect: "Denied",
+          reason: "a role of the same name outside the organization",
+        },
+      ],
     });
     for (const [name, pattern] of Object.entries(FORWARDED_EVENT_PATTERNS)) {
       inventory.addTrigger({ name, description: `flowtap: ${name.replaceAll("-", " ")} forwarded by member accounts`, eventPattern: pattern, eventBusName: bus.name });
@@ -159,12 +174,19 @@ export class FlowInsightsRegion extends Construct {
       provider,
       roleName: `flowtap-flow-insights-destination-${region}`,
       service: "logs.amazonaws.com",
-      // CloudWatch Logs names the subscribing log group in aws:SourceArn. Any account of the region: which ones may
-      // subscribe is the destination policy's to say (organization only), and no other account can pass this role
-      // to a destination of its own; listing the accounts would not fit a trust policy (4 KB) in a large organization.
-      trustConditions: [{ test: "StringLike", variable: "aws:SourceArn", values: [`arn:${partition}:logs:${region}:*:*`] }],
+      // CloudWatch Logs delivers for the subscribed log group, in the member's account: only the organization's
+      // (listing the accounts would not fit a trust policy in a large organization), only from this region.
+      trustConditions: [
+        { test: "StringEquals", variable: "aws:SourceOrgID", values: [props.organizationId] },
+        { test: "ArnLike", variable: "aws:SourceArn", values: [`arn:${partition}:logs:${region}:*:*`] },
+      ],
+      assumedWith: { "aws:SourceOrgID": props.organizationId, "aws:SourceArn": `arn:${partition}:logs:${region}:${props.memberAccountIds[0]}:log-group:/flowtap/flow-insights/${region}:*` },
       policyName: "put-on-the-stream",
       statements: [{ sid: "PutRecords", actions: ["kinesis:PutRecord", "kinesis:PutRecords"], resources: [stream.arn] }],
+      calls: [
+        { action: "kinesis:PutRecords", resource: stream.arn, reason: "the member flow log records, in batches" },
+        { action: "kinesis:PutRecord", resource: stream.arn, reason: "CloudWatch Logs' test message when the destination is made" },
+      ],
     });
     const destination = new CloudwatchLogDestination(this, "destination", { provider, name: FLOW_INSIGHTS.destinationName, roleArn: destinationRole.roleArn, targetArn: stream.arn });
     new CloudwatchLogDestinationPolicy(this, "destination-access", {
@@ -174,6 +196,7 @@ export class FlowInsightsRegion extends Construct {
         { sid: "OrganizationMembersSubscribe", actions: ["logs:PutSubscriptionFilter"], resources: [destination.arn], principals: [{ type: "AWS", identifiers: ["*"] }], condition: orgOnly },
       ]),
     });
+    declareRuntimeCalls(this, [{ principal: FOREIGN_ACCOUNT_ID, action: "logs:PutSubscriptionFilter", resource: destination.arn, expect: "Denied", reason: "an account outside the organization" }]);
 
     const deliveryLogs = new CloudwatchLogGroup(this, "delivery-logs", { provider, name: `/aws/kinesisfirehose/flowtap-flow-insights-${region}`, retentionInDays: props.logRetentionDays });
     const deliveryLogStream = new CloudwatchLogStream(this, "delivery-log-stream", { provider, logGroupName: deliveryLogs.name, name: "DestinationDelivery" });
@@ -192,6 +215,19 @@ export class FlowInsightsRegion extends Construct {
         { sid: "ReadTheSchema", actions: ["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"], resources: [props.glue.catalogArn, props.glue.databaseArn, props.glue.tableArn] },
         { sid: "LogDeliveryErrors", actions: ["logs:PutLogEvents"], resources: [`${deliveryLogs.arn}:log-stream:*`] },
       ],
+      calls: firehoseDeliveryCalls({
+        bucketArn: props.bucketArn,
+        objectKeys: [
+          `${props.dataPrefix}account_id=${props.memberAccountIds[0]}/region=${region}/date=2026-12-07/flowtap-flow-insights-${region}-1-2026-12-07-00-00-00-0123.parquet`,
+          `${props.errorPrefix}format-conversion-failed/region=${region}/date=2026-12-07/flowtap-flow-insights-${region}-1-2026-12-07-00-00-00-0123`,
+        ],
+        foreignKey: props.ipRangesKey,
+        logStreamArn: `${deliveryLogs.arn}:log-stream:DestinationDelivery`,
+      }).concat(
+        ["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"].flatMap((action) =>
+          [props.glue.catalogArn, props.glue.databaseArn, props.glue.tableArn].map((resource) => ({ action, resource, reason: "the Glue table's schema, for the Parquet conversion" })),
+        ),
+      ),
     });
     const delivery = new KinesisFirehoseDeliveryStream(this, "delivery", {
       provider,
@@ -253,6 +289,17 @@ export class FlowInsightsRegion extends Construct {
         tableStatement(["dynamodb:GetItem", "dynamodb:Query"]),
         { sid: "Deliver", actions: ["firehose:PutRecordBatch"], resources: [delivery.arn] },
         { sid: "ReadIpRanges", actions: ["s3:GetObject"], resources: [`${props.bucketArn}/${props.ipRangesKey}`] },
+      ],
+      calls: [
+        ...["kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards"].map((action) => ({
+          action,
+          resource: stream.arn,
+          reason: "Lambda's event source mapping reads the stream as the function",
+        })),
+        ...tableCalls(["dynamodb:GetItem", "dynamodb:Query"], "who held each address at the flow's time"),
+        { action: "firehose:PutRecordBatch", resource: delivery.arn, reason: "the window's aggregates" },
+        { action: "s3:GetObject", resource: `${props.bucketArn}/${props.ipRangesKey}`, reason: "AWS's ip-ranges.json copy" },
+        { action: "s3:GetObject", resource: `${props.bucketArn}/${props.dataPrefix}account_id=${account}/part.parquet`, expect: "Denied", reason: "the enriched records are not the function's to read" },
       ],
     });
     new LambdaEventSourceMapping(this, "enrich-source", {

@@ -9,6 +9,7 @@ import { awsContext } from "./aws-context";
 import { NodejsFunction } from "./nodejs-function";
 import { FlowsQuery } from "./flows-query";
 import { SecureBucket } from "./secure-bucket";
+import { EXAMPLE_IDS, firehoseDeliveryCalls } from "./runtime-calls";
 import { ServiceRole } from "./service-role";
 import { vpcFlowLogs } from "./vpc-flow-logs";
 
@@ -38,7 +39,8 @@ const FUNCTION_ENTRY = path.join(__dirname, "..", "functions", "flow-log-sg-enri
 export const DATA_PREFIX = "flow-logs/";
 export const ENRICHED_PREFIX = "flow-logs/account_id=!{partitionKeyFromLambda:account_id}/date=!{partitionKeyFromLambda:date}/";
 /** Where Firehose puts records the function failed (their original data) and objects it could not write. */
-export const ERROR_PREFIX = "errors/!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/";
+export const FAILED_PREFIX = "errors/";
+export const ERROR_PREFIX = `${FAILED_PREFIX}!{firehose:error-output-type}/date=!{timestamp:yyyy-MM-dd}/`;
 
 /**
  * VPC flow logs delivered straight to a Firehose stream whose transformation function enriches
@@ -72,13 +74,15 @@ export class FlowLogSgEnrichment extends Construct {
       bucketName: `flowtap-flow-logs-${account}-${region}`,
       lifecycleRules: [
         { id: "enriched", prefix: DATA_PREFIX, intelligentTieringDays: props.intelligentTieringDays ?? 0, expirationDays: props.expirationDays ?? 400 },
-        { id: "failed-records", prefix: "errors/", expirationDays: props.expirationDays ?? 400 },
+        { id: "failed-records", prefix: FAILED_PREFIX, expirationDays: props.expirationDays ?? 400 },
       ],
     });
 
     const enricher = new NodejsFunction(this, "enricher", {
       provider,
       functionName: prefix,
+      // IAM names are global to the account, and the stack is applied in each of its regions.
+      roleName: `${prefix}-${region}`,
       entry: FUNCTION_ENTRY,
       description: "Firehose transformation: enriches VPC flow log records with ENIs, resources and security group rules",
       memorySize: 1024,
@@ -95,6 +99,11 @@ export class FlowLogSgEnrichment extends Construct {
         // Describe calls take no resource-level permissions.
         { sid: "LookUpInterfacesAndGroups", actions: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances"], resources: ["*"] },
       ],
+      calls: ["ec2:DescribeNetworkInterfaces", "ec2:DescribeSecurityGroups", "ec2:DescribeInstances"].map((action) => ({
+        action,
+        resource: "*",
+        reason: "what each end of a flow is, and the rules that admitted it",
+      })),
     });
 
     const deliveryLogs = new CloudwatchLogGroup(this, "delivery-logs", { provider, name: `/aws/kinesisfirehose/${prefix}`, retentionInDays: retention });
@@ -102,17 +111,33 @@ export class FlowLogSgEnrichment extends Construct {
 
     const role = new ServiceRole(this, "delivery-role", {
       provider,
-      roleName: `${prefix}-delivery`,
+      roleName: `${prefix}-delivery-${region}`,
       service: "firehose.amazonaws.com",
       policyName: "deliver",
       statements: [
         {
           sid: "WriteObjects",
           actions: ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"],
-          resources: [bucket.bucketArn, `${bucket.bucketArn}/*`],
+          resources: [bucket.bucketArn, `${bucket.bucketArn}/${DATA_PREFIX}*`, `${bucket.bucketArn}/${FAILED_PREFIX}*`],
         },
         { sid: "Transform", actions: ["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"], resources: [enricher.functionArn, `${enricher.functionArn}:*`] },
         { sid: "LogDeliveryErrors", actions: ["logs:PutLogEvents"], resources: [`${deliveryLogs.arn}:log-stream:*`] },
+      ],
+      calls: [
+        ...firehoseDeliveryCalls({
+          bucketArn: bucket.bucketArn,
+          objectKeys: [
+            `${DATA_PREFIX}account_id=${account}/date=2026-12-07/${prefix}-1-2026-12-07-00-00-00-0123.json.gz`,
+            `${FAILED_PREFIX}processing-failed/date=2026-12-07/${prefix}-1-2026-12-07-00-00-00-0123`,
+          ],
+          foreignKey: `athena/${EXAMPLE_IDS.ecsTask}.csv`,
+          logStreamArn: `${deliveryLogs.arn}:log-stream:DestinationDelivery`,
+        }),
+        ...["lambda:InvokeFunction", "lambda:GetFunctionConfiguration"].map((action) => ({
+          action,
+          resource: `${enricher.functionArn}:$LATEST`,
+          reason: "Firehose transforms each batch with the enrichment function",
+        })),
       ],
     });
 

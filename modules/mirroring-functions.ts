@@ -4,8 +4,9 @@ import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/
 import * as path from "node:path";
 import type { AwsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
-import { mirroringPolicyStatements } from "./mirroring-shared";
+import { mirroringCalls, mirroringPolicyStatements } from "./mirroring-shared";
 import { NodejsFunction } from "./nodejs-function";
+import type { RoleCall } from "./runtime-calls";
 
 export interface MirroringFunctionsProps {
   readonly provider?: TerraformProvider;
@@ -22,8 +23,12 @@ export interface MirroringFunctionsProps {
   readonly mirrorTargets: string;
   /** What both functions may do besides mirroring (reading their sources). */
   readonly sourceStatements: DataAwsIamPolicyDocumentStatement[];
+  /** The requests `sourceStatements` are for. */
+  readonly sourceCalls: readonly RoleCall[];
   /** What only the reconciler may do besides that (listing its sources). */
   readonly sweepStatements: DataAwsIamPolicyDocumentStatement[];
+  /** The requests `sweepStatements` are for. */
+  readonly sweepCalls: readonly RoleCall[];
   readonly reconcileSchedule?: string;
   readonly logRetentionDays?: number;
 }
@@ -41,22 +46,26 @@ export function createMirroringFunctions(scope: Construct, props: MirroringFunct
     { entry: eventEntry, name: namePrefix },
     { entry: reconcilerEntry, name: `${namePrefix}-reconciler` },
   ]);
-  const mirroring = (removeSessions: boolean) =>
-    mirroringPolicyStatements({ ...props.aws, mirrorFilterId: props.mirrorFilterId, mirrorTargets: props.mirrorTargets, removeSessions });
+  const permissions = (removeSessions: boolean) => ({ ...props.aws, mirrorFilterId: props.mirrorFilterId, mirrorTargets: props.mirrorTargets, removeSessions });
+  const mirroring = (removeSessions: boolean) => mirroringPolicyStatements(permissions(removeSessions));
 
   const eventFunction = new NodejsFunction(scope, "events", {
     provider,
     functionName: namePrefix,
+    // IAM names are global to the account, and the stack is applied in each of its regions.
+    roleName: `${namePrefix}-${props.aws.region}`,
     entry: eventEntry,
     description: props.eventDescription,
     timeout: 60,
     logRetentionDays: props.logRetentionDays,
     environment: props.environment,
     policyStatements: [...props.sourceStatements, ...mirroring(false)],
+    calls: [...props.sourceCalls, ...mirroringCalls(permissions(false))],
   });
   const reconcilerFunction = new NodejsFunction(scope, "reconciler", {
     provider,
     functionName: `${namePrefix}-reconciler`,
+    roleName: `${namePrefix}-reconciler-${props.aws.region}`,
     entry: reconcilerEntry,
     description: props.reconcilerDescription,
     timeout: 900,
@@ -66,6 +75,7 @@ export function createMirroringFunctions(scope: Construct, props: MirroringFunct
     logRetentionDays: props.logRetentionDays,
     environment: props.environment,
     policyStatements: [...props.sourceStatements, ...props.sweepStatements, ...mirroring(true)],
+    calls: [...props.sourceCalls, ...props.sweepCalls, ...mirroringCalls(permissions(true))],
   });
   reconcilerFunction.addTrigger({
     name: "sweep",

@@ -1,5 +1,6 @@
 import { Fn, TerraformIterator, Token, type TerraformMetaArguments } from "cdktf";
 import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { EXAMPLE_IDS, type RoleCall } from "./runtime-calls";
 
 export interface MirroringPermissionsProps {
   readonly partition: string;
@@ -62,6 +63,49 @@ export function mirroringPolicyStatements(props: MirroringPermissionsProps): Dat
             actions: ["ec2:DeleteTrafficMirrorSession"],
             resources: [ec2Arn("traffic-mirror-session/*")],
             condition: [{ test: "StringEquals", variable: "aws:ResourceTag/ManagedBy", values: ["flowtap"] }],
+          },
+        ]
+      : []),
+  ];
+}
+
+/** The requests {@link mirroringPolicyStatements} is for, and those it must refuse. */
+export function mirroringCalls(props: MirroringPermissionsProps): RoleCall[] {
+  const { partition, region, account } = props;
+  const ec2Arn = (resource: string) => `arn:${partition}:ec2:${region}:${account}:${resource}`;
+  // The first of the workspace's targets; a RAM-shared target is authorized as one of the account's own.
+  const target = Token.asString(Fn.element(Fn.values(Fn.jsondecode(props.mirrorTargets)), 0));
+  const tagged = { "aws:RequestTag/ManagedBy": "flowtap", "aws:TagKeys": ["ManagedBy"] };
+  const create = "ec2:CreateTrafficMirrorSession";
+  return [
+    ...["ec2:DescribeTrafficMirrorSessions", "ec2:DescribeTrafficMirrorTargets", "ec2:DescribeAvailabilityZones"].map((action) => ({
+      action,
+      resource: "*",
+      reason: "a source's sessions, the targets and the zone ids of the region",
+    })),
+    { action: create, resource: ec2Arn(`network-interface/${EXAMPLE_IDS.networkInterface}`), context: tagged, reason: "a session mirrors an ENI of this account" },
+    { action: create, resource: ec2Arn(`traffic-mirror-filter/${props.mirrorFilterId}`), context: tagged, reason: "with the stack's filter" },
+    { action: create, resource: ec2Arn(`traffic-mirror-target/${target}`), context: tagged, reason: "to a target of the workspace" },
+    { action: create, resource: ec2Arn("traffic-mirror-session/*"), context: tagged, reason: "the new session, tagged ManagedBy=flowtap" },
+    { action: create, resource: ec2Arn("traffic-mirror-session/*"), expect: "Denied", reason: "a session not tagged ManagedBy=flowtap" },
+    { action: create, resource: ec2Arn("traffic-mirror-filter/tmf-0fedcba9876543210"), context: tagged, expect: "Denied", reason: "another filter" },
+    { action: create, resource: ec2Arn("traffic-mirror-target/tmt-0fedcba9876543210"), context: tagged, expect: "Denied", reason: "a target the workspace was not given" },
+    { action: "ec2:CreateTags", resource: ec2Arn("traffic-mirror-session/*"), context: { "ec2:CreateAction": "CreateTrafficMirrorSession", ...tagged }, reason: "the session's tags, as it is created" },
+    { action: "ec2:CreateTags", resource: ec2Arn(`traffic-mirror-session/${EXAMPLE_IDS.trafficMirrorSession}`), context: tagged, expect: "Denied", reason: "retagging a session that exists" },
+    ...(props.removeSessions
+      ? [
+          {
+            action: "ec2:DeleteTrafficMirrorSession",
+            resource: ec2Arn(`traffic-mirror-session/${EXAMPLE_IDS.trafficMirrorSession}`),
+            context: { "aws:ResourceTag/ManagedBy": "flowtap" },
+            reason: "the reconciler removes a session flowtap made that is no longer wanted",
+          },
+          {
+            action: "ec2:DeleteTrafficMirrorSession",
+            resource: ec2Arn(`traffic-mirror-session/${EXAMPLE_IDS.trafficMirrorSession}`),
+            context: { "aws:ResourceTag/ManagedBy": "someone-else" },
+            expect: "Denied" as const,
+            reason: "a session flowtap did not make",
           },
         ]
       : []),

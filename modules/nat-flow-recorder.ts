@@ -23,6 +23,7 @@ import { awsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
 import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
 import { NodejsFunction } from "./nodejs-function";
+import { declareRuntimeCalls, EXAMPLE_IDS, FOREIGN_ACCOUNT_ID } from "./runtime-calls";
 import { terraformJson } from "./terraform-literal";
 
 export interface NatFlowRecorderProps extends Pick<TerraformMetaArguments, "provider"> {
@@ -104,7 +105,8 @@ export class NatFlowRecorder extends Construct {
 
     const delivery = new IamRole(this, "delivery-role", {
       provider,
-      name: `${prefix}-delivery`,
+      // IAM names are global to the account, and the stack is applied in each of its regions.
+      name: `${prefix}-delivery-${region}`,
       assumeRolePolicy: serviceTrust("vpc-flow-logs.amazonaws.com", [
         { test: "ArnLike", variable: "aws:SourceArn", values: [`arn:${partition}:ec2:${region}:${account}:vpc-flow-log/*`] },
       ]),
@@ -117,6 +119,22 @@ export class NatFlowRecorder extends Construct {
         { sid: "DeliverToTheRecordingLogGroup", actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"], resources: [flowLogs.arn, `${flowLogs.arn}:*`] },
       ]),
     });
+    const flowLogArn = (owner: string) => `arn:${partition}:ec2:${region}:${owner}:vpc-flow-log/${EXAMPLE_IDS.flowLog}`;
+    const recordingStream = `${flowLogs.arn}:log-stream:${EXAMPLE_IDS.flowLogStream}`;
+    declareRuntimeCalls(this, [
+      { principal: "vpc-flow-logs.amazonaws.com", action: "sts:AssumeRole", resource: delivery.arn, context: { "aws:SourceAccount": account, "aws:SourceArn": flowLogArn(account) }, reason: "a recording's flow logs deliver" },
+      {
+        principal: "vpc-flow-logs.amazonaws.com",
+        action: "sts:AssumeRole",
+        resource: delivery.arn,
+        context: { "aws:SourceAccount": FOREIGN_ACCOUNT_ID, "aws:SourceArn": flowLogArn(FOREIGN_ACCOUNT_ID) },
+        expect: "Denied",
+        reason: "flow logs of another account",
+      },
+      { principal: delivery.arn, action: "logs:DescribeLogStreams", resource: flowLogs.arn, reason: "flow logs look for an ENI's stream" },
+      { principal: delivery.arn, action: "logs:CreateLogStream", resource: recordingStream, reason: "one stream per NAT gateway ENI" },
+      { principal: delivery.arn, action: "logs:PutLogEvents", resource: recordingStream, reason: "the recorded flows" },
+    ]);
 
     const table = new DynamodbTable(this, "recordings", {
       provider,
@@ -147,6 +165,7 @@ export class NatFlowRecorder extends Construct {
     const summary = new NodejsFunction(this, "summary", {
       provider,
       functionName: `${prefix}-summary`,
+      roleName: `${prefix}-summary-${region}`,
       entry: path.join(FUNCTIONS_DIR, "summary.ts"),
       description: "Summarizes a NAT gateway recording: top talkers by a Logs Insights query",
       timeout: 120,
@@ -156,6 +175,11 @@ export class NatFlowRecorder extends Construct {
         { sid: "QueryRecordings", actions: ["logs:StartQuery", "logs:GetQueryResults"], resources: [flowLogs.arn, `${flowLogs.arn}:*`] },
         { sid: "StopQueries", actions: ["logs:StopQuery"], resources: ["*"] },
       ],
+      calls: [
+        { action: "logs:StartQuery", resource: flowLogs.arn, reason: "the top talkers of the recording" },
+        { action: "logs:GetQueryResults", resource: flowLogs.arn, reason: "the query's answer" },
+        { action: "logs:StopQuery", resource: "*", reason: "a query that outlives the function's time" },
+      ],
     });
 
     const machineLogs = new CloudwatchLogGroup(this, "state-machine-logs", {
@@ -163,7 +187,7 @@ export class NatFlowRecorder extends Construct {
       name: `/aws/vendedlogs/states/${prefix}`,
       retentionInDays: retention,
     });
-    const machineRole = new IamRole(this, "state-machine-role", { provider, name: `${prefix}-state-machine`, assumeRolePolicy: serviceTrust("states.amazonaws.com") });
+    const machineRole = new IamRole(this, "state-machine-role", { provider, name: `${prefix}-state-machine-${region}`, assumeRolePolicy: serviceTrust("states.amazonaws.com") });
     const ec2Arn = (resource: string) => `arn:${partition}:ec2:${region}:${account}:${resource}`;
     new IamRolePolicy(this, "state-machine-policy", {
       provider,
@@ -201,6 +225,33 @@ export class NatFlowRecorder extends Construct {
         { sid: "Tracing", actions: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"], resources: ["*"] },
       ]),
     });
+    const natInterface = ec2Arn(`network-interface/${EXAMPLE_IDS.networkInterface}`);
+    const tagged = { "aws:RequestTag/ManagedBy": "flowtap", "aws:TagKeys": ["ManagedBy"] };
+    declareRuntimeCalls(this, [
+      { principal: "states.amazonaws.com", action: "sts:AssumeRole", resource: machineRole.arn, context: { "aws:SourceAccount": account }, reason: "Step Functions runs a recording as the role" },
+      { principal: "states.amazonaws.com", action: "sts:AssumeRole", resource: machineRole.arn, context: { "aws:SourceAccount": FOREIGN_ACCOUNT_ID }, expect: "Denied", reason: "for another account" },
+      ...["dynamodb:UpdateItem", "dynamodb:GetItem"].map((action) => ({ principal: machineRole.arn, action, resource: table.arn, reason: "the NAT gateway's recording: claim, token, release" })),
+      ...["ec2:DescribeNatGateways", "ec2:DescribeFlowLogs"].map((action) => ({ principal: machineRole.arn, action, resource: "*", reason: "the NAT gateway's ENIs and the recording's flow logs" })),
+      { principal: machineRole.arn, action: "ec2:CreateFlowLogs", resource: natInterface, context: tagged, reason: "flow logs on each ENI of the NAT gateway" },
+      { principal: machineRole.arn, action: "ec2:CreateFlowLogs", resource: ec2Arn("vpc-flow-log/*"), context: tagged, reason: "the new flow log, tagged ManagedBy=flowtap" },
+      { principal: machineRole.arn, action: "ec2:CreateTags", resource: ec2Arn("vpc-flow-log/*"), context: { "ec2:CreateAction": "CreateFlowLogs", ...tagged }, reason: "the flow log's tags, as it is created" },
+      { principal: machineRole.arn, action: "ec2:CreateTags", resource: ec2Arn(`vpc-flow-log/${EXAMPLE_IDS.flowLog}`), context: tagged, expect: "Denied", reason: "retagging a flow log that exists" },
+      { principal: machineRole.arn, action: "ec2:DeleteFlowLogs", resource: ec2Arn(`vpc-flow-log/${EXAMPLE_IDS.flowLog}`), context: { "aws:ResourceTag/ManagedBy": "flowtap" }, reason: "the recording stops" },
+      { principal: machineRole.arn, action: "ec2:DeleteFlowLogs", resource: ec2Arn(`vpc-flow-log/${EXAMPLE_IDS.flowLog}`), context: { "aws:ResourceTag/ManagedBy": "someone-else" }, expect: "Denied", reason: "a flow log flowtap did not make" },
+      { principal: machineRole.arn, action: "iam:PassRole", resource: delivery.arn, context: { "iam:PassedToService": "vpc-flow-logs.amazonaws.com" }, reason: "the flow logs deliver with the delivery role" },
+      { principal: machineRole.arn, action: "iam:PassRole", resource: delivery.arn, context: { "iam:PassedToService": "ec2.amazonaws.com" }, expect: "Denied", reason: "the delivery role given to another service" },
+      { principal: machineRole.arn, action: "lambda:InvokeFunction", resource: summary.functionArn, reason: "the recording's summary" },
+      { principal: machineRole.arn, action: "sns:Publish", resource: topic.arn, reason: "the summary is mailed" },
+      ...["logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups"].map(
+        (action) => ({ principal: machineRole.arn, action, resource: "*", reason: "Step Functions sets up the execution log delivery (AWS's documented set)" }),
+      ),
+      ...["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"].map((action) => ({
+        principal: machineRole.arn,
+        action,
+        resource: "*",
+        reason: "X-Ray traces of the executions",
+      })),
+    ]);
     const machine = new SfnStateMachine(this, "state-machine", {
       provider,
       name: prefix,
@@ -214,6 +265,7 @@ export class NatFlowRecorder extends Construct {
     const callback = new NodejsFunction(this, "callback", {
       provider,
       functionName: `${prefix}-callback`,
+      roleName: `${prefix}-callback-${region}`,
       entry: path.join(FUNCTIONS_DIR, "callback.ts"),
       description: "Resumes a NAT gateway recording when its traffic alarm returns to OK",
       timeout: 30,
@@ -223,6 +275,10 @@ export class NatFlowRecorder extends Construct {
         { sid: "ReadToken", actions: ["dynamodb:GetItem"], resources: [table.arn] },
         // SendTaskSuccess takes no resource: the task token is the authorization.
         { sid: "Resume", actions: ["states:SendTaskSuccess"], resources: ["*"] },
+      ],
+      calls: [
+        { action: "dynamodb:GetItem", resource: table.arn, reason: "the recording's task token" },
+        { action: "states:SendTaskSuccess", resource: "*", reason: "the recording resumes and stops" },
       ],
     });
     callback.addTrigger({
@@ -251,13 +307,28 @@ export class NatFlowRecorder extends Construct {
       queueName: `${prefix}-start-failures`,
       eventBridgeRuleArns: [startRule.arn],
     });
-    const eventsRole = new IamRole(this, "events-role", { provider, name: `${prefix}-events`, assumeRolePolicy: serviceTrust("events.amazonaws.com") });
+    const eventsRole = new IamRole(this, "events-role", { provider, name: `${prefix}-events-${region}`, assumeRolePolicy: serviceTrust("events.amazonaws.com") });
     new IamRolePolicy(this, "events-policy", {
       provider,
       role: eventsRole.name,
       name: "start-recordings",
       policy: doc("events-permissions", [{ sid: "StartRecordings", actions: ["states:StartExecution"], resources: [machine.arn] }]),
     });
+    declareRuntimeCalls(this, [
+      { principal: "events.amazonaws.com", action: "sts:AssumeRole", resource: eventsRole.arn, context: { "aws:SourceAccount": account }, reason: "the alarm rule starts recordings as the role" },
+      { principal: "events.amazonaws.com", action: "sts:AssumeRole", resource: eventsRole.arn, context: { "aws:SourceAccount": FOREIGN_ACCOUNT_ID }, expect: "Denied", reason: "for another account" },
+      { principal: eventsRole.arn, action: "states:StartExecution", resource: machine.arn, reason: "an alarm entering ALARM starts a recording" },
+      { principal: eventsRole.arn, action: "states:StartExecution", resource: `${machine.arn}-other`, expect: "Denied", reason: "another state machine" },
+      { principal: "events.amazonaws.com", action: "sqs:SendMessage", resource: startFailures.queueArn, context: { "aws:SourceArn": startRule.arn }, reason: "EventBridge keeps an alarm event it could not start a recording with" },
+      {
+        principal: "events.amazonaws.com",
+        action: "sqs:SendMessage",
+        resource: startFailures.queueArn,
+        context: { "aws:SourceArn": `arn:${partition}:events:${region}:${FOREIGN_ACCOUNT_ID}:rule/${prefix}-alarm` },
+        expect: "Denied",
+        reason: "a rule of another account",
+      },
+    ]);
     const settings = [
       `"table":"${table.name}"`,
       `"logGroupName":"${flowLogs.name}"`,

@@ -15,6 +15,7 @@ import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { awsContext } from "./aws-context";
 import { bundleHandler } from "./bundle";
 import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
+import { declareRuntimeCalls, EXAMPLE_IDS, FOREIGN_ACCOUNT_ID, type RoleCall } from "./runtime-calls";
 import { terraformJson, terraformLiterals } from "./terraform-literal";
 
 export interface NodejsFunctionProps extends Pick<TerraformMetaArguments, "provider"> {
@@ -24,6 +25,12 @@ export interface NodejsFunctionProps extends Pick<TerraformMetaArguments, "provi
   readonly entry: string;
   /** @default - no description */
   readonly description?: string;
+  /**
+   * The execution role's name. IAM names are global to an account: a stack applied in several
+   * regions of one account must put the region in it. At most 64 characters.
+   * @default - `<functionName>-function`
+   */
+  readonly roleName?: string;
   /** @default 256 */
   readonly memorySize?: number;
   /** Seconds. @default 30 */
@@ -32,6 +39,12 @@ export interface NodejsFunctionProps extends Pick<TerraformMetaArguments, "provi
   readonly environment?: Record<string, string>;
   /** What the function may do, beyond writing its own logs and failure queue. @default - nothing else */
   readonly policyStatements?: DataAwsIamPolicyDocumentStatement[];
+  /**
+   * The requests the handler (or Lambda, for its event source) makes under the function's role,
+   * with run-time resources: the table the permission tests simulate against `policyStatements`.
+   * @default - none beyond its logs and failure queue
+   */
+  readonly calls?: readonly RoleCall[];
   /** Retention of the function's log group, in days. @default 30 */
   readonly logRetentionDays?: number;
   /** Trace invocations with X-Ray. @default false - no tracing */
@@ -82,6 +95,7 @@ export class NodejsFunction extends Construct {
 
   private readonly baseName: string;
   private readonly provider?: TerraformProvider;
+  private readonly failureQueue: DeadLetterQueue;
 
   constructor(scope: Construct, id: string, props: NodejsFunctionProps) {
     super(scope, id);
@@ -107,16 +121,15 @@ export class NodejsFunction extends Construct {
     const failureQueue = new DeadLetterQueue(this, "failures", {
       provider,
       queueName: `${name}-failures`,
-      // The function's rules, on the default bus or on another (whose rule ARNs name the bus).
-      eventBridgeRuleArns: [`arn:${partition}:events:${region}:${account}:rule/${name}-*`, `arn:${partition}:events:${region}:${account}:rule/*/${name}-*`],
       retentionDays: props.failureRetentionDays,
     });
+    this.failureQueue = failureQueue;
 
     const trust = new DataAwsIamPolicyDocument(this, "trust", {
       provider,
       statement: [{ actions: ["sts:AssumeRole"], principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }] }],
     });
-    const role = new IamRole(this, "role", { provider, name: `${name}-function`, assumeRolePolicy: trust.json });
+    const role = new IamRole(this, "role", { provider, name: props.roleName ?? `${name}-function`, assumeRolePolicy: trust.json });
     const permissions = new DataAwsIamPolicyDocument(this, "permissions", {
       provider,
       statement: [
@@ -133,6 +146,25 @@ export class NodejsFunction extends Construct {
       ],
     });
     const rolePolicy = new IamRolePolicy(this, "role-policy", { provider, role: role.name, name: "permissions", policy: permissions.json });
+    const logStream = `${logGroup.arn}:log-stream:${EXAMPLE_IDS.lambdaLogStream}`;
+    declareRuntimeCalls(this, [
+      { principal: "lambda.amazonaws.com", action: "sts:AssumeRole", resource: role.arn, reason: `Lambda runs ${name} as its role` },
+      { principal: role.arn, action: "logs:CreateLogStream", resource: logStream, reason: "Lambda starts a log stream for each instance of the function" },
+      { principal: role.arn, action: "logs:PutLogEvents", resource: logStream, reason: "the function's logs" },
+      {
+        principal: role.arn,
+        action: "logs:PutLogEvents",
+        resource: `arn:${partition}:logs:${region}:${account}:log-group:/aws/lambda/${name}-other:log-stream:${EXAMPLE_IDS.lambdaLogStream}`,
+        expect: "Denied",
+        reason: "another function's logs",
+      },
+      { principal: role.arn, action: "sqs:SendMessage", resource: failureQueue.queueArn, reason: "Lambda records an invocation or a stream batch it gave up on in the failure queue" },
+      { principal: role.arn, action: "sqs:SendMessage", resource: failureQueue.queueArn, context: { "aws:SecureTransport": "false" }, expect: "Denied", reason: "the failure queue takes nothing without TLS" },
+      ...(props.tracing
+        ? (["xray:PutTraceSegments", "xray:PutTelemetryRecords"] as const).map((action) => ({ principal: role.arn, action, resource: "*", reason: "X-Ray traces of the invocations" }))
+        : []),
+      ...(props.calls ?? []).map((call) => ({ ...call, principal: role.arn })),
+    ]);
 
     const asset = new TerraformAsset(this, "bundle", { path: bundleHandler(props.entry, name), type: AssetType.FILE });
     this.bundleHash = asset.assetHash;
@@ -197,6 +229,7 @@ export class NodejsFunction extends Construct {
       retryPolicy: EVENT_DELIVERY_RETRY,
       deadLetterConfig: { arn: this.failureQueueArn },
     });
+    this.failureQueue.allowEventBridgeRule(rule.arn);
     new LambdaPermission(this, `${props.name}-permission`, {
       provider,
       functionName: this.functionName,
@@ -204,6 +237,14 @@ export class NodejsFunction extends Construct {
       principal: "events.amazonaws.com",
       sourceArn: rule.arn,
     });
+    const { partition, region } = awsContext(this, provider);
+    const foreignRule = `arn:${partition}:events:${region}:${FOREIGN_ACCOUNT_ID}:rule/${this.baseName}-${props.name}`;
+    declareRuntimeCalls(this, [
+      { principal: "events.amazonaws.com", action: "lambda:InvokeFunction", resource: this.functionArn, context: { "aws:SourceArn": rule.arn }, reason: `rule ${props.name} invokes the function` },
+      { principal: "events.amazonaws.com", action: "lambda:InvokeFunction", resource: this.functionArn, context: { "aws:SourceArn": foreignRule }, expect: "Denied", reason: "a rule of the same name in another account" },
+      { principal: "events.amazonaws.com", action: "sqs:SendMessage", resource: this.failureQueueArn, context: { "aws:SourceArn": rule.arn }, reason: `EventBridge keeps what rule ${props.name} could not deliver` },
+      { principal: "events.amazonaws.com", action: "sqs:SendMessage", resource: this.failureQueueArn, context: { "aws:SourceArn": foreignRule }, expect: "Denied", reason: "a rule of another account" },
+    ]);
     return rule;
   }
 }

@@ -1,4 +1,4 @@
-import type { TerraformMetaArguments } from "cdktf";
+import { Fn, Token, type TerraformMetaArguments } from "cdktf";
 import { Construct } from "constructs";
 import {
   DataAwsIamPolicyDocument,
@@ -8,6 +8,7 @@ import {
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { awsContext } from "./aws-context";
+import { declareRuntimeCalls, FOREIGN_ACCOUNT_ID, FOREIGN_ORGANIZATION_ID, type RoleCall } from "./runtime-calls";
 
 export interface ServiceRoleProps extends Pick<TerraformMetaArguments, "provider"> {
   readonly roleName: string;
@@ -22,6 +23,28 @@ export interface ServiceRoleProps extends Pick<TerraformMetaArguments, "provider
   readonly policyName: string;
   /** What the role may do. */
   readonly statements: DataAwsIamPolicyDocumentStatement[];
+  /**
+   * The request context the service assumes the role with, as the trust conditions see it.
+   * The permission tests check that it is admitted, and that the same request for another account
+   * or organization is not.
+   * @default - `aws:SourceAccount` is this account
+   */
+  readonly assumedWith?: Readonly<Record<string, string>>;
+  /** The requests the service makes with the role, with run-time resources: the table the permission tests simulate. */
+  readonly calls: readonly RoleCall[];
+}
+
+/** The same context, for a source in another account (`account` replaced) and organization. */
+function foreignSource(context: Readonly<Record<string, string>>, account: string): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(context).map(([key, value]) => {
+      if (key === "aws:SourceAccount") return [key, FOREIGN_ACCOUNT_ID];
+      if (key === "aws:SourceOrgID") return [key, FOREIGN_ORGANIZATION_ID];
+      // The ARN may be a Terraform value: Terraform replaces the account in it.
+      if (key === "aws:SourceArn") return [key, Token.asString(Fn.replace(value, account, FOREIGN_ACCOUNT_ID))];
+      return [key, value];
+    }),
+  );
 }
 
 /**
@@ -51,6 +74,12 @@ export class ServiceRole extends Construct {
     const role = new IamRole(this, "role", { provider, name: props.roleName, assumeRolePolicy: trust.json });
     const permissions = new DataAwsIamPolicyDocument(this, "permissions", { provider, statement: props.statements });
     new IamRolePolicy(this, "policy", { provider, role: role.name, name: props.policyName, policy: permissions.json });
+    const assumedWith = props.assumedWith ?? { "aws:SourceAccount": account };
+    declareRuntimeCalls(this, [
+      { principal: props.service, action: "sts:AssumeRole", resource: role.arn, context: assumedWith, reason: `${props.service} acts with the role` },
+      { principal: props.service, action: "sts:AssumeRole", resource: role.arn, context: foreignSource(assumedWith, account), expect: "Denied", reason: `${props.service} acting for another account` },
+      ...props.calls.map((call) => ({ ...call, principal: role.arn })),
+    ]);
     this.roleName = role.name;
     this.roleArn = role.arn;
   }

@@ -11,6 +11,7 @@ import { awsContext } from "../modules/aws-context";
 import { FlowInsightsRegion } from "../modules/flow-insights-region";
 import { FlowsQuery } from "../modules/flows-query";
 import { NodejsFunction } from "../modules/nodejs-function";
+import { declareRuntimeCalls, FOREIGN_ACCOUNT_ID } from "../modules/runtime-calls";
 import { SecureBucket } from "../modules/secure-bucket";
 import { terraformJson } from "../modules/terraform-literal";
 import { CentralStack } from "./central-stack";
@@ -73,6 +74,10 @@ export class FlowInsightsCentralStack extends CentralStack {
       logRetentionDays: settings.logRetentionDays,
       environment: { IP_RANGES_BUCKET: bucket.bucketName, IP_RANGES_KEY, POWERTOOLS_SERVICE_NAME: "flowtap-flow-insights-ip-ranges" },
       policyStatements: [{ sid: "WriteTheCopy", actions: ["s3:PutObject"], resources: [`${bucket.bucketArn}/${IP_RANGES_KEY}`] }],
+      calls: [
+        { action: "s3:PutObject", resource: `${bucket.bucketArn}/${IP_RANGES_KEY}`, reason: "the copy of ip-ranges.json" },
+        { action: "s3:PutObject", resource: `${bucket.bucketArn}/${DATA_PREFIX}ip-ranges.json`, expect: "Denied", reason: "the enriched records are not the function's to write" },
+      ],
     });
     new LambdaPermission(this, "ip-ranges-announcements", {
       provider: this.provider,
@@ -81,6 +86,17 @@ export class FlowInsightsCentralStack extends CentralStack {
       principal: "sns.amazonaws.com",
       sourceArn: IP_SPACE_CHANGED_TOPIC,
     });
+    declareRuntimeCalls(this, [
+      { principal: "sns.amazonaws.com", action: "lambda:InvokeFunction", resource: ipRanges.functionArn, context: { "aws:SourceArn": IP_SPACE_CHANGED_TOPIC }, reason: "AWS announces a change of ip-ranges.json" },
+      {
+        principal: "sns.amazonaws.com",
+        action: "lambda:InvokeFunction",
+        resource: ipRanges.functionArn,
+        context: { "aws:SourceArn": IP_SPACE_CHANGED_TOPIC.replace(/:\d{12}:/, `:${FOREIGN_ACCOUNT_ID}:`) },
+        expect: "Denied",
+        reason: "a topic of the same name in another account",
+      },
+    ]);
     new SnsTopicSubscription(this, "ip-ranges-subscription", {
       provider: this.providerFor("us-east-1"),
       topicArn: IP_SPACE_CHANGED_TOPIC,

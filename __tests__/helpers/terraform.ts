@@ -1,6 +1,6 @@
 import { App } from "cdktf";
 import { randomUUID, createHash } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import pLimit from "p-limit";
 import { rolloutManifest, type RolloutManifest } from "../../config/rollout-manifest";
@@ -8,7 +8,9 @@ import type { OrgConfig } from "../../config/schema";
 import { findTerraformTools, terraformToolsLine, repinAwsProvider, runTerraform, writeMirrorCliConfig, type AwsProviderMirror, type Repinning, type TerraformRun } from "../../cli/terraform-tools";
 import { validateInitialized, type StackValidation } from "../../cli/validate";
 import { composeStacks } from "../../stacks";
+import type { RuntimeCall } from "../../modules/runtime-calls";
 import { startFakeAws, type AssumeRoleCall } from "./fake-aws";
+import { declaredCalls } from "./iam-simulation";
 
 /** terraform and the provider mirror, found once per test file. */
 export const terraformTools = findTerraformTools();
@@ -25,11 +27,16 @@ const PIPELINE_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE";
 
 /** Synthesizes `config` as `npm run synth` does (stacks with their assets and tfvars) into `root/cdktf.out`. */
 export function synthesizeInto(root: string, config: OrgConfig, configFile: string): RolloutManifest {
+  return synthesizeWithCalls(root, config, configFile).manifest;
+}
+
+/** {@link synthesizeInto}, with the requests each stack declares (see `modules/runtime-calls.ts`), by stack name. */
+export function synthesizeWithCalls(root: string, config: OrgConfig, configFile: string): { manifest: RolloutManifest; calls: Map<string, RuntimeCall[]> } {
   const outdir = path.join(root, "cdktf.out");
   const app = new App({ outdir });
-  composeStacks(app, config, configFile);
+  const stacks = composeStacks(app, config, configFile);
   app.synth();
-  return rolloutManifest(config, configFile);
+  return { manifest: rolloutManifest(config, configFile), calls: new Map(stacks.map((stack) => [stack.node.id, declaredCalls(stack)])) };
 }
 
 /** A stack's synthesized (re-pinned) Terraform JSON. */
@@ -118,6 +125,13 @@ export interface PlanningRoot {
    * with `show`, reads the saved plan back with `terraform show -json`.
    */
   plan(stack: string, workspace: string, show?: boolean): Promise<WorkspacePlan>;
+  /**
+   * `value` as Terraform evaluates it in `workspace`: its strings are templates of Terraform's
+   * JSON syntax, as in `cdk.tf.json`. It is written as a local beside the stack, and
+   * `terraform console -plan` reads it against the planned state (data sources read, locals and
+   * variables known; what only apply knows stays unknown and is refused). One at a time per stack.
+   */
+  evaluate(stack: string, workspace: string, value: unknown): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -170,6 +184,19 @@ export async function preparePlanning(root: string, manifest: RolloutManifest, t
       if (run.code !== 0 || !show) return { stack, workspace, run };
       const shown = await runTerraform(terraform, ["show", "-json", "-no-color", planFile], cwd, runEnv);
       return { stack, workspace, run, plan: JSON.parse(shown.stdout) };
+    },
+    async evaluate(stack, workspace, value) {
+      const file = path.join(dirOf(stack), "flowtap-evaluate.tf.json");
+      writeFileSync(file, JSON.stringify({ locals: { flowtap_evaluate: value } }));
+      try {
+        // base64 keeps the console's quoting of strings out of the way.
+        const run = await runTerraform(terraform, ["console", "-plan"], dirOf(stack), { ...env, TF_WORKSPACE: workspace }, "base64encode(jsonencode(local.flowtap_evaluate))\n");
+        const encoded = /^"([A-Za-z0-9+/=]*)"\s*$/m.exec(run.stdout)?.[1];
+        if (run.code !== 0 || encoded === undefined) throw new Error(`terraform console -plan in ${stack} ${workspace} (exit ${run.code}): ${run.stdout.trim() || "no value"}\n${run.stderr}`);
+        return JSON.parse(Buffer.from(encoded, "base64").toString("utf8"));
+      } finally {
+        rmSync(file);
+      }
     },
     close: () => aws.close(),
   };
