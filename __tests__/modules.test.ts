@@ -19,7 +19,7 @@ function stack(): TerraformStack {
 describe("NodejsFunction", () => {
   it("traces with X-Ray when asked, granting only the trace-writing actions", async () => {
     const s = stack();
-    new NodejsFunction(s, "fn", { functionName: "traced", entry, tracing: true });
+    new NodejsFunction(s, "fn", { functionName: "traced", entry, tracing: true, alarmTopicArn: "arn:aws:sns:us-east-1:111111111111:alarms" });
     const json = Testing.synth(s);
     expect(json).toHaveResourceWithProperties(LambdaFunction, { tracing_config: { mode: "Active" } });
     expect(json).toContain("xray:PutTraceSegments");
@@ -27,15 +27,15 @@ describe("NodejsFunction", () => {
   });
 
   it("refuses a name whose suffixed resources would exceed AWS's limits", () => {
-    expect(() => new NodejsFunction(stack(), "fn", { functionName: "x".repeat(51), entry })).toThrow(/must be 1-50 letters/);
+    expect(() => new NodejsFunction(stack(), "fn", { functionName: "x".repeat(51), entry, alarmTopicArn: "arn:aws:sns:us-east-1:111111111111:alarms" })).toThrow(/must be 1-50 letters/);
   });
 
   it("refuses more than the 2 async retries Lambda allows", () => {
-    expect(() => new NodejsFunction(stack(), "fn", { functionName: "f", entry, asyncRetryAttempts: 3 })).toThrow(/asyncRetryAttempts must be 0, 1 or 2/);
+    expect(() => new NodejsFunction(stack(), "fn", { functionName: "f", entry, asyncRetryAttempts: 3, alarmTopicArn: "arn:aws:sns:us-east-1:111111111111:alarms" })).toThrow(/asyncRetryAttempts must be 0, 1 or 2/);
   });
 
   it("refuses a trigger with both or neither of an event pattern and a schedule", () => {
-    const fn = new NodejsFunction(stack(), "fn", { functionName: "f", entry });
+    const fn = new NodejsFunction(stack(), "fn", { functionName: "f", entry, alarmTopicArn: "arn:aws:sns:us-east-1:111111111111:alarms" });
     expect(() => fn.addTrigger({ name: "t", description: "d" })).toThrow(/exactly one of eventPattern and scheduleExpression/);
     expect(() => fn.addTrigger({ name: "t", description: "d", scheduleExpression: "rate(1 hour)", eventPattern: {} })).toThrow(/exactly one/);
   });
@@ -61,7 +61,7 @@ describe("Ec2InstanceMirroring", () => {
     [{ virtualNetworkId: 2 ** 24 }, /virtualNetworkId must be 0-16777215/],
   ])("refuses %j with a message saying what to change", (bad, message) => {
     expect(
-      () => new Ec2InstanceMirroring(stack(), "m", { mirrorTargets: '{"default":"tmt-0a1b2c3d4e5f60001"}', mirrorFilterId: "tmf-0a1b2c3d4e5f60001", excludeTagKey: "k", ...bad }),
+      () => new Ec2InstanceMirroring(stack(), "m", { mirrorTargets: '{"default":"tmt-0a1b2c3d4e5f60001"}', mirrorFilterId: "tmf-0a1b2c3d4e5f60001", excludeTagKey: "k", alarmTopicArn: "arn:aws:sns:us-east-1:111111111111:alarms", ...bad }),
     ).toThrow(message);
   });
 });

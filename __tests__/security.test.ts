@@ -99,6 +99,8 @@ describe("the security checks themselves", () => {
         expect.stringMatching(/log group .* keeps logs forever/),
         expect.stringMatching(/function .* has no dead-letter queue or on-failure destination/),
         expect.stringMatching(/queue .* is not encrypted at rest/),
+        expect.stringMatching(/queue .* has no alarm on the messages it holds/),
+        expect.stringMatching(/function .* has no alarm on its errors/),
         expect.stringMatching(/bucket .* has no server-side encryption configuration/),
         expect.stringMatching(/bucket .* does not block all public access/),
         expect.stringMatching(/bucket .* accepts requests without TLS/),

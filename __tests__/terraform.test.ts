@@ -29,20 +29,21 @@ import {
 
 // What each workspace's plan creates ("Plan: N to add"): what a reviewer of `terraform plan` sees.
 // The NAT recorder's us-east-1 workspace of 222222222222 watches one NAT gateway more (its alarm).
+// Every stack has an alarm topic per region (key, topic, policy, email subscription) and alarms on its queues, functions and streams.
 const PLANNED_ADDITIONS: Record<string, number> = {
   "mirror-target default": 12,
-  "flow-insights-central default": 118,
-  "ec2-mirroring 222222222222-us-east-1": 28,
-  "ec2-mirroring 222222222222-eu-west-1": 28,
-  "ec2-mirroring 333333333333-us-east-1": 28,
-  "fargate-mirroring 222222222222-us-east-1": 25,
-  "fargate-mirroring 222222222222-eu-west-1": 25,
-  "nat-flow-recorder 222222222222-us-east-1": 36,
-  "nat-flow-recorder 222222222222-eu-west-1": 35,
-  "nat-flow-recorder 444444444444-us-east-1": 35,
-  "flow-log-sg-enrichment 333333333333-us-east-1": 34,
-  "flow-insights 222222222222-us-east-1": 21,
-  "flow-insights 222222222222-eu-west-1": 21,
+  "flow-insights-central default": 142,
+  "ec2-mirroring 222222222222-us-east-1": 37,
+  "ec2-mirroring 222222222222-eu-west-1": 37,
+  "ec2-mirroring 333333333333-us-east-1": 37,
+  "fargate-mirroring 222222222222-us-east-1": 34,
+  "fargate-mirroring 222222222222-eu-west-1": 34,
+  "nat-flow-recorder 222222222222-us-east-1": 45,
+  "nat-flow-recorder 222222222222-eu-west-1": 44,
+  "nat-flow-recorder 444444444444-us-east-1": 44,
+  "flow-log-sg-enrichment 333333333333-us-east-1": 42,
+  "flow-insights 222222222222-us-east-1": 26,
+  "flow-insights 222222222222-eu-west-1": 26,
 };
 
 // The plans read back with `terraform show -json`, for the values the tests below look at.

@@ -196,6 +196,8 @@ const flowInsightsCentralFields = {
   intelligentTieringDays: z.number().int().min(0),
   expirationDays: z.number().int().min(1),
   queryScanLimitGiB: z.number().positive().min(0.01),
+  /** Instances of a region's inventory function that may run at once (it is fed by every member's events); its throttles alarm. */
+  inventoryReservedConcurrency: z.number().int().min(1).max(1000),
   logRetentionDays: retentionDays,
 };
 const flowInsightsMemberSettings = z.object(flowInsightsMemberFields).partial().strict();
@@ -209,6 +211,7 @@ export const flowInsightsDefaults = {
   intelligentTieringDays: 0,
   expirationDays: 400,
   queryScanLimitGiB: 100,
+  inventoryReservedConcurrency: 10,
   logRetentionDays: 30 as const,
 };
 export type FlowInsightsMemberResolved = z.infer<z.ZodObject<typeof flowInsightsMemberFields>>;
@@ -314,6 +317,8 @@ const orgConfigBase = z
       .default({ assumeRoleName: "OrganizationAccountAccessRole", sessionName: "flowtap" }),
     backend: z.object({ s3: s3Backend }).strict().optional(),
     tags: z.record(tagKey, tagValue).default({}),
+    /** Where every feature's alarms are mailed (an SNS email subscription per topic, to confirm). */
+    alarmEmail: z.string().email("expected an email address").optional(),
     features: z
       .object({
         ec2Mirroring: ec2MirroringSettings.optional(),

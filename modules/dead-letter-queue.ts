@@ -3,6 +3,7 @@ import { Construct } from "constructs";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
+import { failureAlarm } from "./alarm-topic";
 
 /** How long EventBridge keeps trying a target (EventBridge's most: a day, 185 attempts) before the dead-letter queue. */
 export const EVENT_DELIVERY_RETRY = { maximumEventAgeInSeconds: 86400, maximumRetryAttempts: 185 } as const;
@@ -15,6 +16,8 @@ export interface DeadLetterQueueProps extends Pick<TerraformMetaArguments, "prov
    * @default - none: only its consumer's role may send
    */
   readonly eventBridgeRuleArns?: string[];
+  /** The topic notified when a message arrives: nothing sits in the queue unseen. */
+  readonly alarmTopicArn: string;
   /** Days a message stays. @default 14 - the most SQS keeps */
   readonly retentionDays?: number;
 }
@@ -22,6 +25,7 @@ export interface DeadLetterQueueProps extends Pick<TerraformMetaArguments, "prov
 /**
  * An encrypted, TLS-only SQS queue that keeps what could not be processed or delivered: events
  * EventBridge gave up on (the given rules only) and, through its consumer's role, failed invocations.
+ * An alarm notifies as soon as one message is in it.
  */
 export class DeadLetterQueue extends Construct {
   /** The queue's ARN. */
@@ -65,6 +69,18 @@ export class DeadLetterQueue extends Construct {
     ];
     const policy = new DataAwsIamPolicyDocument(this, "policy", { provider, statement: Lazy.anyValue({ produce: statements }) as never });
     new SqsQueuePolicy(this, "queue-policy", { provider, queueUrl: queue.url, policy: policy.json });
+    failureAlarm(this, "alarm", {
+      provider,
+      alarmName: `${props.queueName}-messages`,
+      description: `flowtap: ${props.queueName} holds what could not be processed or delivered; read it, fix the cause, redrive (README: Alarms)`,
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: queue.name },
+      statistic: "Maximum",
+      comparison: "atLeast",
+      threshold: 1,
+      alarmTopicArn: props.alarmTopicArn,
+    });
     this.queueArn = queue.arn;
     this.queueUrl = queue.url;
   }

@@ -45,6 +45,7 @@ export class Ec2InstanceMirroring extends Construct {
         VPC_IDS: Fn.join(",", props.vpcIds ?? []),
       },
       mirrorFilterId: props.mirrorFilterId,
+      alarmTopicArn: props.alarmTopicArn,
       mirrorTargets: props.mirrorTargets,
       sourceStatements: [{ sid: "ReadInstances", actions: ["ec2:DescribeInstances"], resources: ["*"] }],
       sourceCalls: [{ action: "ec2:DescribeInstances", resource: "*", reason: "an instance's ENIs, tags and subnet" }],

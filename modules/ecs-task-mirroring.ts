@@ -55,6 +55,7 @@ export class EcsTaskMirroring extends Construct {
         ECS_TASK_FAMILIES: Fn.join(",", props.taskDefinitionFamilies ?? []),
       },
       mirrorFilterId: props.mirrorFilterId,
+      alarmTopicArn: props.alarmTopicArn,
       mirrorTargets: props.mirrorTargets,
       sourceStatements: [{ sid: "ReadTasks", actions: ["ecs:DescribeTasks"], resources: [ecsArn("task/*")] }],
       sourceCalls: [{ action: "ecs:DescribeTasks", resource: ecsArn(`task/payments/${EXAMPLE_IDS.ecsTask}`), reason: "a task's ENI, group and tags" }],

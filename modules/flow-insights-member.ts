@@ -32,6 +32,8 @@ export interface FlowInsightsMemberProps extends Pick<TerraformMetaArguments, "p
   readonly inventoryRoleName: string;
   /** The ExternalId the central function gives when it assumes the inventory role. */
   readonly inventoryExternalId: string;
+  /** The topic its alarms notify (an `AlarmTopic` of the same region). */
+  readonly alarmTopicArn: string;
   /** @default "flowtap-flow-insights" */
   readonly namePrefix?: string;
 }
@@ -173,6 +175,7 @@ export class FlowInsightsMember extends Construct {
     const undelivered = new DeadLetterQueue(this, "undelivered", {
       provider,
       queueName: `${prefix}-undelivered`,
+      alarmTopicArn: props.alarmTopicArn,
     });
     for (const [name, pattern] of Object.entries(FORWARDED_EVENT_PATTERNS)) {
       const rule = new CloudwatchEventRule(this, `${name}-rule`, {

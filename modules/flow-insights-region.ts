@@ -16,6 +16,7 @@ import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-s
 import { FLOW_INSIGHTS } from "../config/flow-insights";
 import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { MEMBER_ACCOUNTS_KEY, ownershipStoreEnvironment } from "../functions/lib/flowlogs/ownership";
+import { failureAlarm } from "./alarm-topic";
 import { awsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
 import { FORWARDED_EVENT_PATTERNS } from "./flow-insights-member";
@@ -45,6 +46,10 @@ export interface FlowInsightsRegionProps extends Pick<TerraformMetaArguments, "p
   readonly errorPrefix: string;
   /** Where the ip-ranges.json copy is, in the bucket. */
   readonly ipRangesKey: string;
+  /** The topic its alarms notify (an `AlarmTopic` of the same region). */
+  readonly alarmTopicArn: string;
+  /** How many instances of the inventory function may run at once: it is fed by the whole organization's events. */
+  readonly inventoryReservedConcurrency: number;
   /** The Glue table Firehose converts records to Parquet with, in the home region. */
   readonly glue: { readonly region: string; readonly databaseName: string; readonly tableName: string; readonly databaseArn: string; readonly tableArn: string; readonly catalogArn: string };
 }
@@ -122,6 +127,8 @@ export class FlowInsightsRegion extends Construct {
     const inventory = new NodejsFunction(this, "inventory-function", {
       provider,
       functionName: inventoryName,
+      alarmTopicArn: props.alarmTopicArn,
+      reservedConcurrency: props.inventoryReservedConcurrency,
       entry: path.join(FUNCTIONS_DIR, "inventory.ts"),
       description: "flowtap: keeps which ENI held which address when, from member events and scheduled refreshes",
       timeout: 900,
@@ -266,9 +273,25 @@ export class FlowInsightsRegion extends Construct {
       },
     });
 
+    const deliveryAlarm = (metricName: string, statistic: "Minimum" | "Sum", comparison: "atLeast" | "below", what: string) =>
+      failureAlarm(this, `${metricName.replaceAll(".", "-").toLowerCase()}-alarm`, {
+        provider,
+        alarmName: `flowtap-flow-insights-${region}-${metricName.replaceAll(".", "-").toLowerCase()}`,
+        description: `flowtap: Firehose stream flowtap-flow-insights-${region} ${what}; its delivery log group says why, failed records are under ${props.errorPrefix}`,
+        namespace: "AWS/Firehose",
+        metricName,
+        dimensions: { DeliveryStreamName: delivery.name },
+        statistic,
+        comparison,
+        threshold: 1,
+        alarmTopicArn: props.alarmTopicArn,
+      });
+    deliveryAlarm("DeliveryToS3.Success", "Minimum", "below", "failed to write to S3");
+    deliveryAlarm("FailedConversion.Records", "Sum", "atLeast", "could not convert records to Parquet");
     const enrich = new NodejsFunction(this, "enrich-function", {
       provider,
       functionName: enrichName,
+      alarmTopicArn: props.alarmTopicArn,
       entry: path.join(FUNCTIONS_DIR, "enrich.ts"),
       description: "flowtap: enriches member flow logs with what held each address at the time, aggregated over a tumbling window",
       timeout: 300,

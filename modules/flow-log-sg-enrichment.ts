@@ -5,6 +5,7 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { CloudwatchLogStream } from "@cdktf/provider-aws/lib/cloudwatch-log-stream";
 import { KinesisFirehoseDeliveryStream } from "@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream";
 import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
+import { failureAlarm } from "./alarm-topic";
 import { awsContext } from "./aws-context";
 import { NodejsFunction } from "./nodejs-function";
 import { FlowsQuery } from "./flows-query";
@@ -30,6 +31,8 @@ export interface FlowLogSgEnrichmentProps extends Pick<TerraformMetaArguments, "
   readonly queryScanLimitBytes?: number;
   /** Retention of the function's and Firehose's logs. @default 30 */
   readonly logRetentionDays?: number;
+  /** The topic its alarms notify (an `AlarmTopic` of the same region). */
+  readonly alarmTopicArn: string;
   /** @default "flowtap-flow-log-sg-enrichment" */
   readonly namePrefix?: string;
 }
@@ -81,6 +84,7 @@ export class FlowLogSgEnrichment extends Construct {
     const enricher = new NodejsFunction(this, "enricher", {
       provider,
       functionName: prefix,
+      alarmTopicArn: props.alarmTopicArn,
       // IAM names are global to the account, and the stack is applied in each of its regions.
       roleName: `${prefix}-${region}`,
       entry: FUNCTION_ENTRY,
@@ -178,6 +182,21 @@ export class FlowLogSgEnrichment extends Construct {
       },
     });
 
+    const deliveryAlarm = (metricName: string, statistic: "Minimum" | "Sum", comparison: "atLeast" | "below", what: string) =>
+      failureAlarm(this, `${metricName.replaceAll(".", "-").toLowerCase()}-alarm`, {
+        provider,
+        alarmName: `${prefix}-${metricName.replaceAll(".", "-").toLowerCase()}`,
+        description: `flowtap: Firehose stream ${prefix} ${what}; its delivery log group says why, failed records are under ${FAILED_PREFIX}`,
+        namespace: "AWS/Firehose",
+        metricName,
+        dimensions: { DeliveryStreamName: stream.name },
+        statistic,
+        comparison,
+        threshold: 1,
+        alarmTopicArn: props.alarmTopicArn,
+      });
+    deliveryAlarm("DeliveryToS3.Success", "Minimum", "below", "failed to write to S3");
+    deliveryAlarm("ExecuteProcessing.Success", "Minimum", "below", "could not enrich records with its function");
     vpcFlowLogs(this, {
       provider,
       vpcIds: props.vpcIds,

@@ -30,6 +30,8 @@ export interface MirroringFunctionsProps {
   /** The requests `sweepStatements` are for. */
   readonly sweepCalls: readonly RoleCall[];
   readonly reconcileSchedule?: string;
+  /** The topic its alarms notify (an `AlarmTopic` of the same region). */
+  readonly alarmTopicArn: string;
   readonly logRetentionDays?: number;
 }
 
@@ -52,6 +54,7 @@ export function createMirroringFunctions(scope: Construct, props: MirroringFunct
   const eventFunction = new NodejsFunction(scope, "events", {
     provider,
     functionName: namePrefix,
+    alarmTopicArn: props.alarmTopicArn,
     // IAM names are global to the account, and the stack is applied in each of its regions.
     roleName: `${namePrefix}-${props.aws.region}`,
     entry: eventEntry,
@@ -65,6 +68,7 @@ export function createMirroringFunctions(scope: Construct, props: MirroringFunct
   const reconcilerFunction = new NodejsFunction(scope, "reconciler", {
     provider,
     functionName: `${namePrefix}-reconciler`,
+    alarmTopicArn: props.alarmTopicArn,
     roleName: `${namePrefix}-reconciler-${props.aws.region}`,
     entry: reconcilerEntry,
     description: props.reconcilerDescription,

@@ -120,6 +120,8 @@ export interface MirroringFunctionSettings extends Pick<TerraformMetaArguments, 
    * target, else the default. Targets may be shared from another account through AWS RAM.
    */
   readonly mirrorTargets: string;
+  /** The topic its alarms notify (an `AlarmTopic` of the same region). */
+  readonly alarmTopicArn: string;
   /** The traffic mirror filter (tmf-...) sessions use. */
   readonly mirrorFilterId: string;
   /** Sources with this tag are never mirrored (the sensors themselves, typically). */

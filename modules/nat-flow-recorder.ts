@@ -49,6 +49,8 @@ export interface NatFlowRecorderProps extends Pick<TerraformMetaArguments, "prov
   readonly logRetentionDays?: number;
   /** Email for the recording summaries; "" for none. @default - no subscription */
   readonly notificationEmail?: string;
+  /** The topic its alarms notify (an `AlarmTopic` of the same region). */
+  readonly alarmTopicArn: string;
   /** @default "flowtap-nat-flow-recorder" */
   readonly namePrefix?: string;
 }
@@ -165,6 +167,7 @@ export class NatFlowRecorder extends Construct {
     const summary = new NodejsFunction(this, "summary", {
       provider,
       functionName: `${prefix}-summary`,
+      alarmTopicArn: props.alarmTopicArn,
       roleName: `${prefix}-summary-${region}`,
       entry: path.join(FUNCTIONS_DIR, "summary.ts"),
       description: "Summarizes a NAT gateway recording: top talkers by a Logs Insights query",
@@ -265,6 +268,7 @@ export class NatFlowRecorder extends Construct {
     const callback = new NodejsFunction(this, "callback", {
       provider,
       functionName: `${prefix}-callback`,
+      alarmTopicArn: props.alarmTopicArn,
       roleName: `${prefix}-callback-${region}`,
       entry: path.join(FUNCTIONS_DIR, "callback.ts"),
       description: "Resumes a NAT gateway recording when its traffic alarm returns to OK",
@@ -305,6 +309,7 @@ export class NatFlowRecorder extends Construct {
     const startFailures = new DeadLetterQueue(this, "start-failures", {
       provider,
       queueName: `${prefix}-start-failures`,
+      alarmTopicArn: props.alarmTopicArn,
       eventBridgeRuleArns: [startRule.arn],
     });
     const eventsRole = new IamRole(this, "events-role", { provider, name: `${prefix}-events-${region}`, assumeRolePolicy: serviceTrust("events.amazonaws.com") });

@@ -13,6 +13,7 @@ import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { LambdaFunctionEventInvokeConfig } from "@cdktf/provider-aws/lib/lambda-function-event-invoke-config";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { awsContext } from "./aws-context";
+import { failureAlarm } from "./alarm-topic";
 import { bundleHandler } from "./bundle";
 import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
 import { declareRuntimeCalls, EXAMPLE_IDS, FOREIGN_ACCOUNT_ID, type RoleCall } from "./runtime-calls";
@@ -45,6 +46,8 @@ export interface NodejsFunctionProps extends Pick<TerraformMetaArguments, "provi
    * @default - none beyond its logs and failure queue
    */
   readonly calls?: readonly RoleCall[];
+  /** The topic its alarms notify: errors, throttles (with reserved concurrency) and its failure queue. */
+  readonly alarmTopicArn: string;
   /** Retention of the function's log group, in days. @default 30 */
   readonly logRetentionDays?: number;
   /** Trace invocations with X-Ray. @default false - no tracing */
@@ -121,6 +124,7 @@ export class NodejsFunction extends Construct {
     const failureQueue = new DeadLetterQueue(this, "failures", {
       provider,
       queueName: `${name}-failures`,
+      alarmTopicArn: props.alarmTopicArn,
       retentionDays: props.failureRetentionDays,
     });
     this.failureQueue = failureQueue;
@@ -188,6 +192,21 @@ export class NodejsFunction extends Construct {
       // Never invoked before it may write its logs and do its work.
       dependsOn: [logGroup, rolePolicy],
     });
+    const alarm = (metricName: string, what: string) =>
+      failureAlarm(this, `${metricName.toLowerCase()}-alarm`, {
+        provider,
+        alarmName: `${name}-${metricName.toLowerCase()}`,
+        description: `flowtap: ${name} ${what} (its logs say why)`,
+        namespace: "AWS/Lambda",
+        metricName,
+        dimensions: { FunctionName: lambda.functionName },
+        statistic: "Sum",
+        comparison: "atLeast",
+        threshold: 1,
+        alarmTopicArn: props.alarmTopicArn,
+      });
+    alarm("Errors", "failed an invocation");
+    if (props.reservedConcurrency !== undefined) alarm("Throttles", "was throttled at its reserved concurrency");
     new LambdaFunctionEventInvokeConfig(this, "async", {
       provider,
       functionName: lambda.functionName,

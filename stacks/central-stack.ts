@@ -5,6 +5,7 @@ import type { OrgConfig } from "../config/schema";
 import { partitionOf } from "../config/workspaces";
 import { configureStateBackend } from "../modules/state-backend";
 import { terraformLiterals } from "../modules/terraform-literal";
+import { AlarmTopic } from "../modules/alarm-topic";
 
 export interface CentralStackProps {
   readonly config: OrgConfig;
@@ -27,6 +28,14 @@ export abstract class CentralStack extends TerraformStack {
     this.config = props.config;
     configureStateBackend(this, props.config, props.name);
     this.provider = this.providerFor(props.config.central.region);
+  }
+
+  /** The topic the stack's alarms notify in `region`, mailed to the config's `alarmEmail`. */
+  protected alarmTopicFor(region: string): AlarmTopic {
+    const id = `alarms-${region}`;
+    const existing = this.node.tryFindChild(id);
+    if (existing instanceof AlarmTopic) return existing;
+    return new AlarmTopic(this, id, { provider: this.providerFor(region), topicName: `${this.node.id}-alarms`.replace(/^(?!flowtap-)/, "flowtap-"), email: this.config.alarmEmail });
   }
 
   /** The provider for a region of the central account (the home region's is the default provider). */

@@ -25,6 +25,7 @@ export class Ec2MirroringStack extends MemberStack {
       provider,
       mirrorTargets: this.mirrorTargets(usesCentralTargets(props.config, "ec2-mirroring") ? props.mirrorTargetStack : undefined),
       mirrorFilterId: filter.filterId,
+      alarmTopicArn: this.alarmTopic().topicArn,
       excludeTagKey: this.setting("exclude_tag_key"),
       excludeTagValue: this.setting("exclude_tag_value"),
       excludeEksNodes: Token.asAny(this.setting("exclude_eks_nodes")),

@@ -18,6 +18,7 @@ export class FargateMirroringStack extends MemberStack {
       provider,
       mirrorTargets: this.mirrorTargets(usesCentralTargets(props.config, "fargate-mirroring") ? props.mirrorTargetStack : undefined),
       mirrorFilterId: filter.filterId,
+      alarmTopicArn: this.alarmTopic().topicArn,
       excludeTagKey: this.setting("exclude_tag_key"),
       excludeTagValue: this.setting("exclude_tag_value"),
       includeTagKey: this.setting("include_tag_key"),

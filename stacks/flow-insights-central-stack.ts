@@ -68,6 +68,7 @@ export class FlowInsightsCentralStack extends CentralStack {
     const ipRanges = new NodejsFunction(this, "ip-ranges", {
       provider: this.provider,
       functionName: "flowtap-flow-insights-ip-ranges",
+      alarmTopicArn: this.alarmTopicFor(home).topicArn,
       entry: path.join(__dirname, "..", "functions", "flow-insights", "ip-ranges.ts"),
       description: "flowtap: copies AWS's ip-ranges.json when AmazonIpSpaceChanged announces a change",
       timeout: 60,
@@ -112,6 +113,8 @@ export class FlowInsightsCentralStack extends CentralStack {
       const pipeline = new FlowInsightsRegion(this, `region-${region}`, {
         provider: this.providerFor(region),
         region,
+        alarmTopicArn: this.alarmTopicFor(region).topicArn,
+        inventoryReservedConcurrency: settings.inventoryReservedConcurrency,
         organizationId: config.organization.id,
         memberAccountIds: [...new Set(workspaces.filter((ws) => ws.region === region).map((ws) => ws.accountId))],
         inventoryExternalId: settings.inventoryExternalId,

@@ -27,6 +27,7 @@ export class FlowInsightsStack extends MemberStack {
     const member = new FlowInsightsMember(this, "member", {
       provider: this.provider,
       vpcIds: this.listSetting("vpc_ids"),
+      alarmTopicArn: this.alarmTopic().topicArn,
       trafficType: this.setting("traffic_type"),
       flowLogRetentionDays: this.numberSetting("flow_log_retention_days"),
       logsDestinationArn: this.setting("logs_destination_arn"),

@@ -18,6 +18,7 @@ export class FlowLogSgEnrichmentStack extends MemberStack {
     const enrichment = new FlowLogSgEnrichment(this, "enrichment", {
       provider: this.provider,
       vpcIds: this.listSetting("vpc_ids"),
+      alarmTopicArn: this.alarmTopic().topicArn,
       trafficType: this.setting("traffic_type"),
       intelligentTieringDays: this.numberSetting("intelligent_tiering_days"),
       expirationDays: this.numberSetting("expiration_days"),

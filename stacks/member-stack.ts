@@ -7,6 +7,7 @@ import * as path from "node:path";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { Feature, OrgConfig } from "../config/schema";
 import type { WorkspaceMap } from "../config/terraform-maps";
+import { AlarmTopic } from "../modules/alarm-topic";
 import { configureStateBackend, remoteStateOf } from "../modules/state-backend";
 import { terraformLiterals } from "../modules/terraform-literal";
 
@@ -101,6 +102,13 @@ export abstract class MemberStack extends TerraformStack {
     new TerraformLocal(this, "mirror_targets_candidate", targets);
     const missing = `file("flowtap: no traffic mirror target for region \${local.workspace.region}: set targetIds in ${this.props.configFile} or apply the mirror-target stack first")`;
     return new TerraformLocal(this, "mirror_targets", `\${local.mirror_targets_candidate == "{}" ? ${missing} : local.mirror_targets_candidate}`).asString;
+  }
+
+  /** The topic the feature's alarms notify in the workspace's region, mailed to the config's `alarmEmail`. */
+  protected alarmTopic(): AlarmTopic {
+    const existing = this.node.tryFindChild("alarms");
+    if (existing instanceof AlarmTopic) return existing;
+    return new AlarmTopic(this, "alarms", { provider: this.provider, topicName: `flowtap-${this.props.feature}-alarms`, email: this.props.config.alarmEmail });
   }
 
   /** The current workspace's value of a setting from the workspace map. */

@@ -18,6 +18,7 @@ export class NatFlowRecorderStack extends MemberStack {
     const recorder = new NatFlowRecorder(this, "recorder", {
       provider: this.provider,
       natGatewayIds: this.listSetting("nat_gateway_ids"),
+      alarmTopicArn: this.alarmTopic().topicArn,
       periodSeconds: this.numberSetting("period_seconds"),
       evaluationPeriods: this.numberSetting("evaluation_periods"),
       datapointsToAlarm: this.numberSetting("datapoints_to_alarm"),

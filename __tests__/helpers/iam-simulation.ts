@@ -128,7 +128,7 @@ function contextTemplates(doc: any, regionAttribute: string): Map<string, Contex
 }
 
 /** Replaces every reference to a computed attribute AWS assigns with the value it will have, in every string of `value`. */
-function withRuntimeValues(doc: any, value: unknown, contexts: Map<string, Context>): unknown {
+function withRuntimeValues(stack: string, doc: any, value: unknown, contexts: Map<string, Context>): unknown {
   const substitute = (text: string): string =>
     text.replace(RESOURCE_REFERENCE, (whole, type: string, id: string, attribute: string) => {
       const runtime = RUNTIME_ATTRIBUTES[`${type}.${attribute}`];
@@ -137,7 +137,7 @@ function withRuntimeValues(doc: any, value: unknown, contexts: Map<string, Conte
       const ctx = contexts.get(providerOf(block));
       if (!ctx) throw new Error(`${type}.${id}: its provider ${providerOf(block)} has no partition, region and account data sources to build its ${attribute} from`);
       // A nested template is an expression, so it can stand wherever the reference did (ARNs hold no quotes).
-      return `"${substitute(runtime((a) => `\${${type}.${id}.${a}}`, ctx, `${type}.${id}`))}"`;
+      return `"${substitute(runtime((a) => `\${${type}.${id}.${a}}`, ctx, `${stack}/${type}.${id}`))}"`;
     });
   const walk = (v: unknown): unknown => {
     if (typeof v === "string") return substitute(v);
@@ -253,6 +253,7 @@ export async function evaluateStack(stack: string, workspace: string, doc: any, 
     stack,
     workspace,
     withRuntimeValues(
+      stack,
       doc,
       {
         documents: Object.fromEntries(Object.entries(documents).map(([id, d]) => [id, d.statement ?? []])),

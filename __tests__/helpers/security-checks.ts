@@ -66,6 +66,8 @@ export async function securityFindings(name: string, tf: TerraformDocument): Pro
   const trustDocuments = new Set(
     [...resources(tf, "aws_iam_role")].map(([, role]) => POLICY_REF.exec(role.assume_role_policy ?? "")?.[1]).filter(Boolean),
   );
+  // In a key policy "*" is the key itself (it cannot name its own ARN): not a grant on everything.
+  const keyPolicies = new Set([...resources(tf, "aws_kms_key")].map(([, key]) => POLICY_REF.exec(key.policy ?? "")?.[1]).filter(Boolean));
   for (const [id, doc] of Object.entries(documents)) {
     for (const statement of statementsOf(doc)) {
       const actions: string[] = [...(statement.actions ?? []), ...(statement.not_actions ?? [])];
@@ -76,7 +78,7 @@ export async function securityFindings(name: string, tf: TerraformDocument): Pro
       // `resources` is a list, or one Terraform expression that yields a list (never a bare "*").
       const resources = statement.resources ?? [];
       const grantsEverything = Array.isArray(resources) ? resources.includes("*") : resources === "*";
-      if (allows && grantsEverything) {
+      if (allows && grantsEverything && !keyPolicies.has(id)) {
         for (const action of actions) {
           if (!(await isWildcardOnly(action))) findings.push(`${name}: policy ${id} grants ${action} on "*" though AWS lets it be scoped to resources`);
         }
@@ -110,6 +112,9 @@ export async function securityFindings(name: string, tf: TerraformDocument): Pro
   for (const [id, topic] of resources(tf, "aws_sns_topic")) {
     if (!topic.kms_master_key_id) findings.push(`${name}: topic ${id} is not encrypted at rest`);
   }
+  for (const [id, key] of resources(tf, "aws_kms_key")) {
+    if (key.enable_key_rotation !== true) findings.push(`${name}: KMS key ${id} does not rotate`);
+  }
   for (const [id, stream] of resources(tf, "aws_kinesis_stream")) {
     if (stream.encryption_type !== "KMS") findings.push(`${name}: Kinesis stream ${id} is not encrypted at rest`);
   }
@@ -130,6 +135,23 @@ export async function securityFindings(name: string, tf: TerraformDocument): Pro
   }
   for (const [id, share] of resources(tf, "aws_ram_resource_share")) {
     if (share.allow_external_principals !== false) findings.push(`${name}: RAM share ${id} admits principals outside the organization`);
+  }
+
+  // Every failure is seen: a queue that keeps failures, a function's errors, a stream's deliveries each notify someone.
+  const alarms = [...resources(tf, "aws_cloudwatch_metric_alarm")].map(([, a]) => a);
+  const alarmed = (namespace: string, dimension: string, type: string, id: string, metric?: string) =>
+    alarms.some((a) => a.namespace === namespace && (!metric || a.metric_name === metric) && refersTo(a.dimensions?.[dimension], type, id) && (a.alarm_actions ?? []).length > 0);
+  for (const [id] of resources(tf, "aws_sqs_queue")) {
+    if (!alarmed("AWS/SQS", "QueueName", "aws_sqs_queue", id, "ApproximateNumberOfMessagesVisible")) findings.push(`${name}: queue ${id} has no alarm on the messages it holds`);
+  }
+  for (const [id] of resources(tf, "aws_lambda_function")) {
+    if (!alarmed("AWS/Lambda", "FunctionName", "aws_lambda_function", id, "Errors")) findings.push(`${name}: function ${id} has no alarm on its errors`);
+  }
+  for (const [id] of resources(tf, "aws_kinesis_firehose_delivery_stream")) {
+    if (!alarmed("AWS/Firehose", "DeliveryStreamName", "aws_kinesis_firehose_delivery_stream", id, "DeliveryToS3.Success")) findings.push(`${name}: Firehose stream ${id} has no alarm on its deliveries`);
+  }
+  for (const [id, fn] of resources(tf, "aws_lambda_function")) {
+    if (fn.reserved_concurrent_executions !== undefined && !alarmed("AWS/Lambda", "FunctionName", "aws_lambda_function", id, "Throttles")) findings.push(`${name}: function ${id} has reserved concurrency and no alarm on its throttles`);
   }
 
   const bucketPolicies = [...resources(tf, "aws_s3_bucket_policy")].map(([, p]) => p);
