@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { StateMachine } from "aws-local-stepfunctions";
 import { natFlowRecorderDefinition } from "../functions/lib/nat-recorder/state-machine";
 import { recordingSummary } from "../functions/lib/nat-recorder/recording";
+import { declaredActionsOf } from "./helpers/declared-calls";
 import { createRecordingsTable, startDynalite } from "./helpers/dynalite";
 
 // asl-validator ships no type declarations.
@@ -261,5 +262,30 @@ describe("nat-flow-recorder state machine", () => {
     const run = startRecording("delete-denied", { recordingSeconds: 1, ec2 });
     await expect(run.result).rejects.toThrow("flow logs may still be recording; see the notification");
     expect(run.published).toEqual([expect.objectContaining({ Message: expect.stringMatching(/^ACTION NEEDED: .*flowtap:execution=delete-denied/) })]);
+  });
+});
+
+describe("the nat-flow-recorder state machine's tasks", () => {
+  /** The IAM action each Task state's integration calls: aws-sdk:<service>:<action>, or an optimized integration. */
+  const OPTIMIZED: Record<string, string> = { "lambda:invoke": "lambda:InvokeFunction", "sns:publish": "sns:Publish" };
+  const actionsOf = (node: unknown): string[] => {
+    if (Array.isArray(node)) return node.flatMap(actionsOf);
+    if (!node || typeof node !== "object") return [];
+    const resource = (node as { Type?: string; Resource?: string }).Type === "Task" ? (node as { Resource: string }).Resource : undefined;
+    const own = resource
+      ? [
+          ((integration: string) => OPTIMIZED[integration] ?? integration.replace(/:(\w)/, (_, c: string) => `:${c.toUpperCase()}`))(
+            resource.replace(/^arn:aws:states:::(aws-sdk:)?/, "").replace(/\.\w+$/, ""),
+          ),
+        ]
+      : [];
+    return [...own, ...Object.values(node).flatMap(actionsOf)];
+  };
+
+  it("call only what the state machine role's permission table declares", () => {
+    const called = new Set(actionsOf(natFlowRecorderDefinition()));
+    const declared = declaredActionsOf({ stack: "nat-flow-recorder", rolePath: "recorder/state-machine-role" });
+    expect([...called].filter((action) => !declared.has(action))).toEqual([]);
+    expect([...called].sort()).toEqual(expect.arrayContaining(["dynamodb:GetItem", "dynamodb:UpdateItem", "ec2:CreateFlowLogs", "ec2:DeleteFlowLogs", "lambda:InvokeFunction", "sns:Publish"]));
   });
 });
