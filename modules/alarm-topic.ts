@@ -59,15 +59,7 @@ export class AlarmTopic extends Construct {
       ],
     });
     new SnsTopicPolicy(this, "topic-access", { provider, arn: topic.arn, policy: topicPolicy.json });
-    const email = props.email ?? "";
-    new SnsTopicSubscription(this, "email", {
-      provider,
-      // One subscription when an address is configured, none for "".
-      count: Token.asNumber(Fn.min([Fn.lengthOf(email), 1])),
-      topicArn: topic.arn,
-      protocol: "email",
-      endpoint: email,
-    });
+    emailSubscription(this, "email", { provider, topicArn: topic.arn, email: props.email ?? "" });
     const alarmArn = (owner: string) => `arn:${partition}:cloudwatch:${region}:${owner}:alarm:flowtap-example`;
     declareRuntimeCalls(this, [
       { principal: "cloudwatch.amazonaws.com", action: "sns:Publish", resource: topic.arn, context: { "aws:SourceAccount": account, "aws:SourceArn": alarmArn(account) }, reason: "an alarm changes state" },
@@ -89,6 +81,46 @@ export class AlarmTopic extends Construct {
       { principal: account, action: "kms:PutKeyPolicy", resource: key.arn, reason: "the account administers its key" },
     ]);
     this.topicArn = topic.arn;
+  }
+}
+
+/** An email subscription of `topicArn` when `email` (a Terraform value allowed) is set; none for "". */
+export function emailSubscription(scope: Construct, id: string, props: Pick<TerraformMetaArguments, "provider"> & { readonly topicArn: string; readonly email: string }): SnsTopicSubscription {
+  return new SnsTopicSubscription(scope, id, {
+    provider: props.provider,
+    count: Token.asNumber(Fn.min([Fn.lengthOf(props.email), 1])),
+    topicArn: props.topicArn,
+    protocol: "email",
+    endpoint: props.email,
+  });
+}
+
+/** The alarms of a Firehose stream that delivers to S3: failed deliveries, and each of `failures` (a metric of failed records or batches). */
+export function firehoseDeliveryAlarms(
+  scope: Construct,
+  props: Pick<TerraformMetaArguments, "provider"> & {
+    readonly streamName: string;
+    /** The stream's name as a Terraform value, for the alarms' dimension. */
+    readonly streamNameValue: string;
+    readonly errorPrefix: string;
+    readonly alarmTopicArn: string;
+    readonly failures: readonly { readonly metricName: string; readonly statistic: "Minimum" | "Sum"; readonly comparison: "atLeast" | "below"; readonly what: string }[];
+  },
+): void {
+  for (const alarm of [{ metricName: "DeliveryToS3.Success", statistic: "Minimum", comparison: "below", what: "failed to write to S3" } as const, ...props.failures]) {
+    const suffix = alarm.metricName.replaceAll(".", "-").toLowerCase();
+    failureAlarm(scope, `${suffix}-alarm`, {
+      provider: props.provider,
+      alarmName: `${props.streamName}-${suffix}`,
+      description: `flowtap: Firehose stream ${props.streamName} ${alarm.what}; its delivery log group says why, failed records are under ${props.errorPrefix}`,
+      namespace: "AWS/Firehose",
+      metricName: alarm.metricName,
+      dimensions: { DeliveryStreamName: props.streamNameValue },
+      statistic: alarm.statistic,
+      comparison: alarm.comparison,
+      threshold: 1,
+      alarmTopicArn: props.alarmTopicArn,
+    });
   }
 }
 

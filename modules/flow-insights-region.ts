@@ -16,7 +16,7 @@ import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-s
 import { FLOW_INSIGHTS } from "../config/flow-insights";
 import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { MEMBER_ACCOUNTS_KEY, ownershipStoreEnvironment } from "../functions/lib/flowlogs/ownership";
-import { failureAlarm } from "./alarm-topic";
+import { firehoseDeliveryAlarms } from "./alarm-topic";
 import { awsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
 import { FORWARDED_EVENT_PATTERNS } from "./flow-insights-member";
@@ -273,21 +273,14 @@ export class FlowInsightsRegion extends Construct {
       },
     });
 
-    const deliveryAlarm = (metricName: string, statistic: "Minimum" | "Sum", comparison: "atLeast" | "below", what: string) =>
-      failureAlarm(this, `${metricName.replaceAll(".", "-").toLowerCase()}-alarm`, {
-        provider,
-        alarmName: `flowtap-flow-insights-${region}-${metricName.replaceAll(".", "-").toLowerCase()}`,
-        description: `flowtap: Firehose stream flowtap-flow-insights-${region} ${what}; its delivery log group says why, failed records are under ${props.errorPrefix}`,
-        namespace: "AWS/Firehose",
-        metricName,
-        dimensions: { DeliveryStreamName: delivery.name },
-        statistic,
-        comparison,
-        threshold: 1,
-        alarmTopicArn: props.alarmTopicArn,
-      });
-    deliveryAlarm("DeliveryToS3.Success", "Minimum", "below", "failed to write to S3");
-    deliveryAlarm("FailedConversion.Records", "Sum", "atLeast", "could not convert records to Parquet");
+    firehoseDeliveryAlarms(this, {
+      provider,
+      streamName: `flowtap-flow-insights-${region}`,
+      streamNameValue: delivery.name,
+      errorPrefix: props.errorPrefix,
+      alarmTopicArn: props.alarmTopicArn,
+      failures: [{ metricName: "FailedConversion.Records", statistic: "Sum", comparison: "atLeast", what: "could not convert records to Parquet" }],
+    });
     const enrich = new NodejsFunction(this, "enrich-function", {
       provider,
       functionName: enrichName,

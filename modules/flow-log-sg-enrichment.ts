@@ -5,7 +5,7 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { CloudwatchLogStream } from "@cdktf/provider-aws/lib/cloudwatch-log-stream";
 import { KinesisFirehoseDeliveryStream } from "@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream";
 import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
-import { failureAlarm } from "./alarm-topic";
+import { firehoseDeliveryAlarms } from "./alarm-topic";
 import { awsContext } from "./aws-context";
 import { NodejsFunction } from "./nodejs-function";
 import { FlowsQuery } from "./flows-query";
@@ -182,21 +182,14 @@ export class FlowLogSgEnrichment extends Construct {
       },
     });
 
-    const deliveryAlarm = (metricName: string, statistic: "Minimum" | "Sum", comparison: "atLeast" | "below", what: string) =>
-      failureAlarm(this, `${metricName.replaceAll(".", "-").toLowerCase()}-alarm`, {
-        provider,
-        alarmName: `${prefix}-${metricName.replaceAll(".", "-").toLowerCase()}`,
-        description: `flowtap: Firehose stream ${prefix} ${what}; its delivery log group says why, failed records are under ${FAILED_PREFIX}`,
-        namespace: "AWS/Firehose",
-        metricName,
-        dimensions: { DeliveryStreamName: stream.name },
-        statistic,
-        comparison,
-        threshold: 1,
-        alarmTopicArn: props.alarmTopicArn,
-      });
-    deliveryAlarm("DeliveryToS3.Success", "Minimum", "below", "failed to write to S3");
-    deliveryAlarm("ExecuteProcessing.Success", "Minimum", "below", "could not enrich records with its function");
+    firehoseDeliveryAlarms(this, {
+      provider,
+      streamName: prefix,
+      streamNameValue: stream.name,
+      errorPrefix: FAILED_PREFIX,
+      alarmTopicArn: props.alarmTopicArn,
+      failures: [{ metricName: "ExecuteProcessing.Success", statistic: "Minimum", comparison: "below", what: "could not enrich records with its function" }],
+    });
     vpcFlowLogs(this, {
       provider,
       vpcIds: props.vpcIds,

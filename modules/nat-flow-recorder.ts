@@ -16,9 +16,9 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
-import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { ALARM_NAME_PREFIX, TOP_TALKERS_QUERY } from "../functions/lib/nat-recorder/recording";
 import { natFlowRecorderDefinition } from "../functions/lib/nat-recorder/state-machine";
+import { emailSubscription } from "./alarm-topic";
 import { awsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
 import { DeadLetterQueue, EVENT_DELIVERY_RETRY } from "./dead-letter-queue";
@@ -149,15 +149,7 @@ export class NatFlowRecorder extends Construct {
     });
 
     const topic = new SnsTopic(this, "summaries", { provider, name: `${prefix}-summaries`, kmsMasterKeyId: "alias/aws/sns" });
-    const email = props.notificationEmail ?? "";
-    new SnsTopicSubscription(this, "email", {
-      provider,
-      // One subscription when an address is configured, none for "".
-      count: Token.asNumber(Fn.min([Fn.lengthOf(email), 1])),
-      topicArn: topic.arn,
-      protocol: "email",
-      endpoint: email,
-    });
+    emailSubscription(this, "email", { provider, topicArn: topic.arn, email: props.notificationEmail ?? "" });
 
     // The two functions share their runtime code: bundle them in one esbuild run.
     bundleHandlers([
