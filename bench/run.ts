@@ -667,22 +667,34 @@ async function benchFlowInsightsFunction(): Promise<void> {
   }
 }
 
-/** Each function with the numbers of the sections it prints. */
-const SECTIONS: readonly [readonly number[], () => unknown][] = [
-  [[1], benchSynth],
-  [[2], benchBundles],
-  [[3], benchApiCalls],
-  [[4, 5], benchTasks],
-  [[6], benchScale],
-  [[7], benchEnrichment],
-  [[8], benchFirehoseFunction],
-  [[9], benchFlowInsightsFunction],
-  [[10], benchPlans],
+/** Each function with the numbers of the sections it prints, and what they measure. */
+const SECTIONS: readonly [readonly number[], () => unknown, string][] = [
+  [[1], benchSynth, "npm run synth of the example organization"],
+  [[2], benchBundles, "Lambda bundle sizes and cold require"],
+  [[3], benchApiCalls, "EC2 calls per mirrored instance"],
+  [[4, 5], benchTasks, "API calls per ECS task event, and a reconciler sweep"],
+  [[6], benchScale, "synth of a 1,000-account organization"],
+  [[7], benchEnrichment, "flowtap enrich throughput and memory"],
+  [[8], benchFirehoseFunction, "the flow-log-sg-enrichment function"],
+  [[9], benchFlowInsightsFunction, "the flow-insights enrichment function"],
+  [[10], benchPlans, "terraform plan at scale"],
 ];
 
-/** `npm run bench` runs every section; `npm run bench -- 7 8` runs those only. */
+/** `npm run bench` runs every section; `npm run bench -- 7 8` runs those only; `-- --list` names them. */
 async function main(): Promise<void> {
-  const chosen = process.argv.slice(2).map(Number);
+  const args = process.argv.slice(2);
+  if (args.includes("--list")) {
+    for (const [numbers, , what] of SECTIONS) console.log(`${numbers.join(", ")}\t${what}`);
+    return;
+  }
+  const known = SECTIONS.flatMap(([numbers]) => numbers);
+  const chosen = args.map(Number);
+  const unknown = args.filter((_, i) => !known.includes(chosen[i]));
+  if (unknown.length > 0) {
+    console.error(`flowtap bench: no section ${unknown.join(", ")}; the sections are ${known.join(", ")} (npm run bench -- --list)`);
+    process.exitCode = 2;
+    return;
+  }
   console.log("flowtap benchmarks, node %s, %s", process.version, new Date().toISOString());
   // What the sections and their child processes write goes under one directory, removed at the end.
   const scratch = mkdtempSync(path.join(tmpdir(), "flowtap-bench-run-"));

@@ -6,84 +6,67 @@ export type Feature = (typeof FEATURES)[number];
 /** The features that traffic-mirror sources to a target, and their key under `features:`. */
 export const MIRRORING_FEATURES = { "ec2-mirroring": "ec2Mirroring", "fargate-mirroring": "fargateMirroring" } as const;
 
-const accountId = z.string().regex(/^\d{12}$/, "expected a 12-digit AWS account id in quotes, e.g. \"123456789012\"");
+const accountId = z.string().regex(/^\d{12}$/, "expected a 12-digit AWS account id in quotes, e.g. \"123456789012\"").meta({ title: "account id (12 digits, quoted)" });
 const region = z
   .string()
-  .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, "expected an AWS region name such as us-east-1");
-const tagKey = z.string().min(1).max(128);
-const ouId = z.string().regex(/^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$/, "expected an OU id such as ou-ab12-34cd56ef or a root id such as r-ab12");
-const tagValue = z.string().max(256);
-const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "expected a VPC id such as vpc-0abc1234def567890");
+  .regex(/^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/, "expected an AWS region name such as us-east-1")
+  .meta({ title: "region" });
+const tagKey = z.string().min(1).max(128).meta({ title: "tag key" });
+const ouId = z.string().regex(/^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$/, "expected an OU id such as ou-ab12-34cd56ef or a root id such as r-ab12").meta({ title: "OU or root id" });
+const tagValue = z.string().max(256).meta({ title: "tag value" });
+const vpcId = z.string().regex(/^vpc-[0-9a-f]{8,17}$/, "expected a VPC id such as vpc-0abc1234def567890").meta({ title: "VPC id" });
 /** VPCs whose flow logs a feature creates, per region. */
 const vpcIdsByRegion = z.record(region, z.array(vpcId).min(1));
-/** Which traffic VPC flow logs record. */
-const flowLogTrafficType = z.enum(["ALL", "ACCEPT", "REJECT"]);
-const subnetId = z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "expected a subnet id such as subnet-0abc1234def567890");
+const flowLogTrafficType = z.enum(["ALL", "ACCEPT", "REJECT"]).describe("Which traffic the flow logs record.");
+const subnetId = z.string().regex(/^subnet-[0-9a-f]{8,17}$/, "expected a subnet id such as subnet-0abc1234def567890").meta({ title: "subnet id" });
 const mirrorTargetId = z
   .string()
-  .regex(/^tmt-[0-9a-f]{8,17}$/, "expected a traffic mirror target id such as tmt-0123456789abcdef0");
+  .regex(/^tmt-[0-9a-f]{8,17}$/, "expected a traffic mirror target id such as tmt-0123456789abcdef0")
+  .meta({ title: "traffic mirror target id" });
 /** An EventBridge Scheduler-style rate or cron expression, as `aws_cloudwatch_event_rule.schedule_expression` takes. */
 const scheduleExpression = z
   .string()
   .regex(
     /^(rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)|cron\(\S+( \S+){5}\))$/,
     'expected "rate(1 hour)", "rate(15 minutes)" or a six-field "cron(...)" expression',
-  );
+  )
+  .meta({ title: "rate(...) or cron(...) expression" });
 
 /**
  * Settings both mirroring features share. Each may be given organization-wide under
  * `features.<feature>` and overridden per account under `accounts[].<feature>`.
  */
 const mirroringFields = {
-  /**
-   * The traffic mirror target per region (targets are regional; a RAM-shared target keeps its id).
-   * Unset for a region where `features.mirrorTarget` has targets: those are used, per zone.
-   */
-  targetIds: z.record(region, mirrorTargetId),
-  /** Instances carrying this tag (the sensors themselves, typically) are never mirrored. */
-  excludeTagKey: tagKey,
-  /** With `excludeTagKey`: only this exact value excludes. Unset: the key with any value excludes. */
-  excludeTagValue: tagValue.optional(),
-  /** When set, only sources carrying this tag are mirrored. */
-  includeTagKey: tagKey.optional(),
-  /** With `includeTagKey`: only this exact value includes. */
-  includeTagValue: tagValue.optional(),
-  /** Only ENIs in these subnets are mirrored; empty means every subnet. */
-  subnetIds: z.array(subnetId),
-  /** The preferred session number (1-32766); the lowest free one is used when an ENI already has it. */
-  sessionNumber: z.number().int().min(1).max(32766),
-  /** The VXLAN network identifier sessions carry; unset lets AWS choose one. */
-  virtualNetworkId: z.number().int().min(0).max(16777215).optional(),
-  /** Bytes of each packet to mirror; unset mirrors whole packets. */
-  packetLength: z.number().int().min(1).max(8947).optional(),
-  /** How often the reconciler sweeps every running source. */
-  reconcileSchedule: scheduleExpression,
-  /** Retention of the functions' log groups, in days. */
+  targetIds: z.record(region, mirrorTargetId).describe("The traffic mirror target per region (targets are regional; a RAM-shared target keeps its id). Unset for a region where `features.mirrorTarget` has targets: those are used, per zone."),
+  excludeTagKey: tagKey.describe("Instances carrying this tag (the sensors themselves, typically) are never mirrored."),
+  excludeTagValue: tagValue.optional().describe("With `excludeTagKey`: only this exact value excludes. Unset: the key with any value excludes."),
+  includeTagKey: tagKey.optional().describe("When set, only sources carrying this tag are mirrored."),
+  includeTagValue: tagValue.optional().describe("With `includeTagKey`: only this exact value includes."),
+  subnetIds: z.array(subnetId).describe("Only ENIs in these subnets are mirrored; empty means every subnet."),
+  sessionNumber: z.number().int().min(1).max(32766).describe("The preferred session number (1-32766); the lowest free one is used when an ENI already has it."),
+  virtualNetworkId: z.number().int().min(0).max(16777215).optional().describe("The VXLAN network identifier sessions carry; unset lets AWS choose one."),
+  packetLength: z.number().int().min(1).max(8947).optional().describe("Bytes of each packet to mirror; unset mirrors whole packets."),
+  reconcileSchedule: scheduleExpression.describe("How often the reconciler sweeps every running source."),
   logRetentionDays: z.union([
     z.literal(1), z.literal(3), z.literal(5), z.literal(7), z.literal(14), z.literal(30), z.literal(60),
     z.literal(90), z.literal(120), z.literal(150), z.literal(180), z.literal(365), z.literal(400),
     z.literal(545), z.literal(731), z.literal(1096), z.literal(1827), z.literal(2192), z.literal(2557),
     z.literal(2922), z.literal(3288), z.literal(3653),
-  ], { error: "expected a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 days" }),
+  ], { error: "expected a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653 days" }).describe("Retention of the functions' log groups, in days."),
 };
 
 const ec2MirroringFields = {
   ...mirroringFields,
-  /** Skip EKS and Karpenter nodes (their pods' traffic is better mirrored at the pod network). */
-  excludeEksNodes: z.boolean(),
-  /** Only ENIs in these VPCs are mirrored; empty means every VPC. */
-  vpcIds: z.array(vpcId),
+  excludeEksNodes: z.boolean().describe("Skip EKS and Karpenter nodes (their pods' traffic is better mirrored at the pod network)."),
+  vpcIds: z.array(vpcId).describe("Only ENIs in these VPCs are mirrored; empty means every VPC."),
 };
 
-const ecsName = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "expected a name of letters, digits, hyphens and underscores");
+const ecsName = z.string().regex(/^[A-Za-z0-9_-]{1,255}$/, "expected a name of letters, digits, hyphens and underscores").meta({ title: "ECS name" });
 const fargateMirroringFields = {
   ...mirroringFields,
-  /** Only tasks in these clusters (names) are mirrored; empty means every cluster. */
-  clusters: z.array(ecsName),
-  /** Only tasks of these services are mirrored; empty means every task. */
-  services: z.array(ecsName),
-  /** Only tasks of these task definition families are mirrored; empty means every family. */
-  taskDefinitionFamilies: z.array(ecsName),
+  clusters: z.array(ecsName).describe("Only tasks in these clusters (names) are mirrored; empty means every cluster."),
+  services: z.array(ecsName).describe("Only tasks of these services are mirrored; empty means every task."),
+  taskDefinitionFamilies: z.array(ecsName).describe("Only tasks of these task definition families are mirrored; empty means every family."),
 };
 
 const sharedDefaults = {
@@ -104,25 +87,17 @@ const retentionDays = mirroringFields.logRetentionDays;
  * `accounts[].natFlowRecorder`.
  */
 const natFlowRecorderFields = {
-  /** The NAT gateways to watch, per region. */
-  natGatewayIds: z.record(region, z.array(z.string().regex(/^nat-[0-9a-f]{8,17}$/, "expected a NAT gateway id such as nat-0123456789abcdef0")).min(1)),
-  /** The alarm's period, in seconds (60 or a multiple of it). */
-  periodSeconds: z.number().int().min(60).refine((n) => n % 60 === 0, "expected 60 or a multiple of 60 seconds"),
-  evaluationPeriods: z.number().int().min(1).max(100),
-  datapointsToAlarm: z.number().int().min(1).max(100),
-  /** Bytes through the NAT gateway (to and from destinations) per period that raise the alarm. */
-  thresholdBytes: z.number().positive(),
-  /** Alarm on a CloudWatch anomaly-detection band instead of `thresholdBytes`. */
-  anomalyDetection: z.boolean(),
-  /** The band's width, in standard deviations. */
-  anomalyBandWidth: z.number().positive().max(10),
-  /** How long one recording lasts at most; it stops earlier when the alarm clears. */
-  recordingMinutes: z.number().int().min(1).max(10080),
-  /** Recordings per NAT gateway before it records no more; 0 means unlimited. */
-  maxRecordings: z.number().int().min(0),
+  natGatewayIds: z.record(region, z.array(z.string().regex(/^nat-[0-9a-f]{8,17}$/, "expected a NAT gateway id such as nat-0123456789abcdef0").meta({ title: "NAT gateway id" })).min(1)).describe("The NAT gateways to watch, per region."),
+  periodSeconds: z.number().int().min(60).refine((n) => n % 60 === 0, "expected 60 or a multiple of 60 seconds").describe("The alarm's period, in seconds (60 or a multiple of it)."),
+  evaluationPeriods: z.number().int().min(1).max(100).describe("How many of the latest periods the alarm looks at."),
+  datapointsToAlarm: z.number().int().min(1).max(100).describe("How many of those periods must breach to raise the alarm (at most `evaluationPeriods`)."),
+  thresholdBytes: z.number().positive().describe("Bytes through the NAT gateway (to and from destinations) per period that raise the alarm."),
+  anomalyDetection: z.boolean().describe("Alarm on a CloudWatch anomaly-detection band instead of `thresholdBytes`."),
+  anomalyBandWidth: z.number().positive().max(10).describe("The band's width, in standard deviations."),
+  recordingMinutes: z.number().int().min(1).max(10080).describe("How long one recording lasts at most; it stops earlier when the alarm clears."),
+  maxRecordings: z.number().int().min(0).describe("Recordings per NAT gateway before it records no more; 0 means unlimited."),
   logRetentionDays: retentionDays,
-  /** Where the summary of each recording is mailed (an SNS email subscription to confirm). */
-  notificationEmail: z.string().email("expected an email address").optional(),
+  notificationEmail: z.string().email("expected an email address").optional().describe("Where the summary of each recording is mailed (an SNS email subscription to confirm)."),
 };
 const natFlowRecorderSettings = z.object(natFlowRecorderFields).partial().strict();
 export const natFlowRecorderDefaults = {
@@ -144,19 +119,13 @@ export type NatFlowRecorderResolved = z.infer<z.ZodObject<typeof natFlowRecorder
  * `accounts[].flowLogSgEnrichment`.
  */
 const flowLogSgEnrichmentFields = {
-  /** The VPCs whose flow logs are enriched, per region. */
-  vpcIds: vpcIdsByRegion,
+  vpcIds: vpcIdsByRegion.describe("The VPCs whose flow logs are enriched, per region."),
   trafficType: flowLogTrafficType,
-  /** Days after which enriched objects move to S3 Intelligent-Tiering; 0 stores them there from the start. */
-  intelligentTieringDays: z.number().int().min(0),
-  /** Days after which enriched objects (and failed records) are deleted. */
-  expirationDays: z.number().int().min(1),
-  /** Seconds Firehose buffers before writing to S3 (60-900); larger means fewer, bigger objects. */
-  bufferingSeconds: z.number().int().min(60).max(900),
-  /** How long the function trusts an ENI or security group lookup, in seconds. */
-  lookupTtlSeconds: z.number().int().min(0).max(86400),
-  /** GiB one Athena query may scan before the workgroup cancels it (Athena's minimum is 10 MiB). */
-  queryScanLimitGiB: z.number().positive().min(0.01),
+  intelligentTieringDays: z.number().int().min(0).describe("Days after which enriched objects move to S3 Intelligent-Tiering; 0 stores them there from the start."),
+  expirationDays: z.number().int().min(1).describe("Days after which enriched objects (and failed records) are deleted."),
+  bufferingSeconds: z.number().int().min(60).max(900).describe("Seconds Firehose buffers before writing to S3 (60-900); larger means fewer, bigger objects."),
+  lookupTtlSeconds: z.number().int().min(0).max(86400).describe("How long the function trusts an ENI or security group lookup, in seconds."),
+  queryScanLimitGiB: z.number().positive().min(0.01).describe("GiB one Athena query may scan before the workgroup cancels it (Athena's minimum is 10 MiB)."),
   logRetentionDays: retentionDays,
 };
 const flowLogSgEnrichmentSettings = z.object(flowLogSgEnrichmentFields).partial().strict();
@@ -177,27 +146,20 @@ export type FlowLogSgEnrichmentResolved = z.infer<z.ZodObject<typeof flowLogSgEn
  * `features.flowInsights`, per account under `accounts[].flowInsights`.
  */
 const flowInsightsMemberFields = {
-  /** The VPCs whose flow logs go to the central pipeline, per region. */
-  vpcIds: vpcIdsByRegion,
+  vpcIds: vpcIdsByRegion.describe("The VPCs whose flow logs go to the central pipeline, per region."),
   trafficType: flowLogTrafficType,
-  /** Days the member account's flow log group keeps records (the central pipeline is the store). */
-  flowLogRetentionDays: retentionDays,
+  flowLogRetentionDays: retentionDays.describe("Days the member account's flow log group keeps records (the central pipeline is the store)."),
 };
 /** Settings of `flow-insights` that only the central pipeline has: under `features.flowInsights`. */
 const flowInsightsCentralFields = {
-  /** The ExternalId the central inventory function gives when it assumes member accounts' inventory roles. */
-  inventoryExternalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, "expected 2-1224 characters of [A-Za-z0-9+=,.@:/_-]"),
-  /** The tumbling window the enrichment function aggregates over, in seconds (Lambda allows up to 900). */
-  windowSeconds: z.number().int().min(60).max(900),
-  /** How often every member account's ENIs are described in full. */
-  inventoryRefreshSchedule: scheduleExpression,
-  /** Days an ended ownership stays in the inventory (late records older than this resolve to nothing). */
-  inventoryRetentionDays: z.number().int().min(1),
-  intelligentTieringDays: z.number().int().min(0),
-  expirationDays: z.number().int().min(1),
-  queryScanLimitGiB: z.number().positive().min(0.01),
-  /** Instances of a region's inventory function that may run at once (it is fed by every member's events); its throttles alarm. */
-  inventoryReservedConcurrency: z.number().int().min(1).max(1000),
+  inventoryExternalId: z.string().regex(/^[\w+=,.@:/-]{2,1224}$/, "expected 2-1224 characters of [A-Za-z0-9+=,.@:/_-]").meta({ title: "ExternalId (2-1224 characters)" }).describe("The ExternalId the central inventory function gives when it assumes member accounts' inventory roles."),
+  windowSeconds: z.number().int().min(60).max(900).describe("The tumbling window the enrichment function aggregates over, in seconds (Lambda allows up to 900)."),
+  inventoryRefreshSchedule: scheduleExpression.describe("How often every member account's ENIs are described in full."),
+  inventoryRetentionDays: z.number().int().min(1).describe("Days an ended ownership stays in the inventory (late records older than this resolve to nothing)."),
+  intelligentTieringDays: flowLogSgEnrichmentFields.intelligentTieringDays,
+  expirationDays: flowLogSgEnrichmentFields.expirationDays,
+  queryScanLimitGiB: flowLogSgEnrichmentFields.queryScanLimitGiB,
+  inventoryReservedConcurrency: z.number().int().min(1).max(1000).describe("Instances of a region's inventory function that may run at once (it is fed by every member's events); its throttles alarm."),
   logRetentionDays: retentionDays,
 };
 const flowInsightsMemberSettings = z.object(flowInsightsMemberFields).partial().strict();
@@ -227,17 +189,12 @@ export type FargateMirroringResolved = z.infer<z.ZodObject<typeof fargateMirrori
 /** One traffic mirror target of the sensors: exactly one of an NLB, a Gateway LB endpoint or an ENI. */
 const mirrorTargetSpec = z
   .object({
-    region,
-    /**
-     * The availability zone id (use1-az1, not us-east-1a: names differ between accounts) whose
-     * sources this target serves. Unset: the region's default, for zones without their own.
-     */
-    zoneId: z.string().regex(/^[a-z]{2,}[0-9]?-az[0-9]+$/, "expected an availability zone id such as use1-az1").optional(),
-    /** An NLB with a UDP 4789 listener forwarding to the sensors. */
-    networkLoadBalancerArn: z.string().regex(/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/net\/.+/, "expected a Network Load Balancer ARN").optional(),
-    gatewayLoadBalancerEndpointId: z.string().regex(/^vpce-[0-9a-f]{8,17}$/, "expected a VPC endpoint id such as vpce-0123456789abcdef0").optional(),
-    networkInterfaceId: z.string().regex(/^eni-[0-9a-f]{8,17}$/, "expected an ENI id such as eni-0123456789abcdef0").optional(),
-    description: z.string().max(255).optional(),
+    region: region.describe("The region of the target."),
+    zoneId: z.string().regex(/^[a-z]{2,}[0-9]?-az[0-9]+$/, "expected an availability zone id such as use1-az1").meta({ title: "zone id" }).optional().describe("The availability zone id (use1-az1, not us-east-1a: names differ between accounts) whose sources this target serves. Unset: the region's default, for zones without their own."),
+    networkLoadBalancerArn: z.string().regex(/^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:\d{12}:loadbalancer\/net\/.+/, "expected a Network Load Balancer ARN").meta({ title: "NLB ARN" }).optional().describe("An NLB with a UDP 4789 listener forwarding to the sensors."),
+    gatewayLoadBalancerEndpointId: z.string().regex(/^vpce-[0-9a-f]{8,17}$/, "expected a VPC endpoint id such as vpce-0123456789abcdef0").meta({ title: "VPC endpoint id" }).optional().describe("A Gateway Load Balancer endpoint in front of the sensors."),
+    networkInterfaceId: z.string().regex(/^eni-[0-9a-f]{8,17}$/, "expected an ENI id such as eni-0123456789abcdef0").meta({ title: "ENI id" }).optional().describe("A sensor's own ENI."),
+    description: z.string().max(255).optional().describe("The target's description in EC2."),
   })
   .strict()
   .refine(
@@ -247,44 +204,36 @@ const mirrorTargetSpec = z
 
 const mirrorTarget = z
   .object({
-    targets: z.array(mirrorTargetSpec).min(1, "expected at least one target"),
-    /** Share the targets with the whole organization. */
-    shareWithOrganization: z.boolean().default(false),
-    /** Share with these organizational units. */
-    shareWithOus: z.array(z.string().regex(/^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$/, "expected an OU id such as ou-ab12-34cd56ef")).default([]),
-    /** Share with these accounts. */
-    shareWithAccounts: z.array(accountId).default([]),
+    targets: z.array(mirrorTargetSpec).min(1, "expected at least one target").describe("The sensors' traffic mirror targets; at most one per region and zone."),
+    shareWithOrganization: z.boolean().default(false).describe("Share the targets with the whole organization."),
+    shareWithOus: z.array(z.string().regex(/^ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}$/, "expected an OU id such as ou-ab12-34cd56ef").meta({ title: "OU id" })).default([]).describe("Share with these organizational units."),
+    shareWithAccounts: z.array(accountId).default([]).describe("Share with these accounts."),
   })
   .strict();
 export type MirrorTargetConfig = z.infer<typeof mirrorTarget>;
 
 const account = z
   .object({
-    id: accountId,
-    name: z.string().min(1).max(50),
-    /** The account's organizational unit: an OU id (ou-...) or the root (r-...). */
-    ou: ouId.optional(),
-    /** Where the account's features are deployed; may be empty for an account with no features. */
-    regions: z.array(region).default([]),
-    features: z.array(z.enum(FEATURES, { error: `expected one of: ${FEATURES.join(", ")}` })),
-    ec2Mirroring: ec2MirroringSettings.optional(),
-    fargateMirroring: fargateMirroringSettings.optional(),
-    natFlowRecorder: natFlowRecorderSettings.optional(),
-    flowLogSgEnrichment: flowLogSgEnrichmentSettings.optional(),
-    flowInsights: flowInsightsMemberSettings.optional(),
+    id: accountId.describe("The member account."),
+    name: z.string().min(1).max(50).describe("A name for people: rollout.json, ROLLOUT.md and the rollout's logs show it."),
+    ou: ouId.optional().describe("The account's organizational unit: an OU id (ou-...) or the root (r-...)."),
+    regions: z.array(region).default([]).describe("Where the account's features are deployed; may be empty for an account with no features."),
+    features: z.array(z.enum(FEATURES, { error: `expected one of: ${FEATURES.join(", ")}` })).describe("The member stacks deployed to each of the account's regions."),
+    ec2Mirroring: ec2MirroringSettings.optional().describe("This account's own `ec2Mirroring` settings, over `features.ec2Mirroring`."),
+    fargateMirroring: fargateMirroringSettings.optional().describe("This account's own `fargateMirroring` settings, over `features.fargateMirroring`."),
+    natFlowRecorder: natFlowRecorderSettings.optional().describe("This account's own `natFlowRecorder` settings, over `features.natFlowRecorder`."),
+    flowLogSgEnrichment: flowLogSgEnrichmentSettings.optional().describe("This account's own `flowLogSgEnrichment` settings, over `features.flowLogSgEnrichment`."),
+    flowInsights: flowInsightsMemberSettings.optional().describe("This account's own `flowInsights` settings, over `features.flowInsights`."),
   })
   .strict();
 
 const s3Backend = z
   .object({
-    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name"),
-    region,
-    /** Prefix of each stack's state key: `<keyPrefix>/<stack>.tfstate`. */
-    keyPrefix: z.string().min(1).default("flowtap"),
-    /** Prefix of the per-workspace state keys. */
-    workspaceKeyPrefix: z.string().min(1).default("flowtap-workspaces"),
-    /** S3 native state locking (Terraform 1.10+). */
-    useLockfile: z.boolean().default(true),
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "expected an S3 bucket name").meta({ title: "bucket name" }).describe("The bucket holding every stack's state (versioning on, as Terraform recommends)."),
+    region: region.describe("The bucket's region."),
+    keyPrefix: z.string().min(1).default("flowtap").describe("Prefix of each stack's state key: `<keyPrefix>/<stack>.tfstate`."),
+    workspaceKeyPrefix: z.string().min(1).default("flowtap-workspaces").describe("Prefix of the per-workspace state keys."),
+    useLockfile: z.boolean().default(true).describe("S3 native state locking (Terraform 1.10+)."),
   })
   .strict();
 
@@ -292,45 +241,64 @@ const orgConfigBase = z
   .object({
     organization: z
       .object({
-        id: z.string().regex(/^o-[a-z0-9]{10,32}$/, "expected an AWS Organizations id such as o-a1b2c3d4e5"),
-        name: z.string().min(1),
-        /** The management account: organization and OU ARNs (RAM principals) contain it. */
-        managementAccountId: accountId.optional(),
-        /**
-         * The organizational units accounts may name, as `flowtap accounts --from-organizations`
-         * lists them. When given, an account's `ou` (and a share's OU) must be one of them.
-         */
+        id: z.string().regex(/^o-[a-z0-9]{10,32}$/, "expected an AWS Organizations id such as o-a1b2c3d4e5").meta({ title: "organization id" }).describe("The organization (o-...): trust and resource policies admit its principals only."),
+        name: z.string().min(1).describe("A name for people, shown in ROLLOUT.md."),
+        managementAccountId: accountId.optional().describe("The management account: organization and OU ARNs (RAM principals) contain it."),
         organizationalUnits: z
-          .array(z.object({ id: ouId, name: z.string().min(1), path: z.string().optional() }).strict())
-          .optional(),
+          .array(
+            z
+              .object({
+                id: ouId.describe("The OU's id."),
+                name: z.string().min(1).describe("The OU's name."),
+                path: z.string().optional().describe("The OU's path from the root, e.g. `Root/Workloads/Prod`."),
+              })
+              .strict(),
+          )
+          .optional().describe("The organizational units accounts may name, as `flowtap accounts --from-organizations` lists them. When given, an account's `ou` (and a share's OU) must be one of them."),
       })
-      .strict(),
-    central: z.object({ accountId, region }).strict(),
+      .strict()
+      .describe("The AWS Organization the accounts belong to."),
+    central: z
+      .object({
+        accountId: accountId.describe("The central (security) account: mirror targets, the flow-insights pipeline."),
+        region: region.describe("The central account's home region: the flow-insights bucket, Glue tables and Athena workgroup."),
+      })
+      .strict()
+      .describe("The central account."),
     rollout: z
       .object({
-        /** The role assumed in each member account. */
-        assumeRoleName: z.string().regex(/^[\w+=,.@/-]{1,64}$/, "expected an IAM role name").default("OrganizationAccountAccessRole"),
-        externalId: z.string().min(2).max(1224).optional(),
-        sessionName: z.string().regex(/^[\w+=,.@-]{2,64}$/, "expected 2-64 characters of [A-Za-z0-9+=,.@_-]").default("flowtap"),
+        assumeRoleName: z.string().regex(/^[\w+=,.@/-]{1,64}$/, "expected an IAM role name").meta({ title: "IAM role name" }).default("OrganizationAccountAccessRole").describe("The role assumed in each member account."),
+        externalId: z.string().min(2).max(1224).optional().describe("The ExternalId given when assuming that role, if its trust requires one."),
+        sessionName: z
+          .string()
+          .regex(/^[\w+=,.@-]{2,64}$/, "expected 2-64 characters of [A-Za-z0-9+=,.@_-]")
+          .meta({ title: "session name (2-64 characters)" })
+          .default("flowtap")
+          .describe("The role session's name, as CloudTrail shows it."),
       })
       .strict()
-      .default({ assumeRoleName: "OrganizationAccountAccessRole", sessionName: "flowtap" }),
-    backend: z.object({ s3: s3Backend }).strict().optional(),
-    tags: z.record(tagKey, tagValue).default({}),
-    /** Where every feature's alarms are mailed (an SNS email subscription per topic, to confirm). */
-    alarmEmail: z.string().email("expected an email address").optional(),
+      .default({ assumeRoleName: "OrganizationAccountAccessRole", sessionName: "flowtap" })
+      .describe("How Terraform reaches each member account."),
+    backend: z
+      .object({ s3: s3Backend.describe("An S3 backend: one state key per stack, member workspaces under `workspaceKeyPrefix`, encrypted.") })
+      .strict()
+      .optional()
+      .describe("Where Terraform keeps state. Unset: local state files beside the project."),
+    tags: z.record(tagKey, tagValue).default({}).describe("Tags on every resource, beside `ManagedBy=flowtap` and the feature's."),
+    alarmEmail: z.string().email("expected an email address").optional().describe("Where every feature's alarms are mailed (an SNS email subscription per topic, to confirm)."),
     features: z
       .object({
-        ec2Mirroring: ec2MirroringSettings.optional(),
-        fargateMirroring: fargateMirroringSettings.optional(),
-        natFlowRecorder: natFlowRecorderSettings.optional(),
-        flowLogSgEnrichment: flowLogSgEnrichmentSettings.optional(),
-        flowInsights: flowInsightsSettings.optional(),
-        mirrorTarget: mirrorTarget.optional(),
+        ec2Mirroring: ec2MirroringSettings.optional().describe("Organization-wide `ec2Mirroring` settings."),
+        fargateMirroring: fargateMirroringSettings.optional().describe("Organization-wide `fargateMirroring` settings."),
+        natFlowRecorder: natFlowRecorderSettings.optional().describe("Organization-wide `natFlowRecorder` settings."),
+        flowLogSgEnrichment: flowLogSgEnrichmentSettings.optional().describe("Organization-wide `flowLogSgEnrichment` settings."),
+        flowInsights: flowInsightsSettings.optional().describe("Organization-wide `flowInsights` settings."),
+        mirrorTarget: mirrorTarget.optional().describe("The sensors' traffic mirror targets, deployed by the central `mirror-target` stack."),
       })
       .strict()
-      .default({}),
-    accounts: z.array(account).min(1, "expected at least one member account"),
+      .default({})
+      .describe("Organization-wide settings of each feature."),
+    accounts: z.array(account).min(1, "expected at least one member account").describe("The member accounts and what runs in each."),
   })
   .strict();
 

@@ -44,7 +44,8 @@ const ec2Calls = (names: readonly string[]) => ({ source: ["aws.ec2"], "detail-t
 /** The events the central inventory follows: calls that change ENIs or security groups (through CloudTrail), tag changes, instances starting and ending. */
 export const FORWARDED_EVENT_PATTERNS: Readonly<Record<string, Record<string, unknown>>> = {
   "eni-calls": ec2Calls(INTERFACE_CALLS),
-  "security-group-calls": ec2Calls(SECURITY_GROUP_CALLS),
+  // Short: the central inventory function's rules are `flowtap-flow-insights-inventory-<region>-<key>`, at most 64 characters.
+  "sg-calls": ec2Calls(SECURITY_GROUP_CALLS),
   "tag-changes": { source: ["aws.tag"], "detail-type": ["Tag Change on Resource"], detail: { service: ["ec2"], "resource-type": ["instance", "network-interface"] } },
   "instance-states": { source: ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"], detail: { state: ["running", "terminated"] } },
 };

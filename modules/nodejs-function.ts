@@ -1,4 +1,4 @@
-import { AssetType, TerraformAsset, type TerraformMetaArguments, type TerraformProvider } from "cdktf";
+import { AssetType, TerraformAsset, Token, type TerraformMetaArguments, type TerraformProvider } from "cdktf";
 import { Construct } from "constructs";
 import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
 import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
@@ -231,10 +231,14 @@ export class NodejsFunction extends Construct {
     if ((props.eventPattern === undefined) === (props.scheduleExpression === undefined)) {
       throw new Error(`trigger "${props.name}": give exactly one of eventPattern and scheduleExpression`);
     }
+    const ruleName = `${this.baseName}-${props.name}`;
+    if (!Token.isUnresolved(ruleName) && ruleName.length > 64) {
+      throw new Error(`trigger "${props.name}": its rule name ${ruleName} is ${ruleName.length} characters, over EventBridge's 64; give the trigger a shorter name`);
+    }
     const provider = this.provider;
     const rule = new CloudwatchEventRule(this, `${props.name}-rule`, {
       provider,
-      name: `${this.baseName}-${props.name}`,
+      name: ruleName,
       description: props.description,
       eventBusName: props.eventBusName,
       eventPattern: typeof props.eventPattern === "object" ? terraformJson(props.eventPattern) : props.eventPattern,

@@ -26,7 +26,7 @@ export interface Side {
   SecurityGroupRules?: string[];
 }
 
-/** An enriched record, in the shape DESIGN.md fixes. */
+/** An enriched record, as docs/enriched-record.md fixes its shape. */
 export interface EnrichedRecord {
   Version?: number;
   AccountId?: string;
@@ -403,7 +403,7 @@ function destinationField(present: Uint8Array): number {
 }
 
 /**
- * True when the source of the record opened the connection, by the rules DESIGN.md fixes: SYN
+ * True when the source of the record opened the connection, by the rules docs/enriched-record.md fixes: SYN
  * without ACK; else a port below 1024 or one the other side's groups admit inbound serves;
  * else the lower port serves.
  */
@@ -427,7 +427,7 @@ function sideOf(endpoint: Endpoint, port: number | undefined, rules: RuleMatch |
   return side;
 }
 
-/** A flow as the enriched record object DESIGN.md shows, keys in its order, absent fields left out. */
+/** A flow as the enriched record object docs/enriched-record.md shows, keys in its order, absent fields left out. */
 export function toEnrichedRecord(flow: Flow): EnrichedRecord {
   const record = {} as EnrichedRecord;
   if (flow.version !== undefined) record.Version = flow.version;

@@ -2,7 +2,7 @@ import type { Instance, NetworkInterface, SecurityGroup, Subnet } from "@aws-sdk
 import ipaddr from "ipaddr.js";
 import { AwsIpRanges, type IpRangesDocument } from "./ip-ranges";
 
-/** The `Type` vocabulary of an enriched side: closed, as DESIGN.md fixes it. */
+/** The `Type` vocabulary of an enriched side: closed, as docs/enriched-record.md fixes it. */
 export type EndpointType =
   | "ec2:instance"
   | "lambda:function"
