@@ -1,7 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
+import { loadOrgConfig } from "../config/load";
 import { generatedPages } from "../docs/generate";
+import { synthAll } from "./helpers/synth";
 
 const ROOT = path.join(__dirname, "..");
 const trackedFiles = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" })
@@ -44,6 +46,12 @@ describe("the documentation", () => {
       }
     }
     expect(broken).toEqual([]);
+  });
+
+  it.each(["examples/single-account/org.yaml", "examples/organization/org.yaml"])("%s loads and synthesizes", (file) => {
+    const stacks = synthAll(loadOrgConfig(path.join(ROOT, file)), file);
+    expect(stacks.size).toBeGreaterThan(0);
+    for (const stack of stacks.values()) expect(Object.keys(stack.tf.resource ?? {}).length).toBeGreaterThan(0);
   });
 
   it("keeps the README under 200 lines", () => {
