@@ -1,42 +1,36 @@
-import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import * as path from "node:path";
 import { loadOrgConfig } from "../config/load";
 import { generatedPages } from "../docs/generate";
+import { markdownFiles, readRepositoryFile, repositoryFiles, REPOSITORY_ROOT as ROOT, withoutCodeBlocks } from "./helpers/markdown";
 import { synthAll } from "./helpers/synth";
-
-const ROOT = path.join(__dirname, "..");
-const trackedFiles = execFileSync("git", ["ls-files", "--cached", "--others", "--exclude-standard"], { cwd: ROOT, encoding: "utf8" })
-  .split("\n")
-  .filter((f) => f && existsSync(path.join(ROOT, f)));
-const markdownFiles = trackedFiles.filter((f) => f.endsWith(".md") && !f.startsWith("__tests__/"));
 
 /** GitHub's anchor for a heading: lower case, punctuation but `-` and `_` dropped, spaces as `-`. */
 const anchorOf = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").replace(/\s/g, "-");
 
 function anchorsIn(file: string): Set<string> {
-  const text = readFileSync(path.join(ROOT, file), "utf8").replace(/^```[\s\S]*?^```/gm, "");
+  const text = withoutCodeBlocks(readRepositoryFile(file));
   return new Set([...text.matchAll(/^#{1,6} (.+)$/gm)].map((m) => anchorOf(m[1])));
 }
 
 describe("the documentation", () => {
   it("is what npm run docs generates: the config reference from the schema, the outputs from the stacks", () => {
     for (const [page, text] of generatedPages()) {
-      expect({ page, text: readFileSync(path.join(ROOT, page), "utf8") }).toEqual({ page, text });
+      expect({ page, text: readRepositoryFile(page) }).toEqual({ page, text });
     }
   });
 
   it("refers to no document outside the repository", () => {
     // Built from parts, so that this file does not name them itself.
     const outside = new RegExp([["DESIGN", "md"].join("\\."), ["STYLE", "md"].join("\\."), "\\.\\./shared"].join("|"));
-    const offenders = trackedFiles.filter((f) => statSync(path.join(ROOT, f)).size < 2_000_000 && outside.test(readFileSync(path.join(ROOT, f), "utf8")));
+    const offenders = repositoryFiles.filter((f) => statSync(path.join(ROOT, f)).size < 2_000_000 && outside.test(readRepositoryFile(f)));
     expect(offenders).toEqual([]);
   });
 
   it("links only to files and headings that exist", () => {
     const broken: string[] = [];
     for (const file of markdownFiles) {
-      const text = readFileSync(path.join(ROOT, file), "utf8").replace(/^```[\s\S]*?^```/gm, "");
+      const text = withoutCodeBlocks(readRepositoryFile(file));
       for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
         if (/^[a-z]+:/.test(target)) continue;
         const [filePart, anchor] = target.split("#");
@@ -55,6 +49,6 @@ describe("the documentation", () => {
   });
 
   it("keeps the README under 200 lines", () => {
-    expect(readFileSync(path.join(ROOT, "README.md"), "utf8").split("\n").length).toBeLessThan(200);
+    expect(readRepositoryFile("README.md").split("\n").length).toBeLessThan(200);
   });
 });
