@@ -39,6 +39,12 @@ describe("NodejsFunction", () => {
     expect(() => fn.addTrigger({ name: "t", description: "d" })).toThrow(/exactly one of eventPattern and scheduleExpression/);
     expect(() => fn.addTrigger({ name: "t", description: "d", scheduleExpression: "rate(1 hour)", eventPattern: {} })).toThrow(/exactly one/);
   });
+
+  it("refuses a trigger whose rule name would exceed EventBridge's 64 characters, and takes one of exactly 64", () => {
+    const fn = new NodejsFunction(stack(), "fn", { functionName: "f".repeat(50), entry, alarmTopicArn: "arn:aws:sns:us-east-1:111111111111:alarms" });
+    expect(() => fn.addTrigger({ name: "t".repeat(14), description: "d", scheduleExpression: "rate(1 hour)" })).toThrow(/is 65 characters, over EventBridge's 64/);
+    expect(() => fn.addTrigger({ name: "t".repeat(13), description: "d", scheduleExpression: "rate(1 hour)" })).not.toThrow();
+  });
 });
 
 describe("PassthroughMirrorFilter", () => {
