@@ -128,9 +128,11 @@ function table(rows: readonly Row[], extra?: { readonly header: string; readonly
   ];
 }
 
-/** The org config as JSON Schema, descriptions and titles included. */
+/** The org config as JSON Schema, descriptions and titles included; converted once, on first use, for every table. */
+let convertedSchema: JsonSchema | undefined;
 function configSchema(): JsonSchema {
-  return z.toJSONSchema(orgConfigSchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+  convertedSchema ??= z.toJSONSchema(orgConfigSchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+  return convertedSchema;
 }
 
 /** The table of one feature's settings (`features.<key>`), with whether an account may override each. */
