@@ -189,10 +189,14 @@ describe("ec2-mirroring stack", () => {
       expect(workspaces["333333333333-us-east-1"].role_arn).toBe("arn:aws:iam::333333333333:role/OrganizationAccountAccessRole");
     });
 
-    it("reads the central targets by remote state, for the workspace's region, and fails plan when there are none", () => {
-      expect(tf.data.terraform_remote_state["mirror-target-state"]).toEqual({ backend: "local", config: { path: "../../../terraform.mirror-target.tfstate" } });
+    it("reads the central targets by remote state once that state exists, for the workspace's region, and fails plan when there are none", () => {
+      expect(tf.data.terraform_remote_state["mirror-target-state"]).toEqual({
+        backend: "local",
+        config: { path: "../../../terraform.mirror-target.tfstate" },
+        count: '${fileexists("../../../terraform.mirror-target.tfstate") ? 1 : 0}',
+      });
       expect(tf.locals.mirror_targets_candidate).toBe(
-        '${(local.workspace.mirror_targets_source == "config") ? local.workspace.mirror_targets_json : jsonencode(try(data.terraform_remote_state.mirror-target-state.outputs.targets_by_region[local.workspace.region], {}))}',
+        '${local.workspace.mirror_targets_source == "config" ? local.workspace.mirror_targets_json : jsonencode(try(data.terraform_remote_state.mirror-target-state[0].outputs.targets_by_region[local.workspace.region], {}))}',
       );
       expect(tf.locals.mirror_targets).toContain('local.mirror_targets_candidate == "{}" ? file("flowtap: no traffic mirror target for region ${local.workspace.region}');
     });

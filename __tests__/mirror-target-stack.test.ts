@@ -67,10 +67,20 @@ describe("mirror-target stack", () => {
   it("keeps its state in one ordinary workspace, where members read it (S3 when configured)", () => {
     const s3 = synthAll(orgWith("shareWithOrganization: true"));
     expect(s3.get("mirror-target")!.tf.terraform.backend.s3).toMatchObject({ bucket: "tf-state-bucket", key: "flowtap/mirror-target.tfstate" });
-    expect(s3.get("ec2-mirroring")!.tf.data.terraform_remote_state["mirror-target-state"]).toEqual({
+    const member = s3.get("ec2-mirroring")!.tf;
+    expect(member.data.terraform_remote_state["mirror-target-state"]).toEqual({
       backend: "s3",
       config: { bucket: "tf-state-bucket", region: "us-east-1", key: "flowtap/mirror-target.tfstate", encrypt: true },
+      count: '${contains(data.aws_s3_objects.mirror-target-state-key.keys, "flowtap/mirror-target.tfstate") ? 1 : 0}',
     });
+    // Whether the state exists is listed with the pipeline's credentials, not the member account's role.
+    expect(member.data.aws_s3_objects["mirror-target-state-key"]).toEqual({
+      provider: "aws.mirror_target_state_reader",
+      bucket: "tf-state-bucket",
+      prefix: "flowtap/mirror-target.tfstate",
+      max_keys: 1,
+    });
+    expect(member.provider.aws.find((p: { alias?: string }) => p.alias === "mirror_target_state_reader")).toEqual({ alias: "mirror_target_state_reader", region: "us-east-1" });
   });
 
   it("is recorded as a dependency of the member stacks that read it, so cdktf deploy applies it first", () => {

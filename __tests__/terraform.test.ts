@@ -1,4 +1,4 @@
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import pLimit from "p-limit";
@@ -86,6 +86,7 @@ describeWithTerraform("terraform reads every synthesized stack", () => {
   const plans = new Map<string, WorkspacePlan>();
   let outsideRollout: WorkspacePlan;
   let withoutTarget: WorkspacePlan;
+  let withoutCentralState: WorkspacePlan;
   const planOf = (stack: string, workspace: string): WorkspacePlan => {
     const plan = plans.get(`${stack} ${workspace}`);
     if (!plan) throw new Error(`${stack} was not planned in ${workspace}`);
@@ -113,6 +114,9 @@ describeWithTerraform("terraform reads every synthesized stack", () => {
       outputs.targets_by_region = {};
     }));
     withoutTarget = await planning.plan("ec2-mirroring", "222222222222-us-east-1");
+    // Before mirror-target is applied its state does not exist at all.
+    rmSync(writeRemoteStateFixture(root, "ec2-mirroring", "mirror-target-state", ""));
+    withoutCentralState = await planning.plan("ec2-mirroring", "222222222222-us-east-1");
   }, 600_000);
 
   afterAll(async () => {
@@ -198,6 +202,13 @@ describeWithTerraform("terraform reads every synthesized stack", () => {
     expect(outsideRollout.run.stderr.replace(/\s+/g, " ")).toContain(
       `flowtap: workspace '999999999999-us-east-1' is not in the rollout of ${exampleConfigFile} for stack nat-flow-recorder`,
     );
+  });
+
+  it("refuses ec2-mirroring before the mirror-target stack is applied with flowtap's message, not terraform's", () => {
+    expect(withoutCentralState.run.code).not.toBe(0);
+    const stderr = withoutCentralState.run.stderr.replace(/\s+/g, " ");
+    expect(stderr).toContain(`flowtap: no traffic mirror target for region us-east-1: set targetIds in ${exampleConfigFile} or apply the mirror-target stack first`);
+    expect(stderr).not.toContain("Unable to find remote state");
   });
 
   it("refuses ec2-mirroring where the mirror-target stack has no target for the region, saying what to do", () => {

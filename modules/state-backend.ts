@@ -1,4 +1,6 @@
-import { DataTerraformRemoteStateLocal, DataTerraformRemoteStateS3, LocalBackend, S3Backend, type TerraformRemoteState, type TerraformStack } from "cdktf";
+import { DataTerraformRemoteStateLocal, DataTerraformRemoteStateS3, LocalBackend, S3Backend, type TerraformStack } from "cdktf";
+import { DataAwsS3Objects } from "@cdktf/provider-aws/lib/data-aws-s3-objects";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { Construct } from "constructs";
 import type { OrgConfig } from "../config/schema";
 
@@ -27,10 +29,27 @@ export function configureStateBackend(stack: TerraformStack, config: OrgConfig, 
   }
 }
 
-/** Reads the outputs of a single-workspace (central) stack, from wherever `configureStateBackend` put its state. */
-export function remoteStateOf(scope: Construct, id: string, config: OrgConfig, stackName: string): TerraformRemoteState {
+/**
+ * The outputs of a single-workspace (central) stack, read from wherever `configureStateBackend`
+ * put its state, as a Terraform expression to use inside `try()`: it is null-valued (an empty
+ * tuple indexed) until that stack has been applied. `terraform_remote_state` fails the plan on a
+ * state that does not exist yet, and its `defaults` do not help there (hashicorp/terraform#22211),
+ * so the read is counted on the state being there: `fileexists` for local state, and for S3 a
+ * listing of the state key with the pipeline's own credentials (the reader provider), which the S3
+ * backend needs on the bucket anyway.
+ */
+export function centralStackOutputs(scope: Construct, id: string, config: OrgConfig, stackName: string): string {
   const s3 = config.backend?.s3;
-  return s3
-    ? new DataTerraformRemoteStateS3(scope, id, { bucket: s3.bucket, region: s3.region, key: `${s3.keyPrefix}/${stackName}.tfstate`, encrypt: true })
-    : new DataTerraformRemoteStateLocal(scope, id, { path: `../../../terraform.${stackName}.tfstate` });
+  if (s3) {
+    const key = `${s3.keyPrefix}/${stackName}.tfstate`;
+    const reader = new AwsProvider(scope, `${id}-reader`, { alias: `${id.replace(/-/g, "_")}_reader`, region: s3.region });
+    const listing = new DataAwsS3Objects(scope, `${id}-key`, { provider: reader, bucket: s3.bucket, prefix: key, maxKeys: 1 });
+    const state = new DataTerraformRemoteStateS3(scope, id, { bucket: s3.bucket, region: s3.region, key, encrypt: true });
+    state.addOverride("count", `\${contains(${listing.fqn}.keys, "${key}") ? 1 : 0}`);
+  } else {
+    const file = `../../../terraform.${stackName}.tfstate`;
+    const state = new DataTerraformRemoteStateLocal(scope, id, { path: file });
+    state.addOverride("count", `\${fileexists("${file}") ? 1 : 0}`);
+  }
+  return `data.terraform_remote_state.${id}[0].outputs`;
 }

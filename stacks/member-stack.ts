@@ -1,4 +1,4 @@
-import { Fn, Op, TerraformLocal, TerraformOutput, TerraformStack, TerraformVariable, Token } from "cdktf";
+import { Fn, TerraformLocal, TerraformOutput, TerraformStack, TerraformVariable, Token } from "cdktf";
 // The hook TerraformAsset uses to write files beside a stack; cdktf does not re-export it.
 import { addCustomSynthesis } from "cdktf/lib/synthesize/synthesizer";
 import type { Construct } from "constructs";
@@ -8,7 +8,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { Feature, OrgConfig } from "../config/schema";
 import type { WorkspaceMap } from "../config/terraform-maps";
 import { AlarmTopic } from "../modules/alarm-topic";
-import { configureStateBackend, remoteStateOf } from "../modules/state-backend";
+import { configureStateBackend, centralStackOutputs } from "../modules/state-backend";
 import { terraformLiterals } from "../modules/terraform-literal";
 
 export interface MemberStackProps {
@@ -87,17 +87,18 @@ export abstract class MemberStack extends TerraformStack {
   /**
    * The workspace's mirror targets as the functions read them (JSON, zone id or "default" to
    * target id): its own from the config, else the central mirror-target stack's for its region,
-   * read by remote state, which also makes that stack a dependency so `cdktf deploy` applies it first.
-   * Plan fails, naming the region, when neither has a target for it.
+   * read by remote state once that stack has been applied, which also makes it a dependency so
+   * `cdktf deploy` applies it first. Plan fails with flowtap's message, naming the region and what
+   * to apply, when neither has a target for it (mirror-target not applied yet, or not in that region).
    */
   protected mirrorTargets(mirrorTargetStack: { readonly stack: TerraformStack; readonly name: string } | undefined): string {
     const configured = this.setting("mirror_targets_json");
     let targets: string = configured;
     if (mirrorTargetStack) {
       this.addDependency(mirrorTargetStack.stack);
-      const remote = remoteStateOf(this, "mirror-target-state", this.props.config, mirrorTargetStack.name);
-      const central = Fn.jsonencode(Fn.try([Fn.lookupNested(remote.get("targets_by_region"), [this.setting("region")]), {}]));
-      targets = Token.asString(Fn.conditional(Op.eq(this.setting("mirror_targets_source"), "config"), configured, central));
+      const central = centralStackOutputs(this, "mirror-target-state", this.props.config, mirrorTargetStack.name);
+      // Before mirror-target is applied its outputs are absent: try() turns that into "{}", refused below with our message.
+      targets = `\${local.workspace.mirror_targets_source == "config" ? local.workspace.mirror_targets_json : jsonencode(try(${central}.targets_by_region[local.workspace.region], {}))}`;
     }
     new TerraformLocal(this, "mirror_targets_candidate", targets);
     const missing = `file("flowtap: no traffic mirror target for region \${local.workspace.region}: set targetIds in ${this.props.configFile} or apply the mirror-target stack first")`;
