@@ -10,6 +10,7 @@ import { MIRROR_TARGET_STACK } from "../stacks/mirror-target-stack";
 import { exampleConfigFile, exampleOrg } from "./helpers/synth";
 import {
   describeWithTerraform,
+  EXAMPLE_PLANNED_ADDITIONS,
   preparePlanning,
   stackDocument,
   stateFixtureOf,
@@ -26,25 +27,6 @@ import {
  * example organization plans offline, against the mirrored provider and local stand-ins for the
  * two AWS APIs a plan calls (STS, and Step Functions' definition check).
  */
-
-// What each workspace's plan creates ("Plan: N to add"): what a reviewer of `terraform plan` sees.
-// The NAT recorder's us-east-1 workspace of 222222222222 watches one NAT gateway more (its alarm).
-// Every stack has an alarm topic per region (key, topic, policy, email subscription) and alarms on its queues, functions and streams.
-const PLANNED_ADDITIONS: Record<string, number> = {
-  "mirror-target default": 12,
-  "flow-insights-central default": 142,
-  "ec2-mirroring 222222222222-us-east-1": 37,
-  "ec2-mirroring 222222222222-eu-west-1": 37,
-  "ec2-mirroring 333333333333-us-east-1": 37,
-  "fargate-mirroring 222222222222-us-east-1": 34,
-  "fargate-mirroring 222222222222-eu-west-1": 34,
-  "nat-flow-recorder 222222222222-us-east-1": 45,
-  "nat-flow-recorder 222222222222-eu-west-1": 44,
-  "nat-flow-recorder 444444444444-us-east-1": 44,
-  "flow-log-sg-enrichment 333333333333-us-east-1": 42,
-  "flow-insights 222222222222-us-east-1": 26,
-  "flow-insights 222222222222-eu-west-1": 26,
-};
 
 // The plans read back with `terraform show -json`, for the values the tests below look at.
 const SHOWN = new Set([
@@ -143,7 +125,7 @@ describeWithTerraform("terraform reads every synthesized stack", () => {
 
   it("adds the resources a reviewer expects in each workspace", () => {
     const additions = Object.fromEntries([...plans.values()].map((p) => [`${p.stack} ${p.workspace}`, Number(/^Plan: (\d+) to add, 0 to change, 0 to destroy\.$/m.exec(p.run.stdout)?.[1])]));
-    expect(additions).toEqual(PLANNED_ADDITIONS);
+    expect(additions).toEqual(EXAMPLE_PLANNED_ADDITIONS);
   });
 
   it("shares the mirror targets with the organization through RAM, each region's from its own share", () => {

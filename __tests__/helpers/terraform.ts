@@ -9,7 +9,7 @@ import { findTerraformTools, terraformToolsLine, repinAwsProvider, runTerraform,
 import { validateInitialized, type StackValidation } from "../../cli/validate";
 import { composeStacks } from "../../stacks";
 import type { RuntimeCall } from "../../modules/runtime-calls";
-import { startFakeAws, type AssumeRoleCall } from "./fake-aws";
+import { startFakeAws, type AssumeRoleCall, type FakeAws } from "./fake-aws";
 import { declaredCalls } from "./iam-simulation";
 
 /** terraform and the provider mirror, found once per test file. */
@@ -21,6 +21,25 @@ export function describeWithTerraform(name: string, fn: () => void): void {
   console.warn(terraformToolsLine(terraformTools));
   describe.skip(name, fn);
 }
+
+// What each workspace's plan of the example organization creates ("Plan: N to add"): what a reviewer of `terraform plan` sees.
+// The NAT recorder's us-east-1 workspace of 222222222222 watches one NAT gateway more (its alarm).
+// Every stack has an alarm topic per region (key, topic, policy, email subscription) and alarms on its queues, functions and streams.
+export const EXAMPLE_PLANNED_ADDITIONS: Record<string, number> = {
+  "mirror-target default": 12,
+  "flow-insights-central default": 142,
+  "ec2-mirroring 222222222222-us-east-1": 37,
+  "ec2-mirroring 222222222222-eu-west-1": 37,
+  "ec2-mirroring 333333333333-us-east-1": 37,
+  "fargate-mirroring 222222222222-us-east-1": 34,
+  "fargate-mirroring 222222222222-eu-west-1": 34,
+  "nat-flow-recorder 222222222222-us-east-1": 45,
+  "nat-flow-recorder 222222222222-eu-west-1": 44,
+  "nat-flow-recorder 444444444444-us-east-1": 44,
+  "flow-log-sg-enrichment 333333333333-us-east-1": 42,
+  "flow-insights 222222222222-us-east-1": 26,
+  "flow-insights 222222222222-eu-west-1": 26,
+};
 
 /** The access key the plans sign with: the base credentials a pipeline has before assuming roles. */
 const PIPELINE_ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE";
@@ -135,11 +154,14 @@ export interface PlanningRoot {
   close(): Promise<void>;
 }
 
-/**
- * Re-pins every stack under `root/cdktf.out/stacks` to the mirror, runs `terraform init` (local
- * backends, offline) and `terraform validate`, creates the workspaces of `manifest`, and starts a fake STS for the plans.
- */
-export async function preparePlanning(root: string, manifest: RolloutManifest, terraform: string, mirror: AwsProviderMirror, pluginCacheDir: string): Promise<PlanningRoot> {
+/** What terraform runs with offline: providers from the mirror, the pipeline's credentials, and STS and Step Functions answered by a local fake. */
+export interface OfflineEnvironment {
+  readonly env: NodeJS.ProcessEnv;
+  readonly aws: FakeAws;
+}
+
+/** Starts the fake STS and Step Functions, and writes the mirror's CLI configuration to `root/mirror.tfrc`. */
+export async function startOfflineEnvironment(root: string, mirror: AwsProviderMirror, pluginCacheDir: string): Promise<OfflineEnvironment> {
   const aws = await startFakeAws({ baseAccessKeyId: PIPELINE_ACCESS_KEY });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -152,6 +174,15 @@ export async function preparePlanning(root: string, manifest: RolloutManifest, t
     AWS_ENDPOINT_URL_SFN: aws.url,
     AWS_EC2_METADATA_DISABLED: "true",
   };
+  return { env, aws };
+}
+
+/**
+ * Re-pins every stack under `root/cdktf.out/stacks` to the mirror, runs `terraform init` (local
+ * backends, offline) and `terraform validate`, creates the workspaces of `manifest`, and starts a fake STS for the plans.
+ */
+export async function preparePlanning(root: string, manifest: RolloutManifest, terraform: string, mirror: AwsProviderMirror, pluginCacheDir: string): Promise<PlanningRoot> {
+  const { env, aws } = await startOfflineEnvironment(root, mirror, pluginCacheDir);
   const dirOf = (stack: string) => path.join(root, "cdktf.out", "stacks", stack);
   const must = async (args: string[], cwd: string, runEnv = env) => {
     const run = await runTerraform(terraform, args, cwd, runEnv);
