@@ -24,6 +24,8 @@ import { describeWithTerraform, EXAMPLE_PLANNED_ADDITIONS, stackDocument, startO
 
 const execFileAsync = promisify(execFile);
 const FLOWTAP = path.join(REPOSITORY_ROOT, "bin", "flowtap.cjs");
+/** A rollout of two workspaces, each a terraform init and plan: some 15 s on an idle 2-core machine, several times that beside the other test files. */
+const PLAN_TIMEOUT = 300_000;
 
 interface CliRun {
   readonly code: number;
@@ -125,7 +127,7 @@ describeWithTerraform("flowtap rollout plan with the real terraform, from nothin
     expect(logOf("ec2-mirroring", "222222222222-eu-west-1")).toContain(`Plan: ${EXAMPLE_PLANNED_ADDITIONS["ec2-mirroring 222222222222-eu-west-1"]} to add`);
     // The dependency was not planned: its state was read in its own workspace.
     expect(readFileSync(path.join(outdir, "rollout-logs", MIRROR_TARGET_STACK, "default.state.log"), "utf8")).toContain("$ terraform output -no-color -json");
-  });
+  }, PLAN_TIMEOUT);
 
   it("goes on past a failing workspace of an OU, whose log says what to do", async () => {
     writeRemoteStateFixture(root, "fargate-mirroring", "mirror-target-state", stateFixtureOf(stackDocument(root, MIRROR_TARGET_STACK), exampleOrg, (outputs) => {
@@ -137,5 +139,5 @@ describeWithTerraform("flowtap rollout plan with the real terraform, from nothin
     expect(logOf("fargate-mirroring", "222222222222-us-east-1").replace(/\s+/g, " ")).toContain(
       `flowtap: no traffic mirror target for region us-east-1: set targetIds in ${exampleConfigFile} or apply the mirror-target stack first`,
     );
-  });
+  }, PLAN_TIMEOUT);
 });

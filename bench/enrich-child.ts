@@ -2,7 +2,8 @@
  * One measured run for the enrichment benchmark, in its own process so its peak RSS is its own:
  * `baseline` only reads the input and splits lines and fields; `enrich` runs flowtap enrich as the
  * CLI does (its default threads for the input's size), `enrich-one-thread` on the main thread only,
- * `enrich-window` with 60-second windows (default threads), `enrich-window-one-thread` so on the main thread only.
+ * `enrich-window` with 60-second windows (default threads), `enrich-window-one-thread` so on the main thread only,
+ * `enrich-threads-N` with N threads.
  * Prints one JSON line: records, seconds, peak RSS, threads.
  */
 import { createReadStream } from "node:fs";
@@ -43,7 +44,7 @@ async function main(): Promise<void> {
     let summary = "";
     stderr.on("data", (c) => (summary += c));
     const windowSeconds = mode.startsWith("enrich-window") ? 60 : undefined;
-    await runEnrich({ inventoryDirs: [inventoryDir], output: "jsonl", files, windowSeconds, threads: mode.endsWith("one-thread") ? 1 : undefined }, { stdin: process.stdin, stdout: sink, stderr });
+    await runEnrich({ inventoryDirs: [inventoryDir], output: "jsonl", files, windowSeconds, threads: mode.endsWith("one-thread") ? 1 : /-threads-(\d+)$/.test(mode) ? Number(/-threads-(\d+)$/.exec(mode)![1]) : undefined }, { stdin: process.stdin, stdout: sink, stderr });
     records = Number(/(\d+) records read/.exec(summary)?.[1] ?? 0);
     threads = Number(/by (\d+) threads/.exec(summary)?.[1] ?? 1);
   }

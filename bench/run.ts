@@ -27,6 +27,11 @@
  *     organization (the real terraform, the mirrored provider, a local STS), seconds per
  *     workspace against a 2-account organization's workspaces planned at the same moments: a
  *     workspace's plan must not slow as the organization grows (at most 1.25 times).
+ * 11. Enrichment of an input shaped like a real organization's (samples/organization.ts: a 10,000-ENI
+ *     inventory as the AWS CLI writes it, 1 million records of some 400,000 conversations), whole
+ *     process on 1 and 2 threads against the read-and-split baseline (medians of three interleaved
+ *     rounds), where one thread's time goes (its CPU profile, by phase), and peak RSS at 1 and 10
+ *     million records.
  */
 import { spawnSync } from "node:child_process";
 import { unzipSync } from "fflate";
@@ -667,6 +672,73 @@ async function benchFlowInsightsFunction(): Promise<void> {
   }
 }
 
+/** The phase each source file's (or V8's) self time belongs to, in a CPU profile of `flowtap enrich`. */
+const PHASES: readonly [string, RegExp][] = [
+  ["inventory load", /(inventory-files|flowlogs\/inventory|ip-ranges)\.ts$|^JSON\.parse$/],
+  ["parse (lines, fields, addresses)", /(record|input|interner|fields)\.ts$/],
+  ["lookups (ends, orientation, merge)", /(enrich|aggregate)\.ts$/],
+  ["rule matching", /security-groups\.ts$|ipaddr\.js$/],
+  ["serialize", /serialize\.ts$/],
+  ["write", /enrich-pass\.ts$|^(writeBuffer|writev|writeGeneric|writeOrBuffer|_write)$/],
+  ["garbage collection", /^\(garbage collector\)$/],
+];
+
+/** Self time by phase (seconds) of a `.cpuprofile`; what no phase claims (start, module loading, streams) is "start and other". */
+function phasesOf(profileFile: string): [string, number][] {
+  const profile = JSON.parse(readFileSync(profileFile, "utf8")) as { nodes: { id: number; callFrame: { functionName: string; url: string } }[]; samples: number[]; timeDeltas: number[] };
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n.callFrame]));
+  const seconds = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const frame = nodes.get(id)!;
+    // A thread waiting is not spending time.
+    if (frame.functionName === "(idle)") return;
+    const phase = PHASES.find(([, pattern]) => pattern.test(frame.url) || pattern.test(frame.functionName))?.[0] ?? "start and other";
+    seconds.set(phase, (seconds.get(phase) ?? 0) + profile.timeDeltas[i] / 1e6);
+  });
+  return [...PHASES.map(([name]) => name), "start and other"].map((name) => [name, seconds.get(name) ?? 0]);
+}
+
+async function benchOrganizationEnrichment(): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), "flowtap-organization-bench-"));
+  const generate = spawnSync(process.execPath, [TSX, path.join(ROOT, "samples", "organization.ts"), "--out", dir, "--enis", "10000", "--records", "1000000"], { cwd: ROOT, encoding: "utf8" });
+  if (generate.status !== 0) throw new Error(generate.stderr);
+  const records = path.join(dir, "flow-logs.log");
+  const inventoryDir = path.join(dir, "inventory");
+  // tsx's command runs the script in a child process; a profile needs the script in this one's child, so tsx is a loader there.
+  const run = (mode: string, files: string[], launcher: string[] = [TSX]) => {
+    const result = spawnSync(process.execPath, [...launcher, path.join(ROOT, "bench", "enrich-child.ts"), mode, inventoryDir, ...files], { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 20 });
+    if (result.status !== 0) throw new Error(result.stderr);
+    return JSON.parse(result.stdout.trim().split("\n").pop()!) as { records: number; seconds: number; peakRssMiB: number; threads: number };
+  };
+  const modes = ["baseline", "enrich-threads-1", "enrich-threads-2"] as const;
+  const rounds = Array.from({ length: 3 }, () => Object.fromEntries(modes.map((mode) => [mode, run(mode, [records])])) as Record<(typeof modes)[number], ReturnType<typeof run>>);
+  const seconds = (mode: (typeof modes)[number]) => rounds.map((round) => round[mode].seconds);
+  const figure = (mode: (typeof modes)[number]) => `${median(seconds(mode)).toFixed(2)} s (${Math.min(...seconds(mode)).toFixed(2)}-${Math.max(...seconds(mode)).toFixed(2)})`;
+  const rss = (mode: (typeof modes)[number]) => Math.max(...rounds.map((round) => round[mode].peakRssMiB)).toFixed(0);
+  const baseline = median(seconds("baseline"));
+  const profileDir = path.join(dir, "profile");
+  run("enrich-threads-1", [records], ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--import", "tsx"]);
+  // One profile per thread; tsx's loader has one of its own. The enriching thread's has the most samples.
+  const profiles = readdirSync(profileDir).map((f) => path.join(profileDir, f));
+  const phases = profiles.map(phasesOf).sort((a, b) => b.reduce((n, [, s]) => n + s, 0) - a.reduce((n, [, s]) => n + s, 0))[0];
+  const profiled = phases.reduce((n, [, s]) => n + s, 0);
+  const ten = run("enrich-threads-2", Array.from({ length: 10 }, () => records));
+  const mib = (file: string) => (statSync(path.join(inventoryDir, file)).size / 2 ** 20).toFixed(1);
+  console.log(
+    "\n11. enrichment of an organization-shaped input: a 10,000-ENI inventory as the AWS CLI writes it (describe-instances %s MiB, describe-network-interfaces %s MiB, describe-security-groups %s MiB, get-resources %s MiB), 1,000,000 records of %s MiB (whole process; medians of 3 interleaved rounds)",
+    mib("describe-instances.json"), mib("describe-network-interfaces.json"), mib("describe-security-groups.json"), mib("get-resources.json"), (statSync(records).size / 2 ** 20).toFixed(0),
+  );
+  console.log("   baseline, read and split lines and fields: %s, peak RSS %s MiB", figure("baseline"), rss("baseline"));
+  console.log("   flowtap enrich, 1 thread: %s, %s × the baseline, peak RSS %s MiB", figure("enrich-threads-1"), (median(seconds("enrich-threads-1")) / baseline).toFixed(2), rss("enrich-threads-1"));
+  console.log(
+    "   flowtap enrich, 2 threads: %s, %s × the baseline (target: at most 2.5), the second thread worth %s × (target: 1.6), peak RSS %s MiB",
+    figure("enrich-threads-2"), (median(seconds("enrich-threads-2")) / baseline).toFixed(2), (median(seconds("enrich-threads-1")) / median(seconds("enrich-threads-2"))).toFixed(2), rss("enrich-threads-2"),
+  );
+  console.log("   flowtap enrich, 10,000,000 records (the file read ten times), 2 threads: %s s, peak RSS %s MiB (target: under 600)", ten.seconds.toFixed(2), ten.peakRssMiB.toFixed(0));
+  console.log("   where 1 thread's time goes (CPU profile, self time, %s s sampled):", profiled.toFixed(2));
+  for (const [name, s] of phases) console.log("     %s %s s (%s %%)", name.padEnd(36), s.toFixed(2), ((100 * s) / profiled).toFixed(1));
+}
+
 /** Each function with the numbers of the sections it prints, and what they measure. */
 const SECTIONS: readonly [readonly number[], () => unknown, string][] = [
   [[1], benchSynth, "npm run synth of the example organization"],
@@ -678,6 +750,7 @@ const SECTIONS: readonly [readonly number[], () => unknown, string][] = [
   [[8], benchFirehoseFunction, "the flow-log-sg-enrichment function"],
   [[9], benchFlowInsightsFunction, "the flow-insights enrichment function"],
   [[10], benchPlans, "terraform plan at scale"],
+  [[11], benchOrganizationEnrichment, "flowtap enrich on an organization-shaped input: threads, phases, memory"],
 ];
 
 /** `npm run bench` runs every section; `npm run bench -- 7 8` runs those only; `-- --list` names them. */

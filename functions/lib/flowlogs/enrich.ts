@@ -4,7 +4,7 @@ import { FNV_OFFSET, FNV_PRIME, INTERNED_VALUES as IMPORTED_INTERNED_VALUES } fr
 import { isPrivateAddress } from "./ip-ranges";
 import type { EndpointType, Holder, Inventory, LoggedAt } from "./inventory";
 import { slotsOf, type FlowLogRecord, type RecordSlots } from "./record";
-import { parsedAddress, SecurityGroupRules, type Peer, type RuleMatch } from "./security-groups";
+import { ipv4Number, parsedAddress, SecurityGroupRules, type Peer, type RuleMatch } from "./security-groups";
 
 /** One end of an enriched flow. Fields a record cannot know are left out. */
 export interface Side {
@@ -85,6 +85,7 @@ export class Endpoint implements Peer {
   readonly identity: string;
   readonly identityHash: number;
   readonly parsed: Peer["parsed"];
+  readonly ipv4: number | undefined;
   readonly securityGroupIds: readonly string[];
   /** Its security groups' rules, when it has groups. */
   readonly rules?: SecurityGroupRules;
@@ -114,6 +115,7 @@ export class Endpoint implements Peer {
     this.identity = side.Arn ?? side.AwsService ?? address;
     this.identityHash = stringHash(this.identity);
     this.parsed = parsedAddress(address);
+    this.ipv4 = ipv4Number(this.parsed);
     this.securityGroupIds = side.SecurityGroupIds ?? [];
     this.rules = rules;
   }
@@ -415,6 +417,8 @@ function sourceIsClient(flags: number | undefined, protocol: number, source: End
     if (syn && ack) return false;
   }
   const destinationServes = destinationPort < 1024 || (destination.rules?.admits("inbound", protocol, destinationPort, source) ?? false);
+  // Where the port order agrees with the destination's answer, the source's cannot change it: it is not asked.
+  if (destinationServes === destinationPort <= sourcePort) return destinationServes;
   const sourceServes = sourcePort < 1024 || (source.rules?.admits("inbound", protocol, sourcePort, destination) ?? false);
   if (destinationServes !== sourceServes) return destinationServes;
   return destinationPort <= sourcePort;
