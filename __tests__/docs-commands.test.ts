@@ -1,19 +1,20 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import type { Command } from "commander";
 import { parse as parseShell } from "shell-quote";
 import { flowtapProgram } from "../cli/main";
 import { terraformToolsLine } from "../cli/terraform-tools";
-import { commandsOf, markdownFiles, readRepositoryFile, REPOSITORY_ROOT, shellBlocks, type ShellBlock, withoutCodeBlocks } from "./helpers/markdown";
+import { commandsOf, markdownFiles, readRepositoryFile, repositoryFiles, REPOSITORY_ROOT, shellBlocks, type ShellBlock, withoutCodeBlocks } from "./helpers/markdown";
 import { terraformTools } from "./helpers/terraform";
 
 /**
  * Every command the README and docs/ show is run here as written, or by `.ci/run`, or — where
  * it needs an AWS account — parsed by the CLI's own definitions. The blocks run in order, the
- * README's first and then each page's, in one scratch copy of the repository (every entry linked but
- * what synth, enrich and validate write): a reader follows the README before the pages.
+ * README's first and then each page's, in one scratch copy of the repository (what a clean clone has,
+ * and node_modules, linked; what the commands write stays in the copy): a reader follows the README
+ * before the pages.
  */
 
 const blocks = markdownFiles.flatMap(shellBlocks);
@@ -21,19 +22,17 @@ const ciCommands = readRepositoryFile(".ci/run")
   .split("\n")
   .map((l) => l.trim())
   .filter((l) => l && !l.startsWith("#") && !/^(set|cd) /.test(l));
-const quickStart = shellBlocks("README.md")[0];
+const quickStart = blocks.find((b) => b.file === "README.md")!;
 const needsTerraform = (command: string) => /\b(npm run validate|flowtap validate)\b/.test(command);
 
 /** What a block leaves for this test to run: its commands that `.ci/run` does not already run. */
 const commandsToRun = (block: ShellBlock) => commandsOf(block.text).filter((c) => !ciCommands.includes(c));
 
-/** The repository's entries linked into a new directory, leaving out everything the commands write. */
+/** A new directory with the repository's top-level entries a clean clone has, and node_modules, linked into it. */
 function scratchCopy(): string {
   const dir = mkdtempSync(path.join(tmpdir(), "flowtap-docs-"));
-  const written = new Set([".git", "cdktf.out", "enriched.jsonl", "enriched.parquet", "approved-rollout.json"]);
-  for (const entry of readdirSync(REPOSITORY_ROOT)) {
-    if (!written.has(entry)) symlinkSync(path.join(REPOSITORY_ROOT, entry), path.join(dir, entry));
-  }
+  const cloned = new Set([...repositoryFiles.map((f) => f.split("/")[0]), "node_modules"]);
+  for (const entry of cloned) symlinkSync(path.join(REPOSITORY_ROOT, entry), path.join(dir, entry));
   return dir;
 }
 
@@ -138,9 +137,12 @@ describe("the commands the pages name in their prose", () => {
   const scripts = Object.keys(JSON.parse(readRepositoryFile("package.json")).scripts);
 
   it("name only npm scripts that package.json has", () => {
-    const named = inline.flatMap(({ where, command }) => commandsOf(command).flatMap((c) => (/^npm run (\S+)/.exec(c) ? [`${where}: ${/^npm run (\S+)/.exec(c)![1]}`] : [])));
+    const named = inline.flatMap(({ where, command }) => commandsOf(command).flatMap((c) => {
+      const script = /^npm run (\S+)/.exec(c)?.[1];
+      return script ? [{ where, script }] : [];
+    }));
     expect(named.length).toBeGreaterThan(0);
-    expect(named.filter((n) => !scripts.includes(n.split(": ")[1]))).toEqual([]);
+    expect(named.filter((n) => !scripts.includes(n.script))).toEqual([]);
   });
 
   // A synopsis (`<command>`, `[--region R]`) describes commands rather than being one.
