@@ -44,7 +44,8 @@ async function main(): Promise<void> {
     let summary = "";
     stderr.on("data", (c) => (summary += c));
     const windowSeconds = mode.startsWith("enrich-window") ? 60 : undefined;
-    await runEnrich({ inventoryDirs: [inventoryDir], output: "jsonl", files, windowSeconds, threads: mode.endsWith("one-thread") ? 1 : /-threads-(\d+)$/.test(mode) ? Number(/-threads-(\d+)$/.exec(mode)![1]) : undefined }, { stdin: process.stdin, stdout: sink, stderr });
+    const threadsAsked = /-threads-(\d+)$/.exec(mode)?.[1];
+    await runEnrich({ inventoryDirs: [inventoryDir], output: "jsonl", files, windowSeconds, threads: mode.endsWith("one-thread") ? 1 : threadsAsked ? Number(threadsAsked) : undefined }, { stdin: process.stdin, stdout: sink, stderr });
     records = Number(/(\d+) records read/.exec(summary)?.[1] ?? 0);
     threads = Number(/by (\d+) threads/.exec(summary)?.[1] ?? 1);
   }

@@ -76,8 +76,10 @@ export function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undef
   return undefined;
 }
 
-/** Runs terraform, writing the command and all it prints to the workspace's log; resolves with its exit status and standard output. */
-// Every command runs with -no-color: its output goes to a log file, not a terminal.
+/**
+ * Runs terraform, writing the command and all it prints to the workspace's log; resolves with its
+ * exit status and standard output. Callers pass -no-color: the output goes to a file, not a terminal.
+ */
 function run(terraform: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, log: WriteStream): Promise<{ code: number; stdout: string }> {
   log.write(`\n$ terraform ${args.join(" ")}\n`);
   return new Promise((resolve) => {
@@ -119,8 +121,9 @@ export function selectJobs(manifest: RolloutManifest, options: Pick<RolloutOptio
  *
  * Plans proceed in waves: a stack is planned only once the stacks it depends on (`dependsOn`:
  * it reads their outputs, or sends to what they create) are applied with nothing left to change,
- * so that its plan holds the outputs it will be applied with. Until then its workspaces are `waiting` (any plan saved earlier is removed,
- * so apply cannot use it); applying the wave and planning again plans them. A dependency planned
+ * so that its plan holds the outputs it will be applied with. Until then its workspaces are
+ * `waiting` (any plan saved earlier is removed, so apply cannot use it); applying the wave and
+ * planning again plans them. A dependency planned
  * in the same run must plan "no changes" in every workspace; one not selected (`--stack`, filters)
  * must have outputs in its state. On apply, a workspace whose dependency failed to apply is
  * skipped. Writes `rollout-logs/summary.json`, and returns the exit status: 1 when a workspace
