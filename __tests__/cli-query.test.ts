@@ -6,7 +6,7 @@ import { gzipSync } from "node:zlib";
 import { runEnrich } from "../cli/enrich";
 import { recordOfJson, sqlString, withDuckDb } from "../cli/duckdb";
 import { runQuery, type QueryOptions } from "../cli/query";
-import { ATHENA, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
+import { athenaSql, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
 import { duckDbRecordType } from "../functions/lib/flowlogs/schema";
 import { collect } from "./helpers/streams";
 
@@ -160,7 +160,7 @@ describe("flowtap query", () => {
 
 describe("the named queries in Athena's dialect", () => {
   it.each(NAMED_QUERIES.map((q) => [q.name, q] as const))("%s uses only what Athena (Trino) understands", (_name, q) => {
-    const sql = q.sql(ATHENA);
+    const sql = athenaSql(q).sql;
     expect(sql).not.toMatch(/GROUP BY ALL/i);
     expect(sql).not.toMatch(/\$[a-z]/);
     expect(sql).not.toMatch(/Tags\[/);

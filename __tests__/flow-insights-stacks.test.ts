@@ -1,7 +1,7 @@
-import { ATHENA, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
+import { athenaSql, NAMED_QUERIES, RECENT_QUERIES } from "../functions/lib/flowlogs/queries";
 import { ENRICHED_COLUMNS } from "../functions/lib/flowlogs/schema";
 import { FORWARDED_EVENT_PATTERNS } from "../modules/flow-insights-member";
-import { exampleOrg, policyAt, resourceAt, resourcesOf, synthAll } from "./helpers/synth";
+import { exampleOrg, policyAt, resourceAt, resourcesOf, synthAll, synthStack } from "./helpers/synth";
 
 const stacks = synthAll(exampleOrg);
 const member = stacks.get("flow-insights")!;
@@ -121,7 +121,7 @@ describe("flow-insights central stack", () => {
 
   it("carries the named queries of flowtap query in its Athena workgroup", () => {
     const queries = values(central, "aws_athena_named_query") as { name: string; query: string }[];
-    for (const q of NAMED_QUERIES) expect(queries.find((x) => x.name === `flowtap-${q.name}`)?.query).toBe(q.sql(ATHENA));
+    for (const q of NAMED_QUERIES) expect(queries.find((x) => x.name === `flowtap-${q.name}`)?.query).toBe(athenaSql(q).sql);
   });
 
   it("refreshes its copy of ip-ranges.json when AWS's AmazonIpSpaceChanged topic announces a change, and once at deploy", () => {
@@ -133,5 +133,65 @@ describe("flow-insights central stack", () => {
     });
     expect(central.tf.resource.aws_lambda_permission["ip-ranges-announcements"]).toMatchObject({ principal: "sns.amazonaws.com", source_arn: "arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged" });
     expect(central.tf.resource.aws_lambda_invocation["ip-ranges-first-copy"]).toBeDefined();
+  });
+});
+
+describe("flow-insights central stack, with the recent store (recentEnabled, as the example org has it)", () => {
+  it("reads the stream a second time, over the recent window, delivering to a Firehose stream of its own", () => {
+    const mapping = resourceAt(central, "aws_lambda_event_source_mapping", "region-eu-west-1/recent/enrich-source");
+    expect(mapping).toMatchObject({ tumbling_window_in_seconds: 30, maximum_batching_window_in_seconds: 3, function_response_types: ["ReportBatchItemFailures"] });
+    expect(mapping.event_source_arn).toBe(resourceAt(central, "aws_lambda_event_source_mapping", "region-eu-west-1/enrich-source").event_source_arn);
+    const recentFunction = resourceAt(central, "aws_lambda_function", "region-eu-west-1/recent/enrich-function");
+    expect(recentFunction.function_name).toBe("flowtap-flow-insights-recent-eu-west-1");
+    expect(recentFunction.environment.variables).toMatchObject({ WINDOW_SECONDS: "30", DELIVERY_STREAM: expect.stringContaining("region-eu-west-1_recent_delivery") });
+    const deliver = (policyAt(central, "region-eu-west-1/recent/enrich-function/permissions").statement as { sid: string; resources: string[] }[]).find((s) => s.sid === "Deliver");
+    expect(deliver?.resources).toEqual([expect.stringContaining("region-eu-west-1_recent_delivery")]);
+  });
+
+  it("lands Parquet by region and arrival hour after at most 60 seconds of buffering, converted with recent_flows", () => {
+    const delivery = resourceAt(central, "aws_kinesis_firehose_delivery_stream", "region-eu-west-1/recent/delivery").extended_s3_configuration;
+    expect(delivery).toMatchObject({
+      prefix: "recent/region=eu-west-1/hour=!{timestamp:yyyy-MM-dd-HH}/",
+      error_output_prefix: "errors/recent/!{firehose:error-output-type}/region=eu-west-1/date=!{timestamp:yyyy-MM-dd}/",
+      buffering_interval: 60,
+      buffering_size: 64,
+    });
+    expect(delivery.dynamic_partitioning_configuration).toBeUndefined();
+    expect(delivery.data_format_conversion_configuration.schema_configuration.table_name).toMatch(/recent-flows/);
+    const table = resourceAt(central, "aws_glue_catalog_table", "query/recent-flows");
+    expect(table.name).toBe("recent_flows");
+    expect(table.partition_keys.map((k: { name: string }) => k.name)).toEqual(["region", "hour"]);
+    expect(table.parameters).toMatchObject({
+      "projection.hour.format": "yyyy-MM-dd-HH",
+      "projection.hour.range": "NOW-2DAYS,NOW",
+      "projection.hour.interval.unit": "HOURS",
+      "projection.region.values": "us-east-1,eu-west-1",
+      "storage.location.template": expect.stringMatching(/\/recent\/region=\$\$\{region\}\/hour=\$\$\{hour\}\/$/),
+    });
+    expect(table.storage_descriptor.columns).toEqual(resourceAt(central, "aws_glue_catalog_table", "query/flows").storage_descriptor.columns);
+  });
+
+  it("expires the recent store after recentRetentionDays", () => {
+    const lifecycle = resourceAt(central, "aws_s3_bucket_lifecycle_configuration", "bucket/lifecycle");
+    expect(lifecycle.rule).toEqual(expect.arrayContaining([expect.objectContaining({ id: "recent", filter: [{ prefix: "recent/" }], expiration: [{ days: 2 }], status: "Enabled" })]));
+  });
+
+  it("saves the recent questions in the workgroup as flowtap-recent-*, each with its positional parameters named", () => {
+    const queries = values(central, "aws_athena_named_query") as { name: string; query: string; description: string }[];
+    for (const q of RECENT_QUERIES) {
+      const saved = queries.find((x) => x.name === `flowtap-recent-${q.name}`);
+      const { sql, parameters } = athenaSql(q);
+      expect(saved?.query).toBe(sql);
+      expect(saved?.description).toContain(`; EXECUTE … USING ${parameters.map((p) => `${p} (${q.parameters[p]})`).join(", ")}`);
+    }
+  });
+
+  it("builds none of it when recentEnabled is off (the default)", () => {
+    const off = synthStack({ ...exampleOrg, features: { ...exampleOrg.features, flowInsights: { ...exampleOrg.features.flowInsights, recentEnabled: undefined } } }, "flow-insights-central");
+    const addresses = Object.values(off.tf.resource ?? {}).flatMap((byName) => Object.values(byName as Record<string, { "//"?: { metadata: { path: string } } }>).map((r) => r["//"]?.metadata.path ?? ""));
+    expect(addresses.filter((a) => /recent/.test(a))).toEqual([]);
+    expect(values(off, "aws_glue_catalog_table").map((t) => t.name)).toEqual(["flows"]);
+    expect(values(off, "aws_athena_named_query").map((q) => q.name).filter((name) => name.startsWith("flowtap-recent-"))).toEqual([]);
+    expect(off.tf.output.recent_table).toBeUndefined();
   });
 });

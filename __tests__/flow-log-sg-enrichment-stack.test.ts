@@ -1,5 +1,5 @@
 import { parseLogFormat, VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
-import { ATHENA, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
+import { athenaSql, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
 import { ENRICHED_COLUMNS, SIDE_COLUMNS } from "../functions/lib/flowlogs/schema";
 import { ENRICHED_PREFIX, ERROR_PREFIX } from "../modules/flow-log-sg-enrichment";
 import { exampleOrg, policyAt, resourceAt, synthAll } from "./helpers/synth";
@@ -128,6 +128,6 @@ describe("flow-log-sg-enrichment stack", () => {
     });
     const queries = Object.values(stack.tf.resource.aws_athena_named_query) as { name: string; query: string }[];
     expect(queries.map((q) => q.name).sort()).toEqual(NAMED_QUERIES.map((q) => `flowtap-${q.name}`).sort());
-    for (const q of NAMED_QUERIES) expect(queries.find((x) => x.name === `flowtap-${q.name}`)?.query).toBe(q.sql(ATHENA));
+    for (const q of NAMED_QUERIES) expect(queries.find((x) => x.name === `flowtap-${q.name}`)?.query).toBe(athenaSql(q).sql);
   });
 });

@@ -20,6 +20,20 @@ function collectPairs(value: string, previous: Record<string, string>): Record<s
   return { ...previous, [key]: target };
 }
 
+/** A point in time as seconds since the epoch, given as such or as an ISO 8601 time. */
+function parseInstant(value: string): number {
+  const seconds = /^\d+$/.test(value) ? Number(value) : Date.parse(value) / 1000;
+  if (!Number.isFinite(seconds)) throw new InvalidArgumentError("expected seconds since the epoch or an ISO 8601 time, e.g. 2026-12-08T09:30:00Z");
+  return Math.floor(seconds);
+}
+
+/** The Athena workgroup `flowtap query --athena` runs in, with a client of the options' region and profile. */
+function athenaTarget(opts: { workgroup: string; database: string; region?: string; profile?: string }) {
+  const { AthenaClient } = require("@aws-sdk/client-athena") as typeof import("@aws-sdk/client-athena");
+  // Retries are runAthenaQuery's (withRetry), so the SDK makes one attempt.
+  return { client: new AthenaClient({ region: opts.region, profile: opts.profile, maxAttempts: 1 }), workgroup: opts.workgroup, database: opts.database };
+}
+
 /** A repeatable option's values, in the order given. */
 function collectValues(value: string, previous: readonly string[] | undefined): string[] {
   return [...(previous ?? []), value];
@@ -148,19 +162,27 @@ export function flowtapProgram(): Command {
 
   program
     .command("query")
-    .description("Answer a named question (or your own SQL) over enriched records, JSONL or Parquet, with DuckDB; the view is called flows")
+    .description("Answer a named question (or your own SQL) over enriched records, JSONL or Parquet, with DuckDB, or in Athena; the view is called flows (recent_flows with --recent)")
     .argument("[name]", "a named query (see --list)")
     .argument("[files...]", "enriched records, JSONL (plain or gzip'd) or Parquet: files, or directories (every file beneath them)")
     .option("--list", "name the queries and what they answer", false)
     .option("--sql <sql>", "run this SQL instead of a named query")
     .option("--param <name=value...>", "a parameter of the query (repeatable)", collectPairs, {})
     .option("--json", "one JSON object per row instead of a table", false)
+    .option("--recent", "the recent store's questions, over its files (recent/ of the central bucket) or, with --athena, its table recent_flows", false)
+    .option("--now <time>", "over files: when now is, for --recent's last minutes (seconds since the epoch, or an ISO 8601 time; default: the clock's)", parseInstant)
+    .option("--athena", "run in Athena, in the central account, instead of over files", false)
+    .option("--workgroup <name>", "with --athena: the workgroup", "flowtap-flow-insights")
+    .option("--database <name>", "with --athena: the Glue database", "flowtap_flow_insights")
+    .option("--region <region>", "with --athena: the central account's home region (default: the credential chain's)")
+    .option("--profile <profile>", "with --athena: AWS shared-config profile (default: the credential chain's)")
     .action(async (name: string | undefined, files: string[], opts) => {
       // With --sql, every argument is a file.
       const all = opts.sql && name ? [name, ...files] : files;
       const { runQuery } = require("./query") as typeof import("./query");
+      const athena = opts.athena ? athenaTarget(opts) : undefined;
       process.exitCode = await runQuery(
-        { name: opts.sql ? undefined : name, sql: opts.sql, list: opts.list, json: opts.json, parameters: opts.param, files: all },
+        { name: opts.sql ? undefined : name, sql: opts.sql, list: opts.list, json: opts.json, parameters: opts.param, files: all, recent: opts.recent, now: opts.now, athena },
         { stdout: process.stdout, stderr: process.stderr },
       );
     });

@@ -161,6 +161,9 @@ const flowInsightsCentralFields = {
   queryScanLimitGiB: flowLogSgEnrichmentFields.queryScanLimitGiB,
   inventoryReservedConcurrency: z.number().int().min(1).max(1000).describe("Instances of a region's inventory function that may run at once (it is fed by every member's events); its throttles alarm."),
   logRetentionDays: retentionDays,
+  recentEnabled: z.boolean().describe("Also keep the last days' aggregates in a store queryable within about two minutes of their arrival (the recent_flows table and its flowtap-recent-* queries); see flow-insights.md#recent-flows."),
+  recentWindowSeconds: z.number().int().min(10).max(60).describe("The tumbling window the recent store's enrichment aggregates over, in seconds: with Firehose's 60-second buffer, it sets how fresh the recent store is."),
+  recentRetentionDays: z.number().int().min(1).max(30).describe("Days the recent store keeps aggregates (the flows table keeps them for expirationDays)."),
 };
 const flowInsightsMemberSettings = z.object(flowInsightsMemberFields).partial().strict();
 const flowInsightsSettings = z.object({ ...flowInsightsMemberFields, ...flowInsightsCentralFields }).partial().strict();
@@ -175,6 +178,9 @@ export const flowInsightsDefaults = {
   queryScanLimitGiB: 100,
   inventoryReservedConcurrency: 10,
   logRetentionDays: 30 as const,
+  recentEnabled: false,
+  recentWindowSeconds: 30,
+  recentRetentionDays: 2,
 };
 export type FlowInsightsMemberResolved = z.infer<z.ZodObject<typeof flowInsightsMemberFields>>;
 export type FlowInsightsSettings = z.infer<typeof flowInsightsSettings>;

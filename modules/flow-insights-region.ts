@@ -10,13 +10,14 @@ import { CloudwatchLogStream } from "@cdktf/provider-aws/lib/cloudwatch-log-stre
 import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { DynamodbTableItem } from "@cdktf/provider-aws/lib/dynamodb-table-item";
-import { KinesisFirehoseDeliveryStream } from "@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream";
+import { KinesisFirehoseDeliveryStream, type KinesisFirehoseDeliveryStreamExtendedS3Configuration } from "@cdktf/provider-aws/lib/kinesis-firehose-delivery-stream";
 import { KinesisStream } from "@cdktf/provider-aws/lib/kinesis-stream";
 import { LambdaEventSourceMapping } from "@cdktf/provider-aws/lib/lambda-event-source-mapping";
 import { FLOW_INSIGHTS } from "../config/flow-insights";
 import { VPC_FLOW_LOG_FORMAT } from "../functions/lib/flowlogs/format";
 import { MEMBER_ACCOUNTS_KEY, ownershipStoreEnvironment } from "../functions/lib/flowlogs/ownership";
 import { firehoseDeliveryAlarms } from "./alarm-topic";
+import { HOUR_FORMAT } from "./flows-query";
 import { awsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
 import { FORWARDED_EVENT_PATTERNS } from "./flow-insights-member";
@@ -52,6 +53,43 @@ export interface FlowInsightsRegionProps extends Pick<TerraformMetaArguments, "p
   readonly inventoryReservedConcurrency: number;
   /** The Glue table Firehose converts records to Parquet with, in the home region. */
   readonly glue: { readonly region: string; readonly databaseName: string; readonly tableName: string; readonly databaseArn: string; readonly tableArn: string; readonly catalogArn: string };
+  /**
+   * The recent store's tumbling window, in seconds: a second enrichment function reads the stream
+   * over windows this short and delivers to a Firehose stream of its own, buffered 60 seconds,
+   * into `recentDataPrefix`. Needs the other `recent*` props.
+   * @default - no recent store
+   */
+  readonly recentWindowSeconds?: number;
+  /** Where the recent store's objects go in the bucket, ending in `/`. @default - no recent store */
+  readonly recentDataPrefix?: string;
+  /** The recent store's Glue table (in `glue`'s database), whose schema Firehose converts with. @default - no recent store */
+  readonly recentTableName?: string;
+  readonly recentTableArn?: string;
+}
+
+/** How long the recent store's Firehose stream buffers: with the window, how fresh the store is. */
+export const RECENT_BUFFER_SECONDS = 60;
+
+/** The settings of one Firehose stream to Parquet. */
+interface ParquetDelivery {
+  readonly name: string;
+  /** The Glue table (in the props' database) whose schema the records are converted with. */
+  readonly tableName: string;
+  readonly prefix: string;
+  readonly errorOutputPrefix: string;
+  readonly bufferingSize: number;
+  readonly bufferingInterval: number;
+  /** Dynamic partitioning and the processor that extracts its keys. @default - partitioned by arrival time alone */
+  readonly partitioning?: Pick<KinesisFirehoseDeliveryStreamExtendedS3Configuration, "dynamicPartitioningConfiguration" | "processingConfiguration">;
+}
+
+/** The recent store's props, all or none of them. */
+function recentStoreOf(props: FlowInsightsRegionProps): { dataPrefix: string; tableName: string; tableArn: string } {
+  const { recentDataPrefix: dataPrefix, recentTableName: tableName, recentTableArn: tableArn } = props;
+  if (dataPrefix === undefined || tableName === undefined || tableArn === undefined) {
+    throw new Error("FlowInsightsRegion: recentWindowSeconds needs recentDataPrefix, recentTableName and recentTableArn");
+  }
+  return { dataPrefix, tableName, tableArn };
 }
 
 const FUNCTIONS_DIR = path.join(__dirname, "..", "functions", "flow-insights");
@@ -64,12 +102,15 @@ const PARTITION_QUERY = '{account_id: (.AccountId // "unknown"), date: ((.Window
  * event bus and inventory (ownership time ranges in DynamoDB, kept by the inventory function from
  * the forwarded events and a scheduled refresh through member roles), the logs destination and
  * Kinesis stream the member flow logs arrive on, the enrichment function that aggregates them
- * over a tumbling window, and Firehose writing Parquet to the central bucket.
+ * over a tumbling window, and Firehose writing Parquet to the central bucket; with
+ * `recentWindowSeconds`, the same over short windows into the recent store.
  */
 export class FlowInsightsRegion extends Construct {
   public readonly tableName: string;
   public readonly streamName: string;
   public readonly deliveryStreamName: string;
+  /** The recent store's Firehose stream, when there is one. */
+  public readonly recentDeliveryStreamName?: string;
   public readonly busArn: string;
   public readonly destinationArn: string;
 
@@ -207,6 +248,8 @@ export class FlowInsightsRegion extends Construct {
 
     const deliveryLogs = new CloudwatchLogGroup(this, "delivery-logs", { provider, name: `/aws/kinesisfirehose/flowtap-flow-insights-${region}`, retentionInDays: props.logRetentionDays });
     const deliveryLogStream = new CloudwatchLogStream(this, "delivery-log-stream", { provider, logGroupName: deliveryLogs.name, name: "DestinationDelivery" });
+    const recent = props.recentWindowSeconds === undefined ? undefined : { windowSeconds: props.recentWindowSeconds, ...recentStoreOf(props) };
+    const tables = [props.glue.tableArn, ...(recent ? [recent.tableArn] : [])];
     const deliveryRole = new ServiceRole(this, "delivery-role", {
       provider,
       roleName: `flowtap-flow-insights-delivery-${region}`,
@@ -217,9 +260,9 @@ export class FlowInsightsRegion extends Construct {
           sid: "WriteObjects",
           actions: ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:PutObject"],
           // Failed records go under their own prefix: without it, Firehose is denied, retries and drops them.
-          resources: [props.bucketArn, `${props.bucketArn}/${props.dataPrefix}*`, `${props.bucketArn}/${props.errorPrefix}*`],
+          resources: [props.bucketArn, `${props.bucketArn}/${props.dataPrefix}*`, `${props.bucketArn}/${props.errorPrefix}*`, ...(recent ? [`${props.bucketArn}/${recent.dataPrefix}*`] : [])],
         },
-        { sid: "ReadTheSchema", actions: ["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"], resources: [props.glue.catalogArn, props.glue.databaseArn, props.glue.tableArn] },
+        { sid: "ReadTheSchema", actions: ["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"], resources: [props.glue.catalogArn, props.glue.databaseArn, ...tables] },
         { sid: "LogDeliveryErrors", actions: ["logs:PutLogEvents"], resources: [`${deliveryLogs.arn}:log-stream:*`] },
       ],
       calls: firehoseDeliveryCalls({
@@ -227,29 +270,124 @@ export class FlowInsightsRegion extends Construct {
         objectKeys: [
           `${props.dataPrefix}account_id=${props.memberAccountIds[0]}/region=${region}/date=2026-12-07/flowtap-flow-insights-${region}-1-2026-12-07-00-00-00-0123.parquet`,
           `${props.errorPrefix}format-conversion-failed/region=${region}/date=2026-12-07/flowtap-flow-insights-${region}-1-2026-12-07-00-00-00-0123`,
+          ...(recent
+            ? [
+                `${recent.dataPrefix}region=${region}/hour=2026-12-07-00/flowtap-flow-insights-recent-${region}-1-2026-12-07-00-00-00-0123.parquet`,
+                `${props.errorPrefix}recent/format-conversion-failed/region=${region}/date=2026-12-07/flowtap-flow-insights-recent-${region}-1-2026-12-07-00-00-00-0123`,
+              ]
+            : []),
         ],
         foreignKey: props.ipRangesKey,
         logStreamArn: `${deliveryLogs.arn}:log-stream:DestinationDelivery`,
       }).concat(
         ["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"].flatMap((action) =>
-          [props.glue.catalogArn, props.glue.databaseArn, props.glue.tableArn].map((resource) => ({ action, resource, reason: "the Glue table's schema, for the Parquet conversion" })),
+          [props.glue.catalogArn, props.glue.databaseArn, ...tables].map((resource) => ({ action, resource, reason: "a Glue table's schema, for the Parquet conversion" })),
         ),
       ),
     });
-    const delivery = new KinesisFirehoseDeliveryStream(this, "delivery", {
-      provider,
+
+    /** A Firehose stream converting the enrichment's JSON lines to Parquet with a Glue table's schema, and its alarms. */
+    const parquetDelivery = (scope: Construct, delivery: ParquetDelivery) => {
+      const stream = new KinesisFirehoseDeliveryStream(scope, "delivery", {
+        provider,
+        name: delivery.name,
+        destination: "extended_s3",
+        serverSideEncryption: { enabled: true, keyType: "AWS_OWNED_CMK" },
+        extendedS3Configuration: {
+          roleArn: deliveryRole.roleArn,
+          bucketArn: props.bucketArn,
+          prefix: delivery.prefix,
+          errorOutputPrefix: delivery.errorOutputPrefix,
+          // Parquet compresses its own pages.
+          compressionFormat: "UNCOMPRESSED",
+          bufferingSize: delivery.bufferingSize,
+          bufferingInterval: delivery.bufferingInterval,
+          ...delivery.partitioning,
+          dataFormatConversionConfiguration: {
+            enabled: true,
+            inputFormatConfiguration: { deserializer: { openXJsonSerDe: { caseInsensitive: true } } },
+            outputFormatConfiguration: { serializer: { parquetSerDe: { compression: "SNAPPY" } } },
+            schemaConfiguration: { databaseName: props.glue.databaseName, tableName: delivery.tableName, region: props.glue.region, roleArn: deliveryRole.roleArn },
+          },
+          cloudwatchLoggingOptions: { enabled: true, logGroupName: deliveryLogs.name, logStreamName: deliveryLogStream.name },
+        },
+      });
+      firehoseDeliveryAlarms(scope, {
+        provider,
+        streamName: delivery.name,
+        streamNameValue: stream.name,
+        errorPrefix: props.errorPrefix,
+        alarmTopicArn: props.alarmTopicArn,
+        failures: [{ metricName: "FailedConversion.Records", statistic: "Sum", comparison: "atLeast", what: "could not convert records to Parquet" }],
+      });
+      return stream;
+    };
+
+    /** An enrichment function on the stream, aggregating over a tumbling window of `windowSeconds` and delivering to `delivery`. */
+    const enrichment = (scope: Construct, functionName: string, description: string, delivery: KinesisFirehoseDeliveryStream, windowSeconds: number) => {
+      const enrich = new NodejsFunction(scope, "enrich-function", {
+        provider,
+        functionName,
+        alarmTopicArn: props.alarmTopicArn,
+        entry: path.join(FUNCTIONS_DIR, "enrich.ts"),
+        description,
+        timeout: 300,
+        memorySize: 1024,
+        logRetentionDays: props.logRetentionDays,
+        environment: {
+          FLOW_LOG_FORMAT: VPC_FLOW_LOG_FORMAT,
+          ...ownershipStoreEnvironment({ tableName: table.name, retentionDays: props.inventoryRetentionDays }),
+          DELIVERY_STREAM: delivery.name,
+          WINDOW_SECONDS: String(windowSeconds),
+          IP_RANGES_BUCKET: props.bucketName,
+          IP_RANGES_KEY: props.ipRangesKey,
+          POWERTOOLS_SERVICE_NAME: functionName.replace(`-${region}`, ""),
+          POWERTOOLS_METRICS_NAMESPACE: "flowtap",
+        },
+        policyStatements: [
+          { sid: "ReadTheStream", actions: ["kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards"], resources: [stream.arn] },
+          tableStatement(["dynamodb:GetItem", "dynamodb:Query"]),
+          { sid: "Deliver", actions: ["firehose:PutRecordBatch"], resources: [delivery.arn] },
+          { sid: "ReadIpRanges", actions: ["s3:GetObject"], resources: [`${props.bucketArn}/${props.ipRangesKey}`] },
+        ],
+        calls: [
+          ...["kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards"].map((action) => ({
+            action,
+            resource: stream.arn,
+            reason: "Lambda's event source mapping reads the stream as the function",
+          })),
+          ...tableCalls(["dynamodb:GetItem", "dynamodb:Query"], "who held each address at the flow's time"),
+          { action: "firehose:PutRecordBatch", resource: delivery.arn, reason: "the window's aggregates" },
+          { action: "s3:GetObject", resource: `${props.bucketArn}/${props.ipRangesKey}`, reason: "AWS's ip-ranges.json copy" },
+          { action: "s3:GetObject", resource: `${props.bucketArn}/${props.dataPrefix}account_id=${account}/part.parquet`, expect: "Denied", reason: "the enriched records are not the function's to read" },
+        ],
+      });
+      new LambdaEventSourceMapping(scope, "enrich-source", {
+        provider,
+        functionName: enrich.functionArn,
+        eventSourceArn: stream.arn,
+        startingPosition: "TRIM_HORIZON",
+        batchSize: 1000,
+        // Never longer than a tenth of the window, or the window's last records wait for the next batch.
+        maximumBatchingWindowInSeconds: Math.min(10, Math.floor(windowSeconds / 10)),
+        tumblingWindowInSeconds: windowSeconds,
+        functionResponseTypes: ["ReportBatchItemFailures"],
+        // A poison record is bisected down to itself, retried, then recorded in the failure queue; the shard moves on.
+        bisectBatchOnFunctionError: true,
+        maximumRetryAttempts: 10,
+        maximumRecordAgeInSeconds: 86400,
+        destinationConfig: { onFailure: { destinationArn: enrich.failureQueueArn } },
+      });
+    };
+
+    const delivery = parquetDelivery(this, {
       name: `flowtap-flow-insights-${region}`,
-      destination: "extended_s3",
-      serverSideEncryption: { enabled: true, keyType: "AWS_OWNED_CMK" },
-      extendedS3Configuration: {
-        roleArn: deliveryRole.roleArn,
-        bucketArn: props.bucketArn,
-        prefix: `${props.dataPrefix}account_id=!{partitionKeyFromQuery:account_id}/region=${region}/date=!{partitionKeyFromQuery:date}/`,
-        errorOutputPrefix: `${props.errorPrefix}!{firehose:error-output-type}/region=${region}/date=!{timestamp:yyyy-MM-dd}/`,
-        // Parquet compresses its own pages.
-        compressionFormat: "UNCOMPRESSED",
-        bufferingSize: 128,
-        bufferingInterval: 900,
+      tableName: props.glue.tableName,
+      prefix: `${props.dataPrefix}account_id=!{partitionKeyFromQuery:account_id}/region=${region}/date=!{partitionKeyFromQuery:date}/`,
+      errorOutputPrefix: `${props.errorPrefix}!{firehose:error-output-type}/region=${region}/date=!{timestamp:yyyy-MM-dd}/`,
+      bufferingSize: 128,
+      bufferingInterval: 900,
+      partitioning: {
         dynamicPartitioningConfiguration: { enabled: true, retryDuration: 300 },
         processingConfiguration: {
           enabled: true,
@@ -263,77 +401,27 @@ export class FlowInsightsRegion extends Construct {
             },
           ],
         },
-        dataFormatConversionConfiguration: {
-          enabled: true,
-          inputFormatConfiguration: { deserializer: { openXJsonSerDe: { caseInsensitive: true } } },
-          outputFormatConfiguration: { serializer: { parquetSerDe: { compression: "SNAPPY" } } },
-          schemaConfiguration: { databaseName: props.glue.databaseName, tableName: props.glue.tableName, region: props.glue.region, roleArn: deliveryRole.roleArn },
-        },
-        cloudwatchLoggingOptions: { enabled: true, logGroupName: deliveryLogs.name, logStreamName: deliveryLogStream.name },
       },
     });
+    enrichment(this, enrichName, "flowtap: enriches member flow logs with what held each address at the time, aggregated over a tumbling window", delivery, props.windowSeconds);
 
-    firehoseDeliveryAlarms(this, {
-      provider,
-      streamName: `flowtap-flow-insights-${region}`,
-      streamNameValue: delivery.name,
-      errorPrefix: props.errorPrefix,
-      alarmTopicArn: props.alarmTopicArn,
-      failures: [{ metricName: "FailedConversion.Records", statistic: "Sum", comparison: "atLeast", what: "could not convert records to Parquet" }],
-    });
-    const enrich = new NodejsFunction(this, "enrich-function", {
-      provider,
-      functionName: enrichName,
-      alarmTopicArn: props.alarmTopicArn,
-      entry: path.join(FUNCTIONS_DIR, "enrich.ts"),
-      description: "flowtap: enriches member flow logs with what held each address at the time, aggregated over a tumbling window",
-      timeout: 300,
-      memorySize: 1024,
-      logRetentionDays: props.logRetentionDays,
-      environment: {
-        FLOW_LOG_FORMAT: VPC_FLOW_LOG_FORMAT,
-        ...ownershipStoreEnvironment({ tableName: table.name, retentionDays: props.inventoryRetentionDays }),
-        DELIVERY_STREAM: delivery.name,
-        WINDOW_SECONDS: String(props.windowSeconds),
-        IP_RANGES_BUCKET: props.bucketName,
-        IP_RANGES_KEY: props.ipRangesKey,
-        POWERTOOLS_SERVICE_NAME: "flowtap-flow-insights-enrich",
-        POWERTOOLS_METRICS_NAMESPACE: "flowtap",
-      },
-      policyStatements: [
-        { sid: "ReadTheStream", actions: ["kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards"], resources: [stream.arn] },
-        tableStatement(["dynamodb:GetItem", "dynamodb:Query"]),
-        { sid: "Deliver", actions: ["firehose:PutRecordBatch"], resources: [delivery.arn] },
-        { sid: "ReadIpRanges", actions: ["s3:GetObject"], resources: [`${props.bucketArn}/${props.ipRangesKey}`] },
-      ],
-      calls: [
-        ...["kinesis:GetRecords", "kinesis:GetShardIterator", "kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards"].map((action) => ({
-          action,
-          resource: stream.arn,
-          reason: "Lambda's event source mapping reads the stream as the function",
-        })),
-        ...tableCalls(["dynamodb:GetItem", "dynamodb:Query"], "who held each address at the flow's time"),
-        { action: "firehose:PutRecordBatch", resource: delivery.arn, reason: "the window's aggregates" },
-        { action: "s3:GetObject", resource: `${props.bucketArn}/${props.ipRangesKey}`, reason: "AWS's ip-ranges.json copy" },
-        { action: "s3:GetObject", resource: `${props.bucketArn}/${props.dataPrefix}account_id=${account}/part.parquet`, expect: "Denied", reason: "the enriched records are not the function's to read" },
-      ],
-    });
-    new LambdaEventSourceMapping(this, "enrich-source", {
-      provider,
-      functionName: enrich.functionArn,
-      eventSourceArn: stream.arn,
-      startingPosition: "TRIM_HORIZON",
-      batchSize: 1000,
-      maximumBatchingWindowInSeconds: 10,
-      tumblingWindowInSeconds: props.windowSeconds,
-      functionResponseTypes: ["ReportBatchItemFailures"],
-      // A poison record is bisected down to itself, retried, then recorded in the failure queue; the shard moves on.
-      bisectBatchOnFunctionError: true,
-      maximumRetryAttempts: 10,
-      maximumRecordAgeInSeconds: 86400,
-      destinationConfig: { onFailure: { destinationArn: enrich.failureQueueArn } },
-    });
-
+    if (recent) {
+      // The same enrichment over short windows, as a second reader of the stream, for the recent store.
+      const scope = new Construct(this, "recent");
+      const recentName = `flowtap-flow-insights-recent-${region}`;
+      const recentDelivery = parquetDelivery(scope, {
+        name: recentName,
+        tableName: recent.tableName,
+        // By arrival, not by the records' content: no dynamic partitioning, whose buffer is per partition.
+        prefix: `${recent.dataPrefix}region=${region}/hour=!{timestamp:${HOUR_FORMAT}}/`,
+        errorOutputPrefix: `${props.errorPrefix}recent/!{firehose:error-output-type}/region=${region}/date=!{timestamp:yyyy-MM-dd}/`,
+        // Firehose's least buffer with Parquet conversion: 64 MiB, and the interval that bounds the store's freshness.
+        bufferingSize: 64,
+        bufferingInterval: RECENT_BUFFER_SECONDS,
+      });
+      enrichment(scope, recentName, `flowtap: the same enrichment over ${recent.windowSeconds}-second windows, for the recent store`, recentDelivery, recent.windowSeconds);
+      this.recentDeliveryStreamName = recentDelivery.name;
+    }
     this.tableName = table.name;
     this.streamName = stream.name;
     this.deliveryStreamName = delivery.name;

@@ -3,8 +3,8 @@ import { Construct } from "constructs";
 import { AthenaNamedQuery } from "@cdktf/provider-aws/lib/athena-named-query";
 import { AthenaWorkgroup } from "@cdktf/provider-aws/lib/athena-workgroup";
 import { GlueCatalogDatabase } from "@cdktf/provider-aws/lib/glue-catalog-database";
-import { GlueCatalogTable } from "@cdktf/provider-aws/lib/glue-catalog-table";
-import { ATHENA, NAMED_QUERIES } from "../functions/lib/flowlogs/queries";
+import { GlueCatalogTable, type GlueCatalogTableStorageDescriptor } from "@cdktf/provider-aws/lib/glue-catalog-table";
+import { athenaSql, NAMED_QUERIES, RECENT_QUERIES, RECENT_TABLE, type NamedQuery } from "../functions/lib/flowlogs/queries";
 import { ENRICHED_COLUMNS, hiveType } from "../functions/lib/flowlogs/schema";
 import { SecureBucket } from "./secure-bucket";
 import { terraformLiteral } from "./terraform-literal";
@@ -32,10 +32,21 @@ export interface FlowsQueryProps extends Pick<TerraformMetaArguments, "provider"
   readonly bytesScannedCutoffPerQuery?: number;
   /** The first day partitions exist for (yyyy-MM-dd). @default "2024-01-01" */
   readonly firstDate?: string;
+  /**
+   * The prefix of the recent store, ending in `/`: Parquet under `region=<region>/hour=<yyyy-MM-dd-HH>/`
+   * (the hour Firehose received it, UTC), read as the table `recent_flows` with the
+   * `flowtap-recent-*` named queries. Needs `regions`.
+   * @default - no recent store
+   */
+  readonly recentDataPrefix?: string;
+  /** Days the recent store keeps records: the hours its table projects. @default 2 */
+  readonly recentRetentionDays?: number;
 }
 
 /** The date partitions' format, as Athena's partition projection and the writers' prefixes spell it. */
 const DATE_FORMAT = "yyyy-MM-dd";
+/** The recent store's hour partitions, as Firehose's `!{timestamp:…}` and the projection spell them. */
+export const HOUR_FORMAT = "yyyy-MM-dd-HH";
 
 /** How Glue reads each storage format. */
 const STORAGE = {
@@ -59,12 +70,15 @@ const STORAGE = {
  * schema (schema.ts), over gzip'd JSON lines or Parquet partitioned by account, (region,) and
  * date (found by partition projection, so no crawler and no partition to add), and a workgroup that enforces encrypted
  * results in its own bucket and a per-query scan limit, carrying the named queries `flowtap
- * query` runs locally.
+ * query` runs locally; with `recentDataPrefix`, also the recent store's table and its queries.
  */
 export class FlowsQuery extends Construct {
   public readonly databaseName: string;
   public readonly tableName: string;
   public readonly tableArn: string;
+  /** The recent store's table, when there is one. */
+  public readonly recentTableName?: string;
+  public readonly recentTableArn?: string;
   public readonly databaseArn: string;
   public readonly workgroupName: string;
 
@@ -75,8 +89,12 @@ export class FlowsQuery extends Construct {
     const location = `s3://${props.dataBucketName}/${props.dataPrefix}`;
     const storage = STORAGE[props.dataFormat ?? "json"];
     const regions = props.regions;
-    // Athena fills in the projected partitions' `${…}`.
-    const template = terraformLiteral(`${location}account_id=\${account_id}/${regions ? "region=${region}/" : ""}date=\${date}/`);
+    const columnsAndFormat = {
+      inputFormat: storage.inputFormat,
+      outputFormat: storage.outputFormat,
+      serDeInfo: storage.serDeInfo,
+      columns: ENRICHED_COLUMNS.map((c) => ({ name: c.name.toLowerCase(), type: hiveType(c.type), comment: c.comment })),
+    };
     const table = new GlueCatalogTable(this, "flows", {
       provider,
       databaseName: database.name,
@@ -96,21 +114,17 @@ export class FlowsQuery extends Construct {
         "projection.date.range": `${props.firstDate ?? "2024-01-01"},NOW`,
         "projection.date.interval": "1",
         "projection.date.interval.unit": "DAYS",
-        "storage.location.template": template,
+        // Athena fills in the projected partitions' `${…}`.
+        "storage.location.template": terraformLiteral(`${location}account_id=\${account_id}/${regions ? "region=${region}/" : ""}date=\${date}/`),
       },
       partitionKeys: [
         { name: "account_id", type: "string", comment: "The account whose flow logs these are" },
         ...(regions ? [{ name: "region", type: "string", comment: "The region whose flow logs these are" }] : []),
         { name: "date", type: "string", comment: `The capture window's start date (UTC, ${DATE_FORMAT})` },
       ],
-      storageDescriptor: {
-        location,
-        inputFormat: storage.inputFormat,
-        outputFormat: storage.outputFormat,
-        serDeInfo: storage.serDeInfo,
-        columns: ENRICHED_COLUMNS.map((c) => ({ name: c.name.toLowerCase(), type: hiveType(c.type), comment: c.comment })),
-      },
+      storageDescriptor: { location, ...columnsAndFormat },
     });
+    const recentTable = props.recentDataPrefix === undefined ? undefined : this.recentTable(props, database.name, columnsAndFormat);
 
     const results = new SecureBucket(this, "results", {
       provider,
@@ -132,21 +146,58 @@ export class FlowsQuery extends Construct {
         },
       },
     });
-    for (const query of NAMED_QUERIES) {
-      const parameters = Object.entries(query.parameters).map(([name, meaning]) => `${name} (${meaning})`);
-      new AthenaNamedQuery(this, `query-${query.name}`, {
+    const save = (query: NamedQuery, name: string) => {
+      const { sql, parameters } = athenaSql(query);
+      const using = parameters.map((p) => `${p} (${query.parameters[p]})`);
+      new AthenaNamedQuery(this, `query-${name}`, {
         provider,
-        name: `flowtap-${query.name}`,
-        description: `${query.description}${parameters.length > 0 ? `; EXECUTE … USING ${parameters.join(", ")}` : ""}`.slice(0, 1024),
+        name,
+        description: `${query.description}${using.length > 0 ? `; EXECUTE … USING ${using.join(", ")}` : ""}`.slice(0, 1024),
         database: database.name,
         workgroup: workgroup.name,
-        query: terraformLiteral(query.sql(ATHENA)),
+        query: terraformLiteral(sql),
       });
-    }
+    };
+    for (const query of NAMED_QUERIES) save(query, `flowtap-${query.name}`);
+    if (recentTable) for (const query of RECENT_QUERIES) save(query, `flowtap-recent-${query.name}`);
     this.databaseName = database.name;
     this.tableName = table.name;
     this.tableArn = table.arn;
+    this.recentTableName = recentTable?.name;
+    this.recentTableArn = recentTable?.arn;
     this.databaseArn = database.arn;
     this.workgroupName = workgroup.name;
+  }
+
+  /** `recent_flows`: the recent store's objects, by region and the hour they arrived, for the hours the store keeps. */
+  private recentTable(props: FlowsQueryProps, databaseName: string, columnsAndFormat: GlueCatalogTableStorageDescriptor) {
+    if (!props.regions) throw new Error("FlowsQuery: recentDataPrefix needs regions (the recent store is partitioned by region)");
+    const location = `s3://${props.dataBucketName}/${props.recentDataPrefix}`;
+    return new GlueCatalogTable(this, "recent-flows", {
+      provider: props.provider,
+      databaseName,
+      name: RECENT_TABLE,
+      description: "The recent store: the last days' aggregates of enriched flow logs, queryable about two minutes after they arrive",
+      tableType: "EXTERNAL_TABLE",
+      parameters: {
+        EXTERNAL: "TRUE",
+        ...STORAGE[props.dataFormat ?? "json"].parameters,
+        "projection.enabled": "true",
+        "projection.region.type": "enum",
+        "projection.region.values": props.regions.join(","),
+        "projection.hour.type": "date",
+        "projection.hour.format": HOUR_FORMAT,
+        // Hours older than the store keeps hold nothing: not projecting them spares Athena the listing.
+        "projection.hour.range": `NOW-${props.recentRetentionDays ?? 2}DAYS,NOW`,
+        "projection.hour.interval": "1",
+        "projection.hour.interval.unit": "HOURS",
+        "storage.location.template": terraformLiteral(`${location}region=\${region}/hour=\${hour}/`),
+      },
+      partitionKeys: [
+        { name: "region", type: "string", comment: "The region whose pipeline delivered these" },
+        { name: "hour", type: "string", comment: `The hour Firehose received them (UTC, ${HOUR_FORMAT}), never before their window starts` },
+      ],
+      storageDescriptor: { ...columnsAndFormat, location },
+    });
   }
 }

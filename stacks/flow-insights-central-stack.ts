@@ -24,13 +24,14 @@ export interface FlowInsightsCentralStackProps {
 const IP_SPACE_CHANGED_TOPIC = "arn:aws:sns:us-east-1:806199016981:AmazonIpSpaceChanged";
 const DATA_PREFIX = "flow-logs/";
 const ERROR_PREFIX = "errors/";
+const RECENT_PREFIX = "recent/";
 const IP_RANGES_KEY = "ip-ranges/ip-ranges.json";
 
 /**
  * `flow-insights-central`, in the central account: the pipeline of every region where member
  * accounts run flow-insights, and, in the home region, the bucket of enriched records (Parquet,
  * partitioned by account, region and date), its Athena table and named queries, and the copy of
- * AWS's ip-ranges.json kept fresh by AmazonIpSpaceChanged.
+ * AWS's ip-ranges.json kept fresh by AmazonIpSpaceChanged; with recentEnabled, the recent store.
  */
 export class FlowInsightsCentralStack extends CentralStack {
   constructor(scope: Construct, props: FlowInsightsCentralStackProps) {
@@ -50,6 +51,7 @@ export class FlowInsightsCentralStack extends CentralStack {
       lifecycleRules: [
         { id: "enriched", prefix: DATA_PREFIX, intelligentTieringDays: settings.intelligentTieringDays, expirationDays: settings.expirationDays },
         { id: "failed-records", prefix: ERROR_PREFIX, expirationDays: settings.expirationDays },
+        ...(settings.recentEnabled ? [{ id: "recent", prefix: RECENT_PREFIX, expirationDays: settings.recentRetentionDays }] : []),
       ],
     });
     const query = new FlowsQuery(this, "query", {
@@ -63,6 +65,7 @@ export class FlowInsightsCentralStack extends CentralStack {
       regions,
       resultsBucketName: `flowtap-flow-insights-athena-${config.central.accountId}-${home}`,
       bytesScannedCutoffPerQuery: Math.round(settings.queryScanLimitGiB * 1024 ** 3),
+      ...(settings.recentEnabled ? { recentDataPrefix: RECENT_PREFIX, recentRetentionDays: settings.recentRetentionDays } : {}),
     });
 
     const ipRanges = new NodejsFunction(this, "ip-ranges", {
@@ -135,12 +138,21 @@ export class FlowInsightsCentralStack extends CentralStack {
           tableArn: query.tableArn,
           catalogArn: `arn:${partitionOf(home)}:glue:${home}:${account}:catalog`,
         },
+        ...(settings.recentEnabled
+          ? { recentWindowSeconds: settings.recentWindowSeconds, recentDataPrefix: RECENT_PREFIX, recentTableName: query.recentTableName, recentTableArn: query.recentTableArn }
+          : {}),
       });
       busArns[region] = pipeline.busArn;
       destinationArns[region] = pipeline.destinationArn;
     }
     new TerraformOutput(this, "bucket_name", { value: bucket.bucketName, description: "Enriched records: flow-logs/account_id=…/region=…/date=…/ (Parquet); failures under errors/." });
-    new TerraformOutput(this, "athena_workgroup", { value: query.workgroupName, description: "The Athena workgroup with the flowtap-* named queries over the table flows." });
+    new TerraformOutput(this, "athena_workgroup", { value: query.workgroupName, description: "The Athena workgroup with the flowtap-* named queries over the table flows (and flowtap-recent-* over recent_flows)." });
+    if (query.recentTableName) {
+      new TerraformOutput(this, "recent_table", {
+        value: `${query.databaseName}.${query.recentTableName}`,
+        description: "The recent store's table (recentEnabled): the last recentRetentionDays of aggregates, under recent/region=…/hour=…/, queryable about two minutes after they arrive.",
+      });
+    }
     new TerraformOutput(this, "event_bus_arns", { value: busArns, description: "The event bus member accounts forward inventory events to, by region." });
     new TerraformOutput(this, "logs_destination_arns", { value: destinationArns, description: "The logs destination member flow log groups subscribe to, by region." });
   }
