@@ -103,6 +103,23 @@ describe("the flow-insights enrichment function", () => {
     expect(aggregates).toContainEqual(expect.objectContaining({ Uploaded: 700, Client: expect.objectContaining({ InterfaceId: "eni-new" }), Window: expect.objectContaining({ Start: T0 + 1500 }) }));
   });
 
+  it("tells a flow between two accounts crossed zones by zone id, where both ends say us-east-1a", async () => {
+    const at = { region: "us-east-1" };
+    await store.observe({ ...web("eni-zone-a", "a"), availabilityZoneId: "use1-az1" }, ["10.0.7.1"], { accountId: "222222222222", ...at }, T0 * 1000 - 3_600_000);
+    const other = { ...web("eni-zone-b", "b", "vpc-0b2"), accountId: "333333333333", availabilityZoneId: "use1-az2" };
+    await store.observe(other, ["10.0.8.1"], { accountId: "333333333333", ...at }, T0 * 1000 - 3_600_000);
+    const between = line({ version: 8, "account-id": "222222222222", "interface-id": "eni-zone-a", srcaddr: "10.0.7.1", dstaddr: "10.0.8.1", srcport: 40000, dstport: 443, protocol: 6, packets: 10, bytes: 900, start: T0 + 60, end: T0 + 120, action: "ACCEPT", "log-status": "OK", "vpc-id": "vpc-0a1" });
+    const first = await handler(windowEvent([kinesisRecord("zones", [between])], undefined));
+    await handler(windowEvent([], first.state, true));
+    expect(delivered()).toEqual([
+      expect.objectContaining({
+        CrossAz: true,
+        Client: expect.objectContaining({ AccountId: "222222222222", AvailabilityZone: "us-east-1a", AvailabilityZoneId: "use1-az1" }),
+        Server: expect.objectContaining({ AccountId: "333333333333", AvailabilityZone: "us-east-1a", AvailabilityZoneId: "use1-az2" }),
+      }),
+    ]);
+  });
+
   it("puts a pod's address on the node whose ENI its prefix was delegated to", async () => {
     const pod = flow(T0 + 60, "10.0.3.20", "52.217.44.20", 40000, 443, 1000);
     const beside = flow(T0 + 60, "10.0.3.32", "52.217.44.20", 40000, 443, 1000);

@@ -485,6 +485,57 @@ describe("orientation, merging and windows", () => {
     expect(enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "198.51.100.7", 40000, 443), inventory)).not.toHaveProperty("CrossAz");
   });
 
+  describe("across accounts, where a zone name is another zone in each account", () => {
+    const OTHER = "210987654321";
+    const interfaceIn = (id: string, owner: string, address: string, subnet: string, zone: string, zoneId?: string): NetworkInterface => ({
+      NetworkInterfaceId: id,
+      OwnerId: owner,
+      InterfaceType: "interface",
+      PrivateIpAddress: address,
+      SubnetId: subnet,
+      AvailabilityZone: zone,
+      ...(zoneId ? { AvailabilityZoneId: zoneId } : {}),
+    });
+    const crossAccount = new Inventory({
+      networkInterfaces: {
+        NetworkInterfaces: [
+          interfaceIn("eni-0aaaaaaaaaaaaaaa1", ACCOUNT, "10.20.0.1", "subnet-0aaaaaaaaaaaaaaa1", "us-east-1a"),
+          interfaceIn("eni-0bbbbbbbbbbbbbbb1", OTHER, "10.30.0.1", "subnet-0bbbbbbbbbbbbbbb1", "us-east-1a", "use1-az2"),
+          interfaceIn("eni-0bbbbbbbbbbbbbbb2", OTHER, "10.30.0.2", "subnet-0bbbbbbbbbbbbbbb2", "us-east-1b", "use1-az1"),
+          interfaceIn("eni-0bbbbbbbbbbbbbbb3", OTHER, "10.30.0.3", "subnet-0bbbbbbbbbbbbbbb3", "us-east-1a"),
+          interfaceIn("eni-0aaaaaaaaaaaaaaa2", ACCOUNT, "10.20.0.2", "subnet-0aaaaaaaaaaaaaaa2", "us-east-1b"),
+        ],
+      },
+      // The first ENI's zone id is its subnet's (describe-subnets says it; an ENI may not).
+      subnets: { Subnets: [{ SubnetId: "subnet-0aaaaaaaaaaaaaaa1", AvailabilityZone: "us-east-1a", AvailabilityZoneId: "use1-az1" }] },
+    });
+    const format = parseLogFormat("${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${az-id}");
+    if (!format.ok) throw new Error(format.reason);
+    const between = (logger: string, src: string, dst: string, azId = "-") =>
+      enrichRecord(record(`2 ${ACCOUNT} ${logger} ${src} ${dst} 40000 443 6 10 1000 1732204800 1732204860 ACCEPT OK ${azId}`, format.fields), crossAccount);
+
+    it("compares zone ids: the same name in two accounts can be two zones, two names one zone", () => {
+      const sameName = between("eni-0aaaaaaaaaaaaaaa1", "10.20.0.1", "10.30.0.1");
+      expect(sameName.Client).toMatchObject({ AvailabilityZone: "us-east-1a", AvailabilityZoneId: "use1-az1" });
+      expect(sameName.Server).toMatchObject({ AvailabilityZone: "us-east-1a", AvailabilityZoneId: "use1-az2" });
+      expect(sameName.CrossAz).toBe(true);
+      expect(between("eni-0aaaaaaaaaaaaaaa1", "10.20.0.1", "10.30.0.2").CrossAz).toBe(false);
+    });
+
+    it("compares zone names only within one account, and says nothing when neither tells", () => {
+      expect(between("eni-0aaaaaaaaaaaaaaa2", "10.20.0.2", "10.20.0.1").CrossAz).toBe(true);
+      expect(between("eni-0bbbbbbbbbbbbbbb3", "10.30.0.3", "10.20.0.1")).not.toHaveProperty("CrossAz");
+    });
+
+    it("takes the logging ENI's zone id from the record's az-id when the inventory has none", () => {
+      const logged = between("eni-0bbbbbbbbbbbbbbb3", "10.30.0.3", "10.20.0.1", "use1-az1");
+      expect(logged.CrossAz).toBe(false);
+      // The side shows what the inventory knows; the record's az-id is the logging ENI's, not the other end's.
+      expect(logged.Client).not.toHaveProperty("AvailabilityZoneId");
+      expect(between("eni-0aaaaaaaaaaaaaaa2", "10.20.0.2", "10.30.0.3", "use1-az3")).not.toHaveProperty("CrossAz");
+    });
+  });
+
   it("shows which security group rules admitted the flow on the side it reached: another group, a prefix list", () => {
     const fromAlb = enrichRecord(v2(eniOf(APP_INSTANCE), ALB, APP_INSTANCE, 40000, 8080), inventory);
     expect(fromAlb.Server?.SecurityGroupRules).toEqual(['sg-0a1b2c3d4e5f6app0 inbound tcp 8080 from sg-0a1b2c3d4e5f6web0 "from the load balancer"']);

@@ -29,7 +29,7 @@ const inventory = new Inventory({
 const addresses = [...inventory.byAddress.keys()];
 
 const FORMAT = parseLogFormat(
-  "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${tcp-flags} ${flow-direction} ${pkt-srcaddr}",
+  "${version} ${account-id} ${interface-id} ${srcaddr} ${dstaddr} ${srcport} ${dstport} ${protocol} ${packets} ${bytes} ${start} ${end} ${action} ${log-status} ${tcp-flags} ${flow-direction} ${pkt-srcaddr} ${az-id}",
 );
 if (!FORMAT.ok) throw new Error(FORMAT.reason);
 const FIELDS = FORMAT.fields;
@@ -54,6 +54,7 @@ const lineArb = fc
     dashOr(fc.constantFrom(2, 18, 16, 3)),
     dashOr(fc.constantFrom("ingress", "egress")),
     fc.oneof(fc.constant("-"), address),
+    dashOr(fc.constantFrom("use1-az1", "use1-az2", "use1-az4")),
   )
   .map((values) => values.join(" "));
 

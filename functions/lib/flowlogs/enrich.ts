@@ -18,6 +18,7 @@ export interface Side {
   AccountId?: string;
   SecurityGroupIds?: string[];
   AvailabilityZone?: string;
+  AvailabilityZoneId?: string;
   Region?: string;
   AwsService?: string;
   Rfc1918: boolean;
@@ -73,10 +74,12 @@ export class Endpoint implements Peer {
   readonly serverJsonHead: Buffer;
   /** `,"Type":…` up to, not including, the closing brace: what comes after the port. */
   readonly jsonRest: Buffer;
-  /** The side's Type, InterfaceId and AvailabilityZone, read per record without touching the side. */
+  /** The side's Type, InterfaceId, zone and account, read per record without touching the side. */
   readonly type: EndpointType;
   readonly interfaceId?: string;
   readonly availabilityZone?: string;
+  readonly availabilityZoneId?: string;
+  readonly accountId?: string;
   readonly hash: number;
   /**
    * The resource it stands for in a window's key: its ARN, else its AWS service, else its address
@@ -111,6 +114,8 @@ export class Endpoint implements Peer {
     this.type = side.Type;
     this.interfaceId = side.InterfaceId;
     this.availabilityZone = side.AvailabilityZone;
+    this.availabilityZoneId = side.AvailabilityZoneId;
+    this.accountId = side.AccountId;
     this.hash = stringHash(address);
     this.identity = side.Arn ?? side.AwsService ?? address;
     this.identityHash = stringHash(this.identity);
@@ -134,6 +139,8 @@ export class Flow {
   end?: number;
   action?: string;
   logStatus?: string;
+  /** The record's az-id: the zone id of the ENI that logged it, when the format has it. */
+  loggedZoneId?: string;
   uploaded = 0;
   downloaded = 0;
   packets = 0;
@@ -162,6 +169,7 @@ function sideOfHolder(address: string, h: Holder, Rfc1918: boolean): Side {
   if (h.accountId) side.AccountId = h.accountId;
   if (h.securityGroupIds.length > 0) side.SecurityGroupIds = h.securityGroupIds as string[];
   if (h.availabilityZone) side.AvailabilityZone = h.availabilityZone;
+  if (h.availabilityZoneId) side.AvailabilityZoneId = h.availabilityZoneId;
   if (h.region) side.Region = h.region;
   side.Rfc1918 = Rfc1918;
   if (Object.keys(h.tags).length > 0) side.Tags = h.tags as Record<string, string>;
@@ -343,6 +351,7 @@ export class FlowEnricher {
     if (present[FIELD.end]) flow.end = ints[FIELD.end];
     if (present[FIELD.action]) flow.action = texts[FIELD.action];
     if (present[FIELD["log-status"]]) flow.logStatus = texts[FIELD["log-status"]];
+    if (present[FIELD["az-id"]]) flow.loggedZoneId = texts[FIELD["az-id"]];
     if (present[FIELD.packets]) flow.packets = ints[FIELD.packets];
 
     const srcField = sourceField(present);
@@ -448,11 +457,32 @@ export function toEnrichedRecord(flow: Flow): EnrichedRecord {
   if (flow.client && flow.server) {
     record.Client = sideOf(flow.client, flow.clientPort, flow.clientRules);
     record.Server = sideOf(flow.server, flow.serverPort, flow.serverRules);
-    const clientZone = flow.client.availabilityZone;
-    const serverZone = flow.server.availabilityZone;
-    if (clientZone && serverZone) record.CrossAz = clientZone !== serverZone;
+    const crossAz = crossAzOf(flow);
+    if (crossAz !== undefined) record.CrossAz = crossAz;
   }
   return record;
+}
+
+/** An end's zone id: the inventory's, else, for the end whose ENI logged the record, the record's az-id. */
+function zoneIdOf(endpoint: Endpoint, flow: Flow): string | undefined {
+  return endpoint.availabilityZoneId ?? (endpoint.interfaceId !== undefined && endpoint.interfaceId === flow.interfaceId ? flow.loggedZoneId : undefined);
+}
+
+/**
+ * Whether a flow with both ends crossed availability zones: by zone id when both ends have one;
+ * by zone name only when both ends are in one account (names are mapped to physical zones per
+ * account, so `us-east-1a` of two accounts may be two zones); else not known (undefined).
+ */
+export function crossAzOf(flow: Flow): boolean | undefined {
+  const client = flow.client!;
+  const server = flow.server!;
+  const clientZoneId = zoneIdOf(client, flow);
+  const serverZoneId = zoneIdOf(server, flow);
+  if (clientZoneId && serverZoneId) return clientZoneId !== serverZoneId;
+  if (client.availabilityZone && server.availabilityZone && client.accountId !== undefined && client.accountId === server.accountId) {
+    return client.availabilityZone !== server.availabilityZone;
+  }
+  return undefined;
 }
 
 const enrichers = new WeakMap<Inventory, FlowEnricher>();

@@ -29,6 +29,8 @@ export interface Holder {
   readonly accountId?: string;
   readonly securityGroupIds: readonly string[];
   readonly availabilityZone?: string;
+  /** The zone's id (`use1-az1`): the same physical zone in every account, where zone names are mapped per account. */
+  readonly availabilityZoneId?: string;
   readonly region?: string;
   readonly tags: Readonly<Record<string, string>>;
 }
@@ -97,12 +99,15 @@ export interface HolderContext {
   readonly resourceTags?: ReadonlyMap<string, Record<string, string>>;
   /** Availability zones of subnets, for ENIs that do not say theirs. */
   readonly subnetZones?: ReadonlyMap<string, string | undefined>;
+  /** Availability zone ids of subnets, for ENIs that do not say theirs. */
+  readonly subnetZoneIds?: ReadonlyMap<string, string | undefined>;
 }
 
 /** What an ENI says of the resource holding its addresses; undefined for an ENI without an id. */
 export function holderOf(eni: NetworkInterface, context: HolderContext = {}): Holder | undefined {
   if (!eni.NetworkInterfaceId) return undefined;
   const zone = eni.AvailabilityZone ?? (eni.SubnetId ? context.subnetZones?.get(eni.SubnetId) : undefined);
+  const zoneId = eni.AvailabilityZoneId ?? (eni.SubnetId ? context.subnetZoneIds?.get(eni.SubnetId) : undefined);
   const region = regionOfZone(zone);
   const { type, resource, service } = classifyInterface(eni);
   const arn = resource && service && region && eni.OwnerId ? `arn:aws:${service}:${region}:${eni.OwnerId}:${resource}` : undefined;
@@ -116,6 +121,7 @@ export function holderOf(eni: NetworkInterface, context: HolderContext = {}): Ho
     accountId: eni.OwnerId,
     securityGroupIds: (eni.Groups ?? []).flatMap((g) => (g.GroupId ? [g.GroupId] : [])),
     availabilityZone: zone,
+    availabilityZoneId: zoneId,
     region,
     // The owning resource's tags (the instance's, or what the tagging API has for its ARN), else the ENI's.
     tags: (type === "ec2:instance" && instanceId && context.instanceTags?.get(instanceId)) || (arn && context.resourceTags?.get(arn)) || tags(eni.TagSet),
@@ -263,12 +269,13 @@ export class Inventory {
     const instanceTags = new Map<string, Record<string, string>>();
     for (const r of docs.instances?.Reservations ?? []) for (const i of r.Instances ?? []) if (i.InstanceId) instanceTags.set(i.InstanceId, tags(i.Tags));
     const subnetZones = new Map((docs.subnets?.Subnets ?? []).flatMap((s) => (s.SubnetId ? [[s.SubnetId, s.AvailabilityZone]] : [])));
+    const subnetZoneIds = new Map((docs.subnets?.Subnets ?? []).flatMap((s) => (s.SubnetId ? [[s.SubnetId, s.AvailabilityZoneId]] : [])));
     for (const sg of docs.securityGroups?.SecurityGroups ?? []) if (sg.GroupId) this.securityGroups.set(sg.GroupId, sg);
     for (const pl of docs.managedPrefixLists?.PrefixLists ?? []) if (pl.PrefixListId) this.prefixListNames.set(pl.PrefixListId, pl.PrefixListName ?? pl.PrefixListId);
     if (docs.ipRanges) this.ipRanges = indexedIpRanges(docs.ipRanges);
 
     for (const eni of docs.networkInterfaces.NetworkInterfaces ?? []) {
-      const holder = holders(eni, { instanceTags, resourceTags, subnetZones });
+      const holder = holders(eni, { instanceTags, resourceTags, subnetZones, subnetZoneIds });
       if (!holder) continue;
       this.byInterface.set(holder.interfaceId, holder);
       for (const address of addressesOf(eni)) this.hold(address, holder);

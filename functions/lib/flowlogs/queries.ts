@@ -77,10 +77,12 @@ export const NAMED_QUERIES: readonly NamedQuery[] = [
     name: "cross-az-bytes",
     description: "Bytes that crossed availability zones, by resource pair (each is billed as data transfer)",
     parameters: {},
-    sql: () => `SELECT ${who("Client")} AS client, Client.AvailabilityZone AS client_zone, ${who("Server")} AS server, Server.AvailabilityZone AS server_zone,
+    // CrossAz compares zone ids (a zone name means another zone in another account); the names are for reading.
+    sql: () => `SELECT ${who("Client")} AS client, Client.AvailabilityZone AS client_zone, Client.AvailabilityZoneId AS client_zone_id,
+  ${who("Server")} AS server, Server.AvailabilityZone AS server_zone, Server.AvailabilityZoneId AS server_zone_id,
   sum(Uploaded + Downloaded) AS bytes
 FROM flows WHERE CrossAz
-GROUP BY 1, 2, 3, 4 ORDER BY bytes DESC LIMIT 50`,
+GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY bytes DESC LIMIT 50`,
   },
   {
     name: "app-connections",

@@ -21,6 +21,7 @@ export const SIDE_COLUMNS: readonly Column[] = [
   { name: "AccountId", type: "string", comment: "The ENI's account" },
   { name: "SecurityGroupIds", type: "string-array", comment: "The ENI's security groups" },
   { name: "AvailabilityZone", type: "string", comment: "The ENI's availability zone" },
+  { name: "AvailabilityZoneId", type: "string", comment: "The ENI's availability zone id: the same physical zone in every account" },
   { name: "Region", type: "string", comment: "The ENI's region, or the AWS service's" },
   { name: "AwsService", type: "string", comment: "For a public AWS address: the service from ip-ranges.json (AMAZON when only that matches)" },
   { name: "Rfc1918", type: "boolean", comment: "A private address: RFC 1918, or IPv6 unique local" },
@@ -42,7 +43,7 @@ export const ENRICHED_COLUMNS: readonly Column[] = [
   { name: "Packets", type: "bigint", comment: "Packets, both directions" },
   { name: "Client", type: { struct: SIDE_COLUMNS }, comment: "The side that opened the connection" },
   { name: "Server", type: { struct: SIDE_COLUMNS }, comment: "The side that was connected to" },
-  { name: "CrossAz", type: "boolean", comment: "Both sides in known, different availability zones" },
+  { name: "CrossAz", type: "boolean", comment: "The sides in different availability zones: by zone id, or by zone name within one account; absent when not known" },
   // Aggregated records (flowtap enrich --window) say their window instead of Start, End and InterfaceId.
   {
     name: "Window",

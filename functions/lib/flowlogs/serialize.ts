@@ -1,5 +1,5 @@
 import type { WindowTotal } from "./aggregate";
-import { protocolName, type Endpoint, type Flow } from "./enrich";
+import { crossAzOf, protocolName, type Endpoint, type Flow } from "./enrich";
 import type { RuleMatch } from "./security-groups";
 
 const ascii = (text: string) => Buffer.from(text, "latin1");
@@ -225,15 +225,14 @@ function endsBytes(flow: Flow): number {
   return client.clientJsonHead.length + client.jsonRest.length + server.serverJsonHead.length + server.jsonRest.length + (flow.clientRules?.json.length ?? 0) + (flow.serverRules?.json.length ?? 0);
 }
 
-/** `,"Client":{…},"Server":{…}` and CrossAz when both zones are known, of a flow with both ends; the client's port unless it is left out. */
+/** `,"Client":{…},"Server":{…}` and CrossAz when it is known (crossAzOf), of a flow with both ends; the client's port unless it is left out. */
 function putEnds(out: Buffer, at: number, flow: Flow, clientPort: number | undefined): number {
   const client = flow.client!;
   const server = flow.server!;
   at = putSide(out, at, client.clientJsonHead, client, clientPort, flow.clientRules);
   at = putSide(out, at, server.serverJsonHead, server, flow.serverPort, flow.serverRules);
-  const clientZone = client.availabilityZone;
-  const serverZone = server.availabilityZone;
-  return clientZone && serverZone ? put(out, at, clientZone === serverZone ? KEY.crossAzFalse : KEY.crossAzTrue) : at;
+  const crossAz = crossAzOf(flow);
+  return crossAz === undefined ? at : put(out, at, crossAz ? KEY.crossAzTrue : KEY.crossAzFalse);
 }
 
 function putSide(out: Buffer, at: number, head: Buffer, endpoint: Endpoint, port: number | undefined, rules: RuleMatch | undefined): number {
