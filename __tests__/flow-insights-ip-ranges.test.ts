@@ -1,7 +1,8 @@
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { mockClient } from "aws-sdk-client-mock";
 import { createHash } from "node:crypto";
-import { handler, IP_RANGES_URL } from "../functions/flow-insights/ip-ranges";
+import { handler } from "../functions/flow-insights/ip-ranges";
+import { IP_RANGES_URL, PublishedIpRanges } from "../functions/lib/flowlogs/published-ip-ranges";
 import { captureOutput } from "./helpers/capture-output";
 import { declaredActionsOf, recordSentActions } from "./helpers/declared-calls";
 
@@ -75,4 +76,58 @@ it("sends only the requests its role's permission table declares", () => {
   const declared = declaredActionsOf("flowtap-flow-insights-ip-ranges");
   expect([...sentActions].filter((action) => !declared.has(action))).toEqual([]);
   expect(sentActions.size).toBeGreaterThan(0);
+});
+
+describe("AWS's ranges as a long-lived function keeps them (PublishedIpRanges)", () => {
+  /** A fetch answering from a script of responses, recording each request's headers; a `null` step is a network failure. */
+  function scriptedFetch(steps: (Response | null)[]) {
+    const requests: { url: string; headers: Record<string, string> }[] = [];
+    const fetch = jest.fn(async (url: string | URL | Request, init?: RequestInit) => {
+      requests.push({ url: String(url), headers: { ...(init?.headers as Record<string, string>) } });
+      const step = steps.shift();
+      if (step === undefined) throw new Error("no more responses scripted");
+      if (step === null) throw new TypeError("fetch failed");
+      return step;
+    });
+    return { fetch: fetch as unknown as typeof globalThis.fetch, requests };
+  }
+  const ok = (body: string, etag = '"v1"') => new Response(body, { status: 200, headers: { etag } });
+
+  it("fetches once, asks again after an hour with the ETag, and keeps its copy on 304", async () => {
+    let now = 0;
+    const { fetch, requests } = scriptedFetch([ok(RANGES), new Response(null, { status: 304 })]);
+    const ranges = new PublishedIpRanges({ fetch, now: () => now });
+    const [first, again] = await Promise.all([ranges.current(), ranges.current()]);
+    expect(first?.prefixes).toEqual([expect.objectContaining({ ip_prefix: "52.216.0.0/15", service: "S3" })]);
+    expect(again).toBe(first);
+    now = 3_599_999;
+    expect(await ranges.current()).toBe(first);
+    now = 3_600_000;
+    expect(await ranges.current()).toBe(first);
+    expect(requests).toEqual([
+      { url: IP_RANGES_URL, headers: {} },
+      { url: IP_RANGES_URL, headers: { "If-None-Match": '"v1"' } },
+    ]);
+  });
+
+  it("keeps the last good copy when AWS cannot be reached or answers something else, says why, and tries again after a minute", async () => {
+    let now = 0;
+    const failures: string[] = [];
+    const { fetch, requests } = scriptedFetch([null, ok(RANGES), new Response("busy", { status: 503 }), ok('{"syncToken": 1}'), ok(RANGES.replace("S3", "DYNAMODB"), '"v2"')]);
+    const ranges = new PublishedIpRanges({ fetch, now: () => now, onFailure: (reason) => failures.push(reason) });
+    expect(await ranges.current()).toBeUndefined();
+    now = 59_999;
+    expect(await ranges.current()).toBeUndefined();
+    now = 60_000;
+    const good = await ranges.current();
+    expect(good?.prefixes[0].service).toBe("S3");
+    now += 3_600_000;
+    expect(await ranges.current()).toBe(good);
+    now += 60_000;
+    expect(await ranges.current()).toBe(good);
+    now += 60_000;
+    expect((await ranges.current())?.prefixes[0].service).toBe("DYNAMODB");
+    expect(failures).toEqual(["fetch failed", `${IP_RANGES_URL} answered 503`, expect.stringMatching(/^not AWS's ip-ranges.json: syncToken /)]);
+    expect(requests).toHaveLength(5);
+  });
 });

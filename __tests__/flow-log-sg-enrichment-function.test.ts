@@ -57,7 +57,13 @@ const linesOf = (data: string | undefined) => Buffer.from(data ?? "", "base64").
 const ip = (eni: NetworkInterface) => eni.PrivateIpAddress!;
 
 let output: ReturnType<typeof captureOutput>;
-beforeAll(() => Object.assign(process.env, { FLOW_LOG_FORMAT: VPC_FLOW_LOG_FORMAT, LOOKUP_TTL_SECONDS: "300", POWERTOOLS_METRICS_NAMESPACE: "flowtap", POWERTOOLS_SERVICE_NAME: "test" }));
+/** AWS's ranges as ip-ranges.amazonaws.com serves them (the sample's copy): the function fetches them itself. */
+const published = jest.fn(async (_url: string | URL | Request) => new Response(readFileSync(path.join(__dirname, "..", "samples", "inventory", "ip-ranges.json")), { headers: { etag: '"sample"' } }));
+beforeAll(() => {
+  Object.assign(process.env, { FLOW_LOG_FORMAT: VPC_FLOW_LOG_FORMAT, LOOKUP_TTL_SECONDS: "300", POWERTOOLS_METRICS_NAMESPACE: "flowtap", POWERTOOLS_SERVICE_NAME: "test" });
+  jest.spyOn(globalThis, "fetch").mockImplementation(published);
+});
+afterAll(() => jest.restoreAllMocks());
 beforeEach(() => {
   answerLikeEc2();
   output = captureOutput();
@@ -89,6 +95,19 @@ describe("the Firehose transformation function", () => {
         SecurityGroupRules: ['sg-0a1b2c3d4e5f6app0 inbound tcp 8080 from sg-0a1b2c3d4e5f6web0 "from the load balancer"'],
       },
     });
+  });
+
+  it("tells an S3 address from the internet by AWS's published ranges, as flowtap enrich and flow-insights do, fetching them once for many batches", async () => {
+    const toS3 = flow(INSTANCE, ip(INSTANCE), "52.217.44.20", 40000, 443);
+    const elsewhere = flow(INSTANCE, ip(INSTANCE), "198.51.100.7", 40001, 443);
+    for (let i = 0; i < 3; i++) {
+      const { records } = await handler(eventOf([delivered("s3", toS3), delivered("net", elsewhere)]));
+      expect(records.flatMap((r) => linesOf(r.data)).map((r) => r.Server)).toEqual([
+        expect.objectContaining({ Addr: "52.217.44.20", Type: "aws:service", AwsService: "S3", Region: "us-east-1" }),
+        expect.objectContaining({ Addr: "198.51.100.7", Type: "internet" }),
+      ]);
+    }
+    expect(published.mock.calls.map(([url]) => String(url))).toEqual(["https://ip-ranges.amazonaws.com/ip-ranges.json"]);
   });
 
   it("partitions each record by its own account and day, however a batch mixes them", async () => {

@@ -12,6 +12,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import pLimit from "p-limit";
 import { awsErrorCode, withRetry } from "../functions/lib/retry";
+import { IP_RANGES_URL } from "../functions/lib/flowlogs/published-ip-ranges";
 import { INVENTORY_FILES, INVENTORY_LISTS } from "./inventory-files";
 
 export interface InventoryOptions {
@@ -29,8 +30,6 @@ export interface InventoryClients {
   /** The region the configuration names (AWS_REGION, the profile's `region`), if any. */
   readonly configuredRegion: () => Promise<string | undefined>;
 }
-
-export const IP_RANGES_URL = "https://ip-ranges.amazonaws.com/ip-ranges.json";
 
 export function defaultClients(options: InventoryOptions): InventoryClients {
   return {

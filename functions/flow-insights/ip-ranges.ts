@@ -2,18 +2,15 @@ import { Logger } from "@aws-lambda-powertools/logger";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { IP_RANGES_URL, parseIpRanges } from "../lib/flowlogs/published-ip-ranges";
 import { withRetry } from "../lib/retry";
 
 // Created once per container. Retries are ours (withRetry), so the SDK makes one attempt.
 const s3 = new S3Client({ maxAttempts: 1 });
 const logger = new Logger();
 
-/** Where AWS publishes its ranges; the only place this function fetches from. */
-export const IP_RANGES_URL = "https://ip-ranges.amazonaws.com/ip-ranges.json";
-
 /** The message AWS's AmazonIpSpaceChanged topic publishes. */
 const announcement = z.object({ "create-time": z.string().optional(), synctoken: z.string().optional(), md5: z.string().regex(/^[0-9a-f]{32}$/), url: z.string() });
-const document = z.object({ syncToken: z.string(), createDate: z.string(), prefixes: z.array(z.object({ ip_prefix: z.string(), region: z.string(), service: z.string() })), ipv6_prefixes: z.array(z.object({ ipv6_prefix: z.string(), region: z.string(), service: z.string() })) });
 
 /** What an invocation was told: an SNS notification from AmazonIpSpaceChanged, or anything else (deploy time): fetch anyway. */
 function expectedMd5(event: unknown): string | undefined {
@@ -37,7 +34,7 @@ export const handler = async (event: unknown): Promise<{ syncToken: string; pref
   const body = Buffer.from(await response.arrayBuffer());
   const actual = createHash("md5").update(body).digest("hex");
   if (md5 !== undefined && actual !== md5) throw new Error(`ip-ranges.json has MD5 ${actual}, the announcement said ${md5}; not copied`);
-  const parsed = document.parse(JSON.parse(body.toString("utf8")));
+  const parsed = parseIpRanges(body.toString("utf8"));
   await withRetry(() =>
     s3.send(new PutObjectCommand({ Bucket: process.env.IP_RANGES_BUCKET, Key: process.env.IP_RANGES_KEY, Body: body, ContentType: "application/json" })),
   );

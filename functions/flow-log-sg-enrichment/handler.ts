@@ -7,11 +7,22 @@ import { decodeFirehoseRecords, transformDecoded } from "../lib/flowlogs/firehos
 import type { FlowLogField } from "../lib/flowlogs/fields";
 import { parseLogFormat } from "../lib/flowlogs/format";
 import { LiveInventory } from "../lib/flowlogs/live-inventory";
+import { PublishedIpRanges } from "../lib/flowlogs/published-ip-ranges";
 
 // Created once per container, so lookups stay cached across invocations. Retries are ours (withRetry).
 const ec2 = new EC2Client({ maxAttempts: 1 });
 const logger = new Logger();
 const metrics = new Metrics();
+/**
+ * AWS's ranges, so that an S3 or DynamoDB address is `aws:service` here as in flowtap enrich and
+ * flow-insights: fetched from AWS, asked again hourly; while AWS cannot be reached, the last copy.
+ */
+const ipRanges = new PublishedIpRanges({
+  onFailure: (reason) => {
+    logger.warn("ip-ranges.json not fetched: public addresses no ENI holds are classified with the last copy, or as internet without one", { reason });
+    metrics.addMetric("IpRangesNotFetched", MetricUnit.Count, 1);
+  },
+});
 
 interface Runtime {
   readonly fields: readonly FlowLogField[];
@@ -46,7 +57,7 @@ export const handler = async (event: FirehoseTransformationEvent): Promise<Fireh
   const { fields, inventory } = current;
   const callsBefore = inventory.calls;
   const batch = decodeFirehoseRecords(event.records, fields);
-  const known = await inventory.inventoryFor(batch.addresses, batch.interfaceIds);
+  const known = await inventory.inventoryFor(batch.addresses, batch.interfaceIds, await ipRanges.current());
   if (current.enricher) current.enricher.use(known);
   else current.enricher = new FlowEnricher(known);
   const { records, summary } = transformDecoded(batch, current.enricher);

@@ -12,7 +12,7 @@ import { isIPv4 } from "node:net";
 import { ExpiringMap } from "../expiring-map";
 import { withRetry, type RetryOptions } from "../retry";
 import { delegatedPrefixesOf, delegatedPrefixKeyOf, holderOf, Inventory, type Holder, type HolderContext } from "./inventory";
-import { isPrivateAddress } from "./ip-ranges";
+import { isPrivateAddress, type IpRangesDocument } from "./ip-ranges";
 
 /** Ids or filter values per call: EC2 takes up to 200 values in one filter. */
 const VALUES_PER_CALL = 200;
@@ -59,8 +59,11 @@ export class LiveInventory {
     this.now = options.now ?? Date.now;
   }
 
-  /** An inventory knowing every ENI that holds one of `addresses` or is one of `interfaceIds`, with their groups and instances. */
-  async inventoryFor(addresses: Iterable<string>, interfaceIds: Iterable<string>): Promise<Inventory> {
+  /**
+   * An inventory knowing every ENI that holds one of `addresses` or is one of `interfaceIds`, with
+   * their groups and instances, and AWS's ranges for the addresses no ENI holds.
+   */
+  async inventoryFor(addresses: Iterable<string>, interfaceIds: Iterable<string>, ipRanges?: IpRangesDocument): Promise<Inventory> {
     const now = this.now();
     const unknownAddresses = [...new Set(addresses)].filter((a) => !this.holders.get(a, now));
     const wantedInterfaces = new Set([...interfaceIds].filter((id) => id.startsWith("eni-")));
@@ -85,6 +88,7 @@ export class LiveInventory {
         networkInterfaces: { NetworkInterfaces: enis },
         securityGroups: { SecurityGroups: groupIds.flatMap((id) => this.groups.get(id, now)?.value ?? []) },
         instances: { Reservations: [{ Instances: instanceIds.flatMap((id) => this.instances.get(id, now)?.value ?? []) }] },
+        ipRanges,
       },
       (eni, context) => this.keptHolderOf(eni, context, now),
     );
