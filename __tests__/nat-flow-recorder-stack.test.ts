@@ -87,9 +87,11 @@ describe("nat-flow-recorder stack", () => {
     });
   });
 
-  it("writes flow logs to an infrequent-access log group that outlives the stack, with the query saved", () => {
+  it("writes flow logs to a log group that outlives the stack, Infrequent Access unless the workspace says otherwise, with the query saved", () => {
+    expect(workspaces["222222222222-us-east-1"].log_group_class).toBe("INFREQUENT_ACCESS");
+    expect(workspaces["444444444444-us-east-1"].log_group_class).toBe("STANDARD");
     expect(json).toHaveResourceWithProperties(CloudwatchLogGroup, {
-      log_group_class: "INFREQUENT_ACCESS",
+      log_group_class: "${local.workspace.log_group_class}",
       skip_destroy: true,
       retention_in_days: "${local.workspace.log_retention_days}",
     });

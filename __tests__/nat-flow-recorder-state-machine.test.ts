@@ -56,11 +56,19 @@ class FakeEc2 {
   deleteFailures: Error[] = [];
   private next = 1;
 
+  /** Addresses of each ENI: a NAT gateway's secondary addresses sit on its ENIs, each listed with its ENI's id. */
+  addressesPerInterface = 1;
+  readonly createdFor: string[][] = [];
+
   describeNatGateways = (input: { NatGatewayIds: string[] }) => ({
-    NatGateways: input.NatGatewayIds.map((id) => ({ NatGatewayId: id, NatGatewayAddresses: NAT_ENIS.map((eni) => ({ NetworkInterfaceId: eni, IsPrimary: eni === NAT_ENIS[0] })) })),
+    NatGateways: input.NatGatewayIds.map((id) => ({
+      NatGatewayId: id,
+      NatGatewayAddresses: NAT_ENIS.flatMap((eni) => Array.from({ length: this.addressesPerInterface }, (_, i) => ({ NetworkInterfaceId: eni, IsPrimary: eni === NAT_ENIS[0] && i === 0 }))),
+    })),
   });
 
   createFlowLogs = (input: { ResourceIds: string[]; LogFormat: string; TagSpecifications: { Tags: { Key: string; Value: string }[] }[] }) => {
+    this.createdFor.push(input.ResourceIds);
     const tags = Object.fromEntries(input.TagSpecifications[0].Tags.map((t) => [t.Key, t.Value]));
     const ids = input.ResourceIds.map((interfaceId, i) => {
       // A failing call has created the first flow log before it failed.
@@ -197,6 +205,17 @@ describe("nat-flow-recorder state machine", () => {
     expect(released).toMatchObject({ recording: { BOOL: false }, recordings: { N: "1" } });
     expect(released?.taskToken).toBeUndefined();
     expect(run.published).toEqual([expect.objectContaining({ Subject: `flowtap: NAT gateway ${NAT} traffic recorded`, Message: expect.stringContaining("No flow was recorded") })]);
+  });
+
+  it("asks for one flow log per ENI when the NAT gateway's secondary addresses repeat its ENIs", async () => {
+    const ec2 = new FakeEc2();
+    ec2.addressesPerInterface = 3;
+    const run = startRecording("secondary-addresses", { ec2 });
+    await tokenStored();
+    expect(ec2.createdFor).toEqual([NAT_ENIS]);
+    await resumeRecording(okEvent);
+    await run.result;
+    expect(ec2.flowLogs.size).toBe(0);
   });
 
   it("stops at the recording time limit when the alarm does not clear (States.Timeout)", async () => {

@@ -97,6 +97,9 @@ const natFlowRecorderFields = {
   recordingMinutes: z.number().int().min(1).max(10080).describe("How long one recording lasts at most; it stops earlier when the alarm clears."),
   maxRecordings: z.number().int().min(0).describe("Recordings per NAT gateway before it records no more; 0 means unlimited."),
   logRetentionDays: retentionDays,
+  logGroupClass: z
+    .enum(["STANDARD", "INFREQUENT_ACCESS"])
+    .describe("The recordings' log group class: Infrequent Access costs half per GB ingested and still answers Logs Insights, which the summary uses; Standard adds metric filters, subscriptions and Live Tail. A log group's class cannot be changed (see nat-flow-recorder.md)."),
   notificationEmail: z.string().email("expected an email address").optional().describe("Where the summary of each recording is mailed (an SNS email subscription to confirm)."),
 };
 const natFlowRecorderSettings = z.object(natFlowRecorderFields).partial().strict();
@@ -109,6 +112,7 @@ export const natFlowRecorderDefaults = {
   recordingMinutes: 60,
   maxRecordings: 0,
   logRetentionDays: 30 as const,
+  logGroupClass: "INFREQUENT_ACCESS" as const,
 };
 /** Every `nat-flow-recorder` setting of one workspace. */
 export type NatFlowRecorderResolved = z.infer<z.ZodObject<typeof natFlowRecorderFields>>;

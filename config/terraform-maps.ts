@@ -117,6 +117,7 @@ export function natFlowRecorderWorkspaceMap(workspaces: readonly Workspace[]): W
           // The state machine compares with a number: "unlimited" (0) becomes one no NAT gateway reaches.
           max_recordings: s.maxRecordings === 0 ? 1_000_000_000 : s.maxRecordings,
           log_retention_days: s.logRetentionDays,
+          log_group_class: s.logGroupClass,
           notification_email: s.notificationEmail ?? "",
         },
       ];

@@ -47,6 +47,8 @@ export interface NatFlowRecorderProps extends Pick<TerraformMetaArguments, "prov
   readonly maxRecordings?: number;
   /** Retention of the recorded flow logs and of the functions' and state machine's logs. @default 30 */
   readonly logRetentionDays?: number;
+  /** The recordings' log group class, STANDARD or INFREQUENT_ACCESS; AWS cannot change it once the group exists. @default "INFREQUENT_ACCESS" */
+  readonly logGroupClass?: string;
   /** Email for the recording summaries; "" for none. @default - no subscription */
   readonly notificationEmail?: string;
   /** The topic its alarms notify (an `AlarmTopic` of the same region). */
@@ -93,7 +95,7 @@ export class NatFlowRecorder extends Construct {
     const flowLogs = new CloudwatchLogGroup(this, "flow-logs", {
       provider,
       name: `/flowtap/nat-flow-recorder/${region}`,
-      logGroupClass: "INFREQUENT_ACCESS",
+      logGroupClass: props.logGroupClass ?? "INFREQUENT_ACCESS",
       retentionInDays: retention,
       // The recordings are the point: destroying the stack keeps them.
       skipDestroy: true,

@@ -28,6 +28,7 @@ export class NatFlowRecorderStack extends MemberStack {
       recordingSeconds: this.numberSetting("recording_seconds"),
       maxRecordings: this.numberSetting("max_recordings"),
       logRetentionDays: this.numberSetting("log_retention_days"),
+      logGroupClass: this.setting("log_group_class"),
       notificationEmail: this.setting("notification_email"),
     });
     new TerraformOutput(this, "flow_log_group", { value: recorder.logGroupName, description: "The log group recordings write to; it is kept when the stack is destroyed." });

@@ -118,10 +118,11 @@ export function natFlowRecorderDefinition(): Record<string, unknown> {
       LimitReached: { Type: "Succeed", Comment: "The NAT gateway has had its maximum of recordings" },
       FindNatInterfaces: {
         Type: "Task",
-        Comment: "Every ENI of the NAT gateway, not only the first",
+        // A secondary address is listed with its ENI's id: one flow log per ENI, not per address.
+        Comment: "Every ENI of the NAT gateway, not only the first, each once",
         Resource: "arn:aws:states:::aws-sdk:ec2:describeNatGateways",
         Parameters: { "NatGatewayIds.$": "States.Array($.natGatewayId)" },
-        ResultSelector: { "ids.$": "$.NatGateways[0].NatGatewayAddresses[*].NetworkInterfaceId" },
+        ResultSelector: { "ids.$": "States.ArrayUnique($.NatGateways[0].NatGatewayAddresses[*].NetworkInterfaceId)" },
         ResultPath: "$.interfaces",
         Retry: [ec2Throttling],
         Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "ReleaseClaim" }],
