@@ -1,5 +1,6 @@
 import {
   CreateTrafficMirrorSessionCommand,
+  DeleteTrafficMirrorSessionCommand,
   DescribeAvailabilityZonesCommand,
   DescribeTrafficMirrorSessionsCommand,
   DescribeTrafficMirrorTargetsCommand,
@@ -182,6 +183,25 @@ describe("fargate-mirroring reconciler", () => {
     ec2.on(CreateTrafficMirrorSessionCommand).rejects(awsError("NetworkInterfaceNotSupported"));
     expect(await reconcile(scheduledEvent)).toMatchObject({ unsupported: 5, failed: 0 });
     expect(ec2).toHaveReceivedCommandTimes(CreateTrafficMirrorSessionCommand, 1);
+  });
+
+  it("removes flowtap's sessions from tasks that became excluded, and leaves sessions flowtap did not make", async () => {
+    const [kept, excluded, foreign] = tasks("payments", 3);
+    excluded.tags = [{ key: "flowtap:exclude", value: "true" }];
+    foreign.tags = [{ key: "flowtap:exclude", value: "true" }];
+    const eniOf = (t: Task) => t.attachments![0].details![0].value!;
+    ecs.on(ListTasksCommand, { cluster: "payments" }).resolves({ taskArns: [kept, excluded, foreign].map((t) => t.taskArn!) });
+    ecs.on(ListTasksCommand, { cluster: "FargateCluster" }).resolves({ taskArns: [] });
+    ecs.on(DescribeTasksCommand).resolves({ tasks: [kept, excluded, foreign] });
+    const stale = session(eniOf(excluded), 1, { targetId: ZONE_TARGET, id: "tms-0stale0000000001" });
+    ec2.on(DescribeTrafficMirrorSessionsCommand).resolves({
+      TrafficMirrorSessions: [session(eniOf(kept), 1, { targetId: ZONE_TARGET }), stale, session(eniOf(foreign), 1, { targetId: ZONE_TARGET, flowtap: false, id: "tms-0theirs00000001" })],
+    });
+    ec2.on(DeleteTrafficMirrorSessionCommand).resolves({ TrafficMirrorSessionId: stale.TrafficMirrorSessionId });
+
+    expect(await reconcile(scheduledEvent)).toMatchObject({ removed: 1, "already-mirrored": 1, failed: 0 });
+    expect(ec2.commandCalls(DeleteTrafficMirrorSessionCommand).map((c) => c.args[0].input.TrafficMirrorSessionId)).toEqual(["tms-0stale0000000001"]);
+    expect(creates()).toEqual([]);
   });
 
   it("reports a configured cluster that does not exist and sweeps the others", async () => {

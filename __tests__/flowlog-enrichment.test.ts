@@ -485,6 +485,32 @@ describe("orientation, merging and windows", () => {
     expect(enrichRecord(v2(eniOf(WEB_INSTANCE), WEB_INSTANCE, "198.51.100.7", 40000, 443), inventory)).not.toHaveProperty("CrossAz");
   });
 
+  it("admits IPv6 flows by the groups' IPv6 ranges, and not by their IPv4 ones", () => {
+    const v6 = new Inventory({
+      networkInterfaces: {
+        NetworkInterfaces: [
+          { NetworkInterfaceId: "eni-0c6c6c6c6c6c6c6c1", OwnerId: ACCOUNT, InterfaceType: "interface", AvailabilityZone: "us-east-1a", Ipv6Addresses: [{ Ipv6Address: "2600:1f18:1234:5600::10" }], Groups: [{ GroupId: "sg-0c6c6c6c6c6c6c6c1" }] },
+        ],
+      },
+      securityGroups: {
+        SecurityGroups: [
+          {
+            GroupId: "sg-0c6c6c6c6c6c6c6c1",
+            IpPermissions: [
+              { IpProtocol: "tcp", FromPort: 443, ToPort: 443, Ipv6Ranges: [{ CidrIpv6: "2001:db8::/32", Description: "partners" }] },
+              { IpProtocol: "tcp", FromPort: 22, ToPort: 22, IpRanges: [{ CidrIp: "0.0.0.0/0" }] },
+            ],
+            IpPermissionsEgress: [],
+          },
+        ],
+      },
+    });
+    const to = (src: string, port: number) => enrichRecord(v2("eni-0c6c6c6c6c6c6c6c1", src, "2600:1f18:1234:5600::10", 40000, port), v6).Server?.SecurityGroupRules;
+    expect(to("2001:db8::7", 443)).toEqual(['sg-0c6c6c6c6c6c6c6c1 inbound tcp 443 from 2001:db8::/32 "partners"']);
+    expect(to("2001:db9::7", 443)).toEqual([]);
+    expect(to("2001:db8::7", 22)).toEqual([]);
+  });
+
   describe("across accounts, where a zone name is another zone in each account", () => {
     const OTHER = "210987654321";
     const interfaceIn = (id: string, owner: string, address: string, subnet: string, zone: string, zoneId?: string): NetworkInterface => ({

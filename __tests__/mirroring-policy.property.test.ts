@@ -8,7 +8,7 @@ import {
   sessionsByInterface,
   type SessionFacts,
 } from "../functions/lib/mirroring/sessions";
-import { allTargetIds, targetFor, type MirroringSettings } from "../functions/lib/mirroring/settings";
+import { allTargetIds, settingsFromEnvironment, targetFor, type MirroringSettings } from "../functions/lib/mirroring/settings";
 
 const TARGET = "tmt-0a1b2c3d4e5f60001";
 const baseSettings: MirroringSettings = {
@@ -64,7 +64,7 @@ const instance: fc.Arbitrary<SourceFacts> = fc.record({
         id: fc.constant(id),
         type: fc.constantFrom("interface", "interface", "efa", "trunk"),
         vpcId: fc.constantFrom("vpc-0abc1234def567890", "vpc-0fff1234def567890"),
-        subnetId: fc.constantFrom("subnet-0aaaa1111bbbb2222"),
+        subnetId: fc.constantFrom("subnet-0aaaa1111bbbb2222", "subnet-0cccc3333dddd4444"),
         attachmentStatus: fc.constantFrom("attached", "attached", "detaching"),
       }),
     )),
@@ -90,7 +90,9 @@ const existingSessions = (facts: SourceFacts): fc.Arbitrary<SessionFacts[]> =>
 const settings: fc.Arbitrary<MirroringSettings> = fc.record({
   excludeEksNodes: fc.boolean(),
   includeTagKey: fc.option(fc.constantFrom("app", "Name"), { nil: undefined }),
+  includeTagValue: fc.option(fc.constantFrom("true", "owned"), { nil: undefined }),
   vpcIds: fc.constantFrom([], ["vpc-0abc1234def567890"]),
+  subnetIds: fc.constantFrom([], ["subnet-0aaaa1111bbbb2222"], ["subnet-0cccc3333dddd4444", "subnet-0eeee5555ffff6666"]),
   sessionNumber: fc.integer({ min: 1, max: 4 }),
 }).map((s) => ({ ...baseSettings, ...s }));
 
@@ -139,10 +141,27 @@ describe("mirroring plan", () => {
         const expected =
           facts.state !== "running" ? "not-running"
           : facts.tags["flowtap:exclude"] === "true" ? "excluded-by-tag"
-          : s.includeTagKey !== undefined && !(s.includeTagKey in facts.tags) ? "not-included-by-tag"
+          : s.includeTagKey !== undefined && (!Object.hasOwn(facts.tags, s.includeTagKey) || (s.includeTagValue !== undefined && facts.tags[s.includeTagKey] !== s.includeTagValue)) ? "not-included-by-tag"
           : s.excludeEksNodes && isEksNode(facts.tags) ? "eks-node"
           : undefined;
         expect(excluded).toBe(expected);
+      }),
+    );
+  });
+
+  it("mirrors only ENIs in the allowed VPCs and subnets, and says which list left an ENI out", () => {
+    fc.assert(
+      fc.property(scenario, ([facts, sessions, s]) => {
+        const plan = planSource(facts, sessionsByInterface(sessions), s, new Set());
+        for (const decision of plan.interfaces) {
+          const eni = facts.interfaces.find((i) => i.id === decision.interfaceId)!;
+          const vpcAllowed = s.vpcIds.length === 0 || s.vpcIds.includes(eni.vpcId!);
+          const subnetAllowed = s.subnetIds.length === 0 || s.subnetIds.includes(eni.subnetId!);
+          if (decision.action === "create") expect(vpcAllowed && subnetAllowed).toBe(true);
+          const mirrorable = eni.type === "interface" && eni.attachmentStatus === "attached";
+          if (mirrorable && !vpcAllowed) expect(decision).toMatchObject({ action: "skip", reason: "vpc-not-allowed" });
+          else if (mirrorable && !subnetAllowed) expect(decision).toMatchObject({ action: "skip", reason: "subnet-not-allowed" });
+        }
       }),
     );
   });
@@ -220,5 +239,21 @@ describe("per-zone target selection", () => {
         else expect(plan.removals).toEqual([]);
       }),
     );
+  });
+});
+
+describe("mirroring settings from the functions' environment", () => {
+  const environment = { MIRROR_TARGETS: JSON.stringify({ default: TARGET }), MIRROR_FILTER_ID: "tmf-0a1b2c3d4e5f60001", EXCLUDE_TAG_KEY: "flowtap:exclude" };
+
+  it("carries the include tag's value and the VPC and subnet allow-lists to the policy", () => {
+    const s = settingsFromEnvironment({ ...environment, INCLUDE_TAG_KEY: "mirror", INCLUDE_TAG_VALUE: "yes", VPC_IDS: "vpc-0abc1234def567890, vpc-0fff1234def567890", SUBNET_IDS: "subnet-0aaaa1111bbbb2222" });
+    expect(s).toMatchObject({ includeTagKey: "mirror", includeTagValue: "yes", vpcIds: ["vpc-0abc1234def567890", "vpc-0fff1234def567890"], subnetIds: ["subnet-0aaaa1111bbbb2222"] });
+    const facts = (tags: Record<string, string>): SourceFacts => ({ kind: "instance", sourceId: "i-1", state: "running", tags, interfaces: [] });
+    expect(sourceExclusion(facts({ mirror: "yes" }), s)).toBeUndefined();
+    expect(sourceExclusion(facts({ mirror: "no" }), s)).toBe("not-included-by-tag");
+  });
+
+  it("reads empty values (Terraform's for a setting left out) as no include tag and no allow-lists", () => {
+    expect(settingsFromEnvironment({ ...environment, INCLUDE_TAG_KEY: "", INCLUDE_TAG_VALUE: "", VPC_IDS: "", SUBNET_IDS: "" })).toMatchObject({ includeTagKey: undefined, includeTagValue: undefined, vpcIds: [], subnetIds: [] });
   });
 });

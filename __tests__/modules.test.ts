@@ -4,6 +4,7 @@ import { Ec2TrafficMirrorFilter } from "@cdktf/provider-aws/lib/ec2-traffic-mirr
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Ec2InstanceMirroring } from "../modules/ec2-instance-mirroring";
+import { MirrorTargets } from "../modules/mirror-targets";
 import { NodejsFunction } from "../modules/nodejs-function";
 import { PassthroughMirrorFilter } from "../modules/passthrough-mirror-filter";
 import { securityFindings } from "./helpers/security-checks";
@@ -69,5 +70,33 @@ describe("Ec2InstanceMirroring", () => {
     expect(
       () => new Ec2InstanceMirroring(stack(), "m", { mirrorTargets: '{"default":"tmt-0a1b2c3d4e5f60001"}', mirrorFilterId: "tmf-0a1b2c3d4e5f60001", excludeTagKey: "k", alarmTopicArn: "arn:aws:sns:us-east-1:111111111111:alarms", ...bad }),
     ).toThrow(message);
+  });
+});
+
+describe("MirrorTargets", () => {
+  const shared = { shareWithAccountIds: ["222222222222"] };
+  it("makes a target of each kind from its own id: an NLB, a Gateway Load Balancer endpoint, an ENI", () => {
+    const s = stack();
+    new MirrorTargets(s, "targets", {
+      ...shared,
+      targets: [
+        { zoneId: "use1-az1", networkLoadBalancerArn: "arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/net/sensors/0a1b2c3d4e5f6001" },
+        { zoneId: "use1-az2", gatewayLoadBalancerEndpointId: "vpce-0a1b2c3d4e5f60001" },
+        { networkInterfaceId: "eni-0a1b2c3d4e5f60001" },
+      ],
+    });
+    const targets = Object.values(JSON.parse(Testing.synth(s)).resource.aws_ec2_traffic_mirror_target as Record<string, Record<string, string>>);
+    const kinds = (t: Record<string, string>) => ({ nlb: t.network_load_balancer_arn, gwlbe: t.gateway_load_balancer_endpoint_id, eni: t.network_interface_id });
+    expect(targets.map(kinds)).toEqual(expect.arrayContaining([
+      { nlb: "arn:aws:elasticloadbalancing:us-east-1:111111111111:loadbalancer/net/sensors/0a1b2c3d4e5f6001", gwlbe: undefined, eni: undefined },
+      { nlb: undefined, gwlbe: "vpce-0a1b2c3d4e5f60001", eni: undefined },
+      { nlb: undefined, gwlbe: undefined, eni: "eni-0a1b2c3d4e5f60001" },
+    ]));
+    expect(targets).toHaveLength(3);
+  });
+
+  it("refuses a target of no kind, or of two", () => {
+    expect(() => new MirrorTargets(stack(), "none", { ...shared, targets: [{ zoneId: "use1-az1" }] })).toThrow(/target 0 needs exactly one of/);
+    expect(() => new MirrorTargets(stack(), "two", { ...shared, targets: [{ networkInterfaceId: "eni-0a1b2c3d4e5f60001", gatewayLoadBalancerEndpointId: "vpce-0a1b2c3d4e5f60001" }] })).toThrow(/target 0 needs exactly one of/);
   });
 });
