@@ -124,6 +124,19 @@ describe("flow-insights central stack", () => {
     for (const q of NAMED_QUERIES) expect(queries.find((x) => x.name === `flowtap-${q.name}`)?.query).toBe(athenaSql(q).sql);
   });
 
+  it("lets a new member account into the table's projected accounts as its first objects land, Terraform leaving the list alone once made", () => {
+    const table = resourceAt(central, "aws_glue_catalog_table", "query/flows");
+    expect(table.lifecycle).toEqual({ ignore_changes: ['parameters["projection.account_id.values"]'] });
+    const notification = central.tf.resource.aws_s3_bucket_notification["new-objects"];
+    expect(notification.lambda_function).toEqual([
+      { id: "new-accounts", lambda_function_arn: expect.stringContaining("partitions"), events: ["s3:ObjectCreated:*"], filter_prefix: "flow-logs/" },
+    ]);
+    expect(notification.depends_on).toEqual([expect.stringContaining("aws_lambda_permission.partitions-notifications")]);
+    expect(central.tf.resource.aws_lambda_permission["partitions-notifications"]).toMatchObject({ principal: "s3.amazonaws.com", source_arn: expect.stringContaining("aws_s3_bucket.bucket") });
+    const grant = policyAt(central, "partitions/permissions").statement.find((st: { sid: string }) => st.sid === "ProjectNewAccounts");
+    expect(grant).toMatchObject({ actions: ["glue:GetTable", "glue:UpdateTable"], resources: [expect.stringContaining(":catalog"), expect.stringContaining("aws_glue_catalog_database"), expect.stringContaining("aws_glue_catalog_table.query_flows")] });
+  });
+
   it("refreshes its copy of ip-ranges.json when AWS's AmazonIpSpaceChanged topic announces a change, and once at deploy", () => {
     // Through a provider in the topic's region, us-east-1 (here the central account's home region).
     expect(central.tf.resource.aws_sns_topic_subscription["ip-ranges-subscription"]).toMatchObject({

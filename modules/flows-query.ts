@@ -5,7 +5,7 @@ import { AthenaWorkgroup } from "@cdktf/provider-aws/lib/athena-workgroup";
 import { GlueCatalogDatabase } from "@cdktf/provider-aws/lib/glue-catalog-database";
 import { GlueCatalogTable, type GlueCatalogTableStorageDescriptor } from "@cdktf/provider-aws/lib/glue-catalog-table";
 import { athenaSql, NAMED_QUERIES, RECENT_QUERIES, RECENT_TABLE, type NamedQuery } from "../functions/lib/flowlogs/queries";
-import { ENRICHED_COLUMNS, hiveType } from "../functions/lib/flowlogs/schema";
+import { ENRICHED_COLUMNS, hiveType, PROJECTED_ACCOUNTS } from "../functions/lib/flowlogs/schema";
 import { SecureBucket } from "./secure-bucket";
 import { terraformLiteral } from "./terraform-literal";
 
@@ -41,6 +41,12 @@ export interface FlowsQueryProps extends Pick<TerraformMetaArguments, "provider"
   readonly recentDataPrefix?: string;
   /** Days the recent store keeps records: the hours its table projects. @default 2 */
   readonly recentRetentionDays?: number;
+  /**
+   * True when something adds new accounts to the projected account ids as their records arrive
+   * (flow-insights' partitions function): Terraform then leaves that list alone after creating it.
+   * @default false - the table projects exactly `accountIds`
+   */
+  readonly accountIdsAddedAtRuntime?: boolean;
 }
 
 /** The date partitions' format, as Athena's partition projection and the writers' prefixes spell it. */
@@ -107,7 +113,7 @@ export class FlowsQuery extends Construct {
         "projection.enabled": "true",
         "projection.account_id.type": "enum",
         // Flow logs say "unknown" for ENIs AWS services own in the account; their records are partitioned so.
-        "projection.account_id.values": [...props.accountIds, "unknown"].join(","),
+        [PROJECTED_ACCOUNTS]: [...props.accountIds, "unknown"].join(","),
         ...(regions ? { "projection.region.type": "enum", "projection.region.values": regions.join(",") } : {}),
         "projection.date.type": "date",
         "projection.date.format": DATE_FORMAT,
@@ -123,6 +129,7 @@ export class FlowsQuery extends Construct {
         { name: "date", type: "string", comment: `The capture window's start date (UTC, ${DATE_FORMAT})` },
       ],
       storageDescriptor: { location, ...columnsAndFormat },
+      ...(props.accountIdsAddedAtRuntime ? { lifecycle: { ignoreChanges: [`parameters["${PROJECTED_ACCOUNTS}"]`] } } : {}),
     });
     const recentTable = props.recentDataPrefix === undefined ? undefined : this.recentTable(props, database.name, columnsAndFormat);
 

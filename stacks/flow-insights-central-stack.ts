@@ -3,6 +3,7 @@ import type { Construct } from "constructs";
 import * as path from "node:path";
 import { LambdaInvocation } from "@cdktf/provider-aws/lib/lambda-invocation";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
+import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notification";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { FLOW_INSIGHTS_CENTRAL_STACK } from "../config/rollout-manifest";
 import { flowInsightsDefaults, type OrgConfig } from "../config/schema";
@@ -65,7 +66,49 @@ export class FlowInsightsCentralStack extends CentralStack {
       regions,
       resultsBucketName: `flowtap-flow-insights-athena-${config.central.accountId}-${home}`,
       bytesScannedCutoffPerQuery: Math.round(settings.queryScanLimitGiB * 1024 ** 3),
+      accountIdsAddedAtRuntime: true,
       ...(settings.recentEnabled ? { recentDataPrefix: RECENT_PREFIX, recentRetentionDays: settings.recentRetentionDays } : {}),
+    });
+
+    // A new member account's first objects add it to the table's projected accounts: analytics see it without a new apply.
+    const catalogArn = `arn:${partitionOf(home)}:glue:${home}:${account}:catalog`;
+    const tableResources = [catalogArn, query.databaseArn, query.tableArn];
+    const partitions = new NodejsFunction(this, "partitions", {
+      provider: this.provider,
+      functionName: "flowtap-flow-insights-partitions",
+      alarmTopicArn: this.alarmTopicFor(home).topicArn,
+      entry: path.join(__dirname, "..", "functions", "flow-insights", "partitions.ts"),
+      description: "flowtap: adds a new member account to the flows table's partition projection when its first records land",
+      timeout: 60,
+      logRetentionDays: settings.logRetentionDays,
+      environment: { DATABASE_NAME: query.databaseName, TABLE_NAME: query.tableName, DATA_PREFIX, POWERTOOLS_SERVICE_NAME: "flowtap-flow-insights-partitions", POWERTOOLS_METRICS_NAMESPACE: "flowtap" },
+      policyStatements: [{ sid: "ProjectNewAccounts", actions: ["glue:GetTable", "glue:UpdateTable"], resources: tableResources }],
+      calls: ["glue:GetTable", "glue:UpdateTable"].flatMap((action) => tableResources.map((resource) => ({ action, resource, reason: "the flows table's projected account ids" }))),
+    });
+    const notifyPartitions = new LambdaPermission(this, "partitions-notifications", {
+      provider: this.provider,
+      functionName: partitions.functionName,
+      action: "lambda:InvokeFunction",
+      principal: "s3.amazonaws.com",
+      sourceArn: bucket.bucketArn,
+      sourceAccount: account,
+    });
+    declareRuntimeCalls(this, [
+      { principal: "s3.amazonaws.com", action: "lambda:InvokeFunction", resource: partitions.functionArn, context: { "aws:SourceArn": bucket.bucketArn, "aws:SourceAccount": account }, reason: "S3 tells of each new object of enriched records" },
+      {
+        principal: "s3.amazonaws.com",
+        action: "lambda:InvokeFunction",
+        resource: partitions.functionArn,
+        context: { "aws:SourceArn": "arn:aws:s3:::a-bucket-of-someone-else", "aws:SourceAccount": FOREIGN_ACCOUNT_ID },
+        expect: "Denied",
+        reason: "another bucket's notifications",
+      },
+    ]);
+    new S3BucketNotification(this, "new-objects", {
+      provider: this.provider,
+      bucket: bucket.bucketName,
+      lambdaFunction: [{ id: "new-accounts", lambdaFunctionArn: partitions.functionArn, events: ["s3:ObjectCreated:*"], filterPrefix: DATA_PREFIX }],
+      dependsOn: [notifyPartitions],
     });
 
     const ipRanges = new NodejsFunction(this, "ip-ranges", {
@@ -136,7 +179,7 @@ export class FlowInsightsCentralStack extends CentralStack {
           tableName: query.tableName,
           databaseArn: query.databaseArn,
           tableArn: query.tableArn,
-          catalogArn: `arn:${partitionOf(home)}:glue:${home}:${account}:catalog`,
+          catalogArn,
         },
         ...(settings.recentEnabled
           ? { recentWindowSeconds: settings.recentWindowSeconds, recentDataPrefix: RECENT_PREFIX, recentTableName: query.recentTableName, recentTableArn: query.recentTableArn }

@@ -17,6 +17,7 @@ const SERVICE_OF_CLIENT: Record<string, string> = {
   ResourceGroupsTaggingAPIClient: "tag",
   STSClient: "sts",
   SNSClient: "sns",
+  GlueClient: "glue",
 };
 
 /** Commands whose IAM action has another name (the DynamoDB document client's shorthands). */

@@ -27,7 +27,7 @@ export function describeWithTerraform(name: string, fn: () => void): void {
 // Every stack has an alarm topic per region (key, topic, policy, email subscription) and alarms on its queues, functions and streams.
 export const EXAMPLE_PLANNED_ADDITIONS: Record<string, number> = {
   "mirror-target default": 12,
-  "flow-insights-central default": 177,
+  "flow-insights-central default": 188,
   "ec2-mirroring 222222222222-us-east-1": 37,
   "ec2-mirroring 222222222222-eu-west-1": 37,
   "ec2-mirroring 333333333333-us-east-1": 37,

@@ -29,6 +29,9 @@ export const SIDE_COLUMNS: readonly Column[] = [
   { name: "SecurityGroupRules", type: "string-array", comment: "On the side the traffic reached: the rules that admit the flow (empty: none does)" },
 ];
 
+/** The Glue table parameter partition projection reads the account ids from: the FlowsQuery table writes it, the partitions function adds to it. */
+export const PROJECTED_ACCOUNTS = "projection.account_id.values";
+
 export const ENRICHED_COLUMNS: readonly Column[] = [
   { name: "Version", type: "int", comment: "The flow log version" },
   { name: "AccountId", type: "string", comment: "The account of the ENI that logged the record" },
