@@ -1,7 +1,7 @@
 import { GetTableCommand, GlueClient, UpdateTableCommand, type Table } from "@aws-sdk/client-glue";
 import type { S3Event } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
-import { accountsOf, handler } from "../functions/flow-insights/partitions";
+import { accountsOf, forgetProjectedAccounts, handler } from "../functions/flow-insights/partitions";
 import { captureOutput, metricValues } from "./helpers/capture-output";
 import { declaredActionsOf, recordSentActions } from "./helpers/declared-calls";
 import { fixture } from "./helpers/ec2-fixtures";
@@ -34,6 +34,7 @@ let output: ReturnType<typeof captureOutput>;
 beforeAll(() => Object.assign(process.env, { DATABASE_NAME: "flowtap_flow_insights", TABLE_NAME: "flows", DATA_PREFIX: "flow-logs/", POWERTOOLS_METRICS_NAMESPACE: "flowtap", AWS_REGION: "us-east-1" }));
 beforeEach(() => {
   glue.reset();
+  forgetProjectedAccounts();
   output = captureOutput();
 });
 afterEach(() => output.restore());
@@ -73,6 +74,16 @@ describe("the flow-insights partitions function", () => {
     expect(await handler(keyed("errors/processing-failed/x"))).toEqual({ added: [] });
     expect(glue).not.toHaveReceivedCommand(UpdateTableCommand);
     expect(glue).toHaveReceivedCommandTimes(GetTableCommand, 1);
+  });
+
+  it("asks Glue nothing, in a warm container, for objects of accounts it saw projected or added", async () => {
+    glue.on(GetTableCommand).resolves({ Table: table("222222222222,unknown") });
+    glue.on(UpdateTableCommand).resolves({});
+    await handler(created);
+    await handler(created);
+    await handler(keyed("flow-logs/account_id%3D222222222222/region%3Dus-east-1/date%3D2026-12-08/x.parquet"));
+    expect(glue).toHaveReceivedCommandTimes(GetTableCommand, 1);
+    expect(glue).toHaveReceivedCommandTimes(UpdateTableCommand, 1);
   });
 
   it("reads the table again when it changed while being written, so that no account added at the same time is lost", async () => {
