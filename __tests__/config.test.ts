@@ -86,12 +86,11 @@ accounts:
     ]);
   });
 
-  it("asks for the NAT gateways of each region nat-flow-recorder runs in, and for a threshold or anomaly detection", () => {
+  it("asks nat-flow-recorder for a threshold or anomaly detection, and for a tag key with a tag value; NAT gateways need not be listed", () => {
     const nat = valid.replace("features: [ec2-mirroring]}", "features: [nat-flow-recorder]}");
-    expect(problemsOf(nat)).toEqual([
-      expect.stringMatching(/accounts\[0\]\.regions\[0\]: nat-flow-recorder is enabled here but no NAT gateway is listed for us-east-1: add accounts\[0\]\.natFlowRecorder\.natGatewayIds\.us-east-1$/),
-      expect.stringMatching(/accounts\[0\]\.features: nat-flow-recorder needs thresholdBytes, or anomalyDetection: true$/),
-    ]);
+    expect(problemsOf(nat)).toEqual([expect.stringMatching(/accounts\[0\]\.features: nat-flow-recorder needs thresholdBytes, or anomalyDetection: true$/)]);
+    const valueOnly = nat.replace("features: [nat-flow-recorder]}", "features: [nat-flow-recorder], natFlowRecorder: {anomalyDetection: true, natGatewayTagValue: yes}}");
+    expect(problemsOf(valueOnly)).toEqual([expect.stringMatching(/accounts\[0\]\.natFlowRecorder: nat-flow-recorder: natGatewayTagValue needs natGatewayTagKey$/)]);
     const withNat = nat.replace("features: [nat-flow-recorder]}", "features: [nat-flow-recorder], natFlowRecorder: {natGatewayIds: {us-east-1: [nat-0a1b2c3d4e5f60001]}, anomalyDetection: true, datapointsToAlarm: 9}}");
     expect(problemsOf(withNat)).toEqual([expect.stringMatching(/natFlowRecorder: datapointsToAlarm \(9\) cannot exceed evaluationPeriods \(5\)$/)]);
   });

@@ -24,7 +24,9 @@ describe("nat-flow-recorder stack", () => {
       recording_seconds: 3600,
       max_recordings: 10,
     });
-    expect(workspaces["444444444444-us-east-1"]).toMatchObject({ nat_gateway_ids: ["nat-0a1b2c3d4e5f60004"], anomaly_detection: true });
+    expect(workspaces["222222222222-us-east-1"]).toMatchObject({ discover_nat_gateways: false, nat_gateway_tag_key: "" });
+    // No list: the watcher finds the NAT gateways tagged flowtap:record.
+    expect(workspaces["444444444444-us-east-1"]).toMatchObject({ nat_gateway_ids: [], discover_nat_gateways: true, nat_gateway_tag_key: "flowtap:record", nat_gateway_tag_value: "", anomaly_detection: true });
   });
 
   it("alarms per NAT gateway (for_each) on the sum of bytes to and from destinations, missing data not breaching", () => {
@@ -53,7 +55,7 @@ describe("nat-flow-recorder stack", () => {
   });
 
   it("starts a recording on ALARM and resumes it on OK, for flowtap's NAT alarms only", () => {
-    const patterns = Object.values(resourcesOf(recorder, "aws_cloudwatch_event_rule")).map((r) => JSON.parse(r.event_pattern));
+    const patterns = Object.values(resourcesOf(recorder, "aws_cloudwatch_event_rule")).flatMap((r) => (r.event_pattern ? [JSON.parse(r.event_pattern)] : []));
     for (const state of ["ALARM", "OK"]) {
       expect(patterns).toContainEqual({
         source: ["aws.cloudwatch"],
@@ -67,6 +69,21 @@ describe("nat-flow-recorder stack", () => {
     expect(start.input_transformer.input_paths).toEqual({ alarmName: "$.detail.alarmName", alarmTime: "$.time" });
     expect(start.input_transformer.input_template).toMatch(/^\{"alarmName":<alarmName>,"alarmTime":<alarmTime>,"settings":\{"table":"\$\{aws_dynamodb_table\..+\.name\}".*"recordingSeconds":\$\{local\.workspace\.recording_seconds\},"maxRecordings":\$\{local\.workspace\.max_recordings\}/);
     expect(start.dead_letter_config.arn).toMatch(/aws_sqs_queue/);
+  });
+
+  it("runs the watcher on CloudTrail's NAT gateway calls and every 10 minutes, with the workspace's alarm settings, allowed to change only the recorder's alarms", () => {
+    const watcher = resourceAt(recorder, "aws_lambda_function", "recorder/watcher/function");
+    expect(watcher.environment.variables).toMatchObject({
+      DISCOVER_NAT_GATEWAYS: "${local.workspace.discover_nat_gateways}",
+      NAT_GATEWAY_TAG_KEY: "${local.workspace.nat_gateway_tag_key}",
+      THRESHOLD_BYTES: "${local.workspace.threshold_bytes}",
+      ANOMALY_DETECTION: "${local.workspace.anomaly_detection}",
+    });
+    const patterns = Object.values(resourcesOf(recorder, "aws_cloudwatch_event_rule")).flatMap((r) => (r.event_pattern ? [JSON.parse(r.event_pattern)] : []));
+    expect(patterns).toContainEqual({ source: ["aws.ec2"], "detail-type": ["AWS API Call via CloudTrail"], detail: { eventSource: ["ec2.amazonaws.com"], eventName: ["CreateNatGateway", "DeleteNatGateway"] } });
+    expect(json).toHaveResourceWithProperties(CloudwatchEventRule, { name: "flowtap-nat-flow-recorder-watcher-sweep", schedule_expression: "rate(10 minutes)" });
+    const keep = (policyAt(recorder, "recorder/watcher/permissions").statement as { sid: string; resources: string[] }[]).find((st) => st.sid === "KeepTrafficAlarms");
+    expect(keep?.resources).toEqual([expect.stringMatching(/:alarm:flowtap-nat-traffic\/\*$/)]);
   });
 
   it("runs the state machine defined in TypeScript, logged and traced", () => {

@@ -87,7 +87,11 @@ const retentionDays = mirroringFields.logRetentionDays;
  * `accounts[].natFlowRecorder`.
  */
 const natFlowRecorderFields = {
-  natGatewayIds: z.record(region, z.array(z.string().regex(/^nat-[0-9a-f]{8,17}$/, "expected a NAT gateway id such as nat-0123456789abcdef0").meta({ title: "NAT gateway id" })).min(1)).describe("The NAT gateways to watch, per region."),
+  natGatewayIds: z
+    .record(region, z.array(z.string().regex(/^nat-[0-9a-f]{8,17}$/, "expected a NAT gateway id such as nat-0123456789abcdef0").meta({ title: "NAT gateway id" })).min(1))
+    .describe("The NAT gateways to watch, per region. A region without a list watches every NAT gateway it has, those created later too (natGatewayTagKey narrows it)."),
+  natGatewayTagKey: z.string().min(1).max(128).describe("Where NAT gateways are found rather than listed: watch only those with this tag."),
+  natGatewayTagValue: z.string().max(256).describe("With natGatewayTagKey: only those whose tag has this value."),
   periodSeconds: z.number().int().min(60).refine((n) => n % 60 === 0, "expected 60 or a multiple of 60 seconds").describe("The alarm's period, in seconds (60 or a multiple of it)."),
   evaluationPeriods: z.number().int().min(1).max(100).describe("How many of the latest periods the alarm looks at."),
   datapointsToAlarm: z.number().int().min(1).max(100).describe("How many of those periods must breach to raise the alarm (at most `evaluationPeriods`)."),
@@ -339,12 +343,9 @@ export const orgConfigSchema = orgConfigBase
       }
       if (acct.features.includes("nat-flow-recorder")) {
         const merged = { ...natFlowRecorderDefaults, ...config.features.natFlowRecorder, ...acct.natFlowRecorder };
-        const nats = { ...config.features.natFlowRecorder?.natGatewayIds, ...acct.natFlowRecorder?.natGatewayIds };
-        acct.regions.forEach((r, ri) => {
-          if (!nats[r]) {
-            ctx.addIssue({ code: "custom", path: ["accounts", index, "regions", ri], message: `nat-flow-recorder is enabled here but no NAT gateway is listed for ${r}: add accounts[${index}].natFlowRecorder.natGatewayIds.${r}` });
-          }
-        });
+        if (merged.natGatewayTagValue !== undefined && merged.natGatewayTagKey === undefined) {
+          ctx.addIssue({ code: "custom", path: ["accounts", index, "natFlowRecorder"], message: "nat-flow-recorder: natGatewayTagValue needs natGatewayTagKey" });
+        }
         if (!merged.anomalyDetection && merged.thresholdBytes === undefined) {
           ctx.addIssue({ code: "custom", path: ["accounts", index, "features"], message: "nat-flow-recorder needs thresholdBytes, or anomalyDetection: true" });
         }

@@ -106,6 +106,10 @@ export function natFlowRecorderWorkspaceMap(workspaces: readonly Workspace[]): W
         {
           ...baseEntry(ws),
           nat_gateway_ids: [...s.natGatewayIds],
+          // No list: the watcher finds the region's NAT gateways (those with the tag, when one is set).
+          discover_nat_gateways: s.natGatewayIds.length === 0,
+          nat_gateway_tag_key: s.natGatewayTagKey ?? "",
+          nat_gateway_tag_value: s.natGatewayTagValue ?? "",
           period_seconds: s.periodSeconds,
           evaluation_periods: s.evaluationPeriods,
           datapoints_to_alarm: s.datapointsToAlarm,

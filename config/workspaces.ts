@@ -49,8 +49,11 @@ export type FlowInsightsWorkspaceSettings = Readonly<Omit<FlowInsightsMemberReso
 export type FlowLogSgEnrichmentWorkspaceSettings = Readonly<Omit<FlowLogSgEnrichmentResolved, "vpcIds">> & { readonly vpcIds: readonly string[] };
 
 /** The `nat-flow-recorder` settings of one workspace: its region's NAT gateways, defaults and overrides applied. */
-export type NatFlowRecorderWorkspaceSettings = Readonly<Omit<NatFlowRecorderResolved, "natGatewayIds" | "thresholdBytes">> & {
+export type NatFlowRecorderWorkspaceSettings = Readonly<Omit<NatFlowRecorderResolved, "natGatewayIds" | "thresholdBytes" | "natGatewayTagKey" | "natGatewayTagValue">> & {
+  /** The NAT gateways listed for the region; none: every NAT gateway is found, narrowed by the tag. */
   readonly natGatewayIds: readonly string[];
+  readonly natGatewayTagKey?: string;
+  readonly natGatewayTagValue?: string;
   /** Unset only with anomaly detection. */
   readonly thresholdBytes?: number;
 };
@@ -126,8 +129,13 @@ function resolveMirroring<D extends object, S extends { targetIds?: Record<strin
   return { ...defaults, ...orgRest, ...ownRest, targets } as D & Omit<S, "targetIds"> & { targets: TargetSource };
 }
 
+/** A region with no NAT gateways listed finds them (natGatewayIds empty). */
 function resolveNatFlowRecorder(config: OrgConfig, account: OrgConfig["accounts"][number], region: string): NatFlowRecorderWorkspaceSettings {
-  return withRegionList(natFlowRecorderDefaults, config.features.natFlowRecorder ?? {}, account.natFlowRecorder ?? {}, "natGatewayIds", region, `no NAT gateway for ${account.id} in ${region}`);
+  const org = config.features.natFlowRecorder ?? {};
+  const own = account.natFlowRecorder ?? {};
+  const { natGatewayIds: orgLists, ...orgRest } = org;
+  const { natGatewayIds: ownLists, ...ownRest } = own;
+  return { ...natFlowRecorderDefaults, ...orgRest, ...ownRest, natGatewayIds: ownLists?.[region] ?? orgLists?.[region] ?? [] };
 }
 
 function resolveFlowLogSgEnrichment(config: OrgConfig, account: OrgConfig["accounts"][number], region: string): FlowLogSgEnrichmentWorkspaceSettings {

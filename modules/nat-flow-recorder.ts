@@ -18,6 +18,7 @@ import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { ALARM_NAME_PREFIX, TOP_TALKERS_QUERY } from "../functions/lib/nat-recorder/recording";
 import { natFlowRecorderDefinition } from "../functions/lib/nat-recorder/state-machine";
+import { TRAFFIC_ALARM_DESCRIPTION, TRAFFIC_METRICS } from "../functions/lib/nat-recorder/watch";
 import { emailSubscription } from "./alarm-topic";
 import { awsContext } from "./aws-context";
 import { bundleHandlers } from "./bundle";
@@ -27,8 +28,18 @@ import { declareRuntimeCalls, EXAMPLE_IDS, FOREIGN_ACCOUNT_ID } from "./runtime-
 import { terraformJson } from "./terraform-literal";
 
 export interface NatFlowRecorderProps extends Pick<TerraformMetaArguments, "provider"> {
-  /** The NAT gateways to watch; one alarm each. */
+  /** The NAT gateways to watch; one alarm each, made by Terraform. Empty with `discoverNatGateways`. */
   readonly natGatewayIds: string[];
+  /**
+   * Watch every NAT gateway of the region instead, found at run time: the watcher function keeps
+   * an alarm on each (and on those created later), on CloudTrail's NAT gateway calls and every 10 minutes.
+   * @default false - only `natGatewayIds`
+   */
+  readonly discoverNatGateways?: boolean | IResolvable;
+  /** With `discoverNatGateways`: only NAT gateways with this tag. @default "" - every NAT gateway */
+  readonly natGatewayTagKey?: string;
+  /** With `natGatewayTagKey`: only those whose tag has this value. @default "" - any value */
+  readonly natGatewayTagValue?: string;
   /** @default 60 */
   readonly periodSeconds?: number;
   /** @default 5 */
@@ -153,10 +164,11 @@ export class NatFlowRecorder extends Construct {
     const topic = new SnsTopic(this, "summaries", { provider, name: `${prefix}-summaries`, kmsMasterKeyId: "alias/aws/sns" });
     emailSubscription(this, "email", { provider, topicArn: topic.arn, email: props.notificationEmail ?? "" });
 
-    // The two functions share their runtime code: bundle them in one esbuild run.
+    // The functions share their runtime code: bundle them in one esbuild run.
     bundleHandlers([
       { entry: path.join(FUNCTIONS_DIR, "summary.ts"), name: `${prefix}-summary` },
       { entry: path.join(FUNCTIONS_DIR, "callback.ts"), name: `${prefix}-callback` },
+      { entry: path.join(FUNCTIONS_DIR, "watcher.ts"), name: `${prefix}-watcher` },
     ]);
     const summary = new NodejsFunction(this, "summary", {
       provider,
@@ -360,8 +372,8 @@ export class NatFlowRecorder extends Construct {
       metric: { namespace: "AWS/NATGateway", metricName, dimensions: { NatGatewayId: natGatewayId }, stat: "Sum", period },
     });
     const queries = (natGatewayId: string): CloudwatchMetricAlarmMetricQuery[] => [
-      bytes("m1", "BytesOutToDestination", natGatewayId),
-      bytes("m2", "BytesInFromDestination", natGatewayId),
+      bytes("m1", TRAFFIC_METRICS[0], natGatewayId),
+      bytes("m2", TRAFFIC_METRICS[1], natGatewayId),
       { id: "total", expression: "m1 + m2", label: "Bytes to and from destinations", returnData: true },
     ];
     const common = {
@@ -369,8 +381,55 @@ export class NatFlowRecorder extends Construct {
       evaluationPeriods: props.evaluationPeriods ?? 5,
       datapointsToAlarm: props.datapointsToAlarm ?? 3,
       treatMissingData: "notBreaching",
-      alarmDescription: "flowtap nat-flow-recorder: traffic through this NAT gateway is abnormal; flow logs record while this alarm is in ALARM",
+      alarmDescription: TRAFFIC_ALARM_DESCRIPTION,
     };
+    // Where no NAT gateways are listed, the watcher keeps the same alarms on the ones it finds.
+    const alarmArn = (name: string) => `arn:${partition}:cloudwatch:${region}:${account}:alarm:${name}`;
+    const watcher = new NodejsFunction(this, "watcher", {
+      provider,
+      functionName: `${prefix}-watcher`,
+      alarmTopicArn: props.alarmTopicArn,
+      roleName: `${prefix}-watcher-${region}`,
+      entry: path.join(FUNCTIONS_DIR, "watcher.ts"),
+      description: "Keeps a traffic alarm on every NAT gateway of the region (those created later too) where none are listed",
+      timeout: 120,
+      logRetentionDays: retention,
+      environment: {
+        DISCOVER_NAT_GATEWAYS: Token.asString(props.discoverNatGateways ?? false),
+        NAT_GATEWAY_TAG_KEY: props.natGatewayTagKey ?? "",
+        NAT_GATEWAY_TAG_VALUE: props.natGatewayTagValue ?? "",
+        PERIOD_SECONDS: Token.asString(period),
+        EVALUATION_PERIODS: Token.asString(common.evaluationPeriods),
+        DATAPOINTS_TO_ALARM: Token.asString(common.datapointsToAlarm),
+        THRESHOLD_BYTES: Token.asString(props.thresholdBytes),
+        ANOMALY_DETECTION: Token.asString(anomaly),
+        ANOMALY_BAND_WIDTH: Token.asString(props.anomalyBandWidth ?? 2),
+        POWERTOOLS_SERVICE_NAME: `${prefix}-watcher`,
+        POWERTOOLS_METRICS_NAMESPACE: "flowtap",
+      },
+      policyStatements: [
+        // DescribeNatGateways takes no resource-level permissions.
+        { sid: "FindNatGateways", actions: ["ec2:DescribeNatGateways"], resources: ["*"] },
+        // The watcher lists only alarms under the recorder's prefix.
+        { sid: "KeepTrafficAlarms", actions: ["cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:TagResource"], resources: [alarmArn(`${ALARM_NAME_PREFIX}*`)] },
+      ],
+      calls: [
+        { action: "ec2:DescribeNatGateways", resource: "*", reason: "the region's NAT gateways" },
+        ...["cloudwatch:DescribeAlarms", "cloudwatch:PutMetricAlarm", "cloudwatch:TagResource", "cloudwatch:DeleteAlarms"].map((action) => ({
+          action,
+          resource: alarmArn(`${ALARM_NAME_PREFIX}${EXAMPLE_IDS.natGateway}`),
+          reason: "a NAT gateway's traffic alarm",
+        })),
+        { action: "cloudwatch:DeleteAlarms", resource: alarmArn("an-alarm-of-someone-else"), expect: "Denied", reason: "alarms that are not the recorder's" },
+      ],
+    });
+    watcher.addTrigger({
+      name: "nat-gateway-calls",
+      description: "flowtap: a NAT gateway was created or deleted",
+      eventPattern: { source: ["aws.ec2"], "detail-type": ["AWS API Call via CloudTrail"], detail: { eventSource: ["ec2.amazonaws.com"], eventName: ["CreateNatGateway", "DeleteNatGateway"] } },
+    });
+    watcher.addTrigger({ name: "sweep", description: "flowtap: every NAT gateway has its traffic alarm, and no alarm outlives its NAT gateway", scheduleExpression: "rate(10 minutes)" });
+
     const staticGateways = TerraformIterator.fromList(Fn.conditional(anomaly, [], props.natGatewayIds));
     new CloudwatchMetricAlarm(this, "traffic-alarm", {
       ...common,

@@ -18,6 +18,9 @@ export class NatFlowRecorderStack extends MemberStack {
     const recorder = new NatFlowRecorder(this, "recorder", {
       provider: this.provider,
       natGatewayIds: this.listSetting("nat_gateway_ids"),
+      discoverNatGateways: Token.asAny(this.setting("discover_nat_gateways")),
+      natGatewayTagKey: this.setting("nat_gateway_tag_key"),
+      natGatewayTagValue: this.setting("nat_gateway_tag_value"),
       alarmTopicArn: this.alarmTopic().topicArn,
       periodSeconds: this.numberSetting("period_seconds"),
       evaluationPeriods: this.numberSetting("evaluation_periods"),

@@ -18,6 +18,7 @@ const SERVICE_OF_CLIENT: Record<string, string> = {
   STSClient: "sts",
   SNSClient: "sns",
   GlueClient: "glue",
+  CloudWatchClient: "cloudwatch",
 };
 
 /** Commands whose IAM action has another name (the DynamoDB document client's shorthands). */
