@@ -27,11 +27,13 @@ function parseInstant(value: string): number {
   return Math.floor(seconds);
 }
 
-/** The Athena workgroup `flowtap query --athena` runs in, with a client of the options' region and profile. */
-function athenaTarget(opts: { workgroup: string; database: string; region?: string; profile?: string }) {
+/** The Athena workgroup `flowtap query --athena` runs in (flow-insights-central's unless named), with a client of the options' region and profile. */
+function athenaTarget(opts: { workgroup?: string; database?: string; region?: string; profile?: string }) {
   const { AthenaClient } = require("@aws-sdk/client-athena") as typeof import("@aws-sdk/client-athena");
+  const { FLOW_INSIGHTS } = require("../config/flow-insights") as typeof import("../config/flow-insights");
   // Retries are runAthenaQuery's (withRetry), so the SDK makes one attempt.
-  return { client: new AthenaClient({ region: opts.region, profile: opts.profile, maxAttempts: 1 }), workgroup: opts.workgroup, database: opts.database };
+  const client = new AthenaClient({ region: opts.region, profile: opts.profile, maxAttempts: 1 });
+  return { client, workgroup: opts.workgroup ?? FLOW_INSIGHTS.workgroupName, database: opts.database ?? FLOW_INSIGHTS.databaseName };
 }
 
 /** A repeatable option's values, in the order given. */
@@ -172,8 +174,8 @@ export function flowtapProgram(): Command {
     .option("--recent", "the recent store's questions, over its files (recent/ of the central bucket) or, with --athena, its table recent_flows", false)
     .option("--now <time>", "over files: when now is, for --recent's last minutes (seconds since the epoch, or an ISO 8601 time; default: the clock's)", parseInstant)
     .option("--athena", "run in Athena, in the central account, instead of over files", false)
-    .option("--workgroup <name>", "with --athena: the workgroup", "flowtap-flow-insights")
-    .option("--database <name>", "with --athena: the Glue database", "flowtap_flow_insights")
+    .option("--workgroup <name>", "with --athena: the workgroup (default: flow-insights-central's)")
+    .option("--database <name>", "with --athena: the Glue database (default: flow-insights-central's)")
     .option("--region <region>", "with --athena: the central account's home region (default: the credential chain's)")
     .option("--profile <profile>", "with --athena: AWS shared-config profile (default: the credential chain's)")
     .action(async (name: string | undefined, files: string[], opts) => {

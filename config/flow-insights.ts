@@ -9,6 +9,9 @@ export const FLOW_INSIGHTS = {
   busName: "flowtap-flow-insights",
   /** The CloudWatch Logs destination member flow log groups subscribe to. */
   destinationName: "flowtap-flow-insights",
+  /** The Glue database and Athena workgroup of the enriched records, in the home region. */
+  databaseName: "flowtap_flow_insights",
+  workgroupName: "flowtap-flow-insights",
   /** The central inventory function of a region. */
   inventoryFunctionName: (region: string) => `flowtap-flow-insights-inventory-${region}`,
   /** The central enrichment function of a region. */

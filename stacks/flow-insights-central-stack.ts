@@ -5,6 +5,7 @@ import { LambdaInvocation } from "@cdktf/provider-aws/lib/lambda-invocation";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { S3BucketNotification } from "@cdktf/provider-aws/lib/s3-bucket-notification";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
+import { FLOW_INSIGHTS } from "../config/flow-insights";
 import { FLOW_INSIGHTS_CENTRAL_STACK } from "../config/rollout-manifest";
 import { flowInsightsDefaults, type OrgConfig } from "../config/schema";
 import { partitionOf, workspacesWith } from "../config/workspaces";
@@ -57,8 +58,8 @@ export class FlowInsightsCentralStack extends CentralStack {
     });
     const query = new FlowsQuery(this, "query", {
       provider: this.provider,
-      databaseName: "flowtap_flow_insights",
-      workgroupName: "flowtap-flow-insights",
+      databaseName: FLOW_INSIGHTS.databaseName,
+      workgroupName: FLOW_INSIGHTS.workgroupName,
       dataBucketName: bucket.bucketName,
       dataPrefix: DATA_PREFIX,
       dataFormat: "parquet",

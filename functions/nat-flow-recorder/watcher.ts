@@ -48,7 +48,7 @@ function settingsOf(environment: NodeJS.ProcessEnv): { discover: boolean; settin
   };
 }
 
-/** Every NAT gateway of the region in a live state (and with the tag, when one is set), every page. */
+/** Every NAT gateway of the region in a live state (and with the tag, when one is set), every page: EC2 filters so that fewer pages come back; watchedNatGateways decides. */
 async function natGateways(settings: WatchSettings): Promise<NatGateway[]> {
   const filters: Filter[] = [{ Name: "state", Values: ["pending", "available"] }];
   if (settings.tagKey !== undefined) filters.push(settings.tagValue === undefined ? { Name: "tag-key", Values: [settings.tagKey] } : { Name: `tag:${settings.tagKey}`, Values: [settings.tagValue] });
